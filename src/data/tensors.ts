@@ -1,0 +1,51 @@
+/**
+ * Conversion of typed-array data to tfjs tensors for `model.fit` / `model.evaluate`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '../errors.js';
+import type { Batch } from './batches.js';
+import type { DataSplit } from './dataset.js';
+
+/** Options of {@link toTensors}. */
+export interface ToTensorsOptions {
+  /**
+   * Label encoding: `'sparse'` (default) gives int32 class indices of shape [n], for
+   * `sparseCategoricalCrossentropy`; `'onehot'` gives float32 of shape [n, numClasses], for
+   * `categoricalCrossentropy`.
+   */
+  labels?: 'sparse' | 'onehot';
+  /** Number of classes for `'onehot'` (default 10). */
+  numClasses?: number;
+}
+
+/**
+ * Turns a split or a batch into tensors: `x` float32 `[n, height, width, channels]` and `y` as
+ * chosen by `options.labels`. The caller owns (and disposes) the tensors.
+ *
+ * @example
+ * ```ts
+ * const ds = await lq.data.mnist();
+ * const { x, y } = lq.data.toTensors(ds.train);
+ * await model.fit(x, y, { batchSize: 64, epochs: 6 });
+ * tf.dispose([x, y]);
+ * ```
+ */
+export function toTensors(
+  data: DataSplit | Batch,
+  options: ToTensorsOptions = {},
+): { x: tf.Tensor4D; y: tf.Tensor1D | tf.Tensor2D } {
+  const { labels = 'sparse', numClasses = 10 } = options;
+  if (labels !== 'sparse' && labels !== 'onehot') {
+    throw new ConfigError({
+      where: 'toTensors option labels',
+      received: labels,
+      expected: ['sparse', 'onehot'],
+    });
+  }
+  const x = tf.tensor4d(data.x, data.xShape, 'float32');
+  const indices = tf.tensor1d(Int32Array.from(data.y), 'int32');
+  if (labels === 'sparse') return { x, y: indices };
+  const y = tf.tidy(() => tf.cast(tf.oneHot(indices, numClasses), 'float32') as tf.Tensor2D);
+  indices.dispose();
+  return { x, y };
+}
