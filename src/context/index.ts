@@ -1,0 +1,2 @@
+export { getVariablePrecision, setVariablePrecision } from './precision.js';
+export { getMetricsScope, metricsScope, quantizedScope, shouldQuantize } from './scopes.js';
