@@ -30,7 +30,7 @@ function freshDir(): string {
 function randomizeWeights(model: tfl.LayersModel, seed: number): void {
   const rng = new Random(seed);
   const values = model.weights.map((w) => {
-    const n = w.shape.reduce((a, b) => a * (b as number), 1);
+    const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     const positive = w.originalName.endsWith('moving_variance');
     for (let i = 0; i < n; i++) data[i] = positive ? 0.5 + Math.abs(rng.normal()) : rng.normal() * 0.5;
@@ -250,7 +250,9 @@ describe('fileSystem round trips', () => {
     const loaded = await loadModel(dir);
     const after = await loaded.optimizer.getWeights();
     expect(after.map((w) => w.name)).toEqual(before.map((w) => w.name));
-    before.forEach((w, i) => expect(bytesOf(after[i]!.tensor)).toEqual(bytesOf(w.tensor)));
+    before.forEach((w, i) => {
+      expect(bytesOf(after[i]!.tensor)).toEqual(bytesOf(w.tensor));
+    });
     expectSameModel(model, loaded, randomInput([2, 5], 17));
   });
 
