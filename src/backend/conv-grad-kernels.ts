@@ -1,0 +1,256 @@
+/**
+ * Convolution gradient kernels built from ops every backend has, for backends that lack them
+ * (tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter or
+ * DepthwiseConv2dNativeBackpropInput; upstream tensorflow/tfjs issues 8474 and 8082).
+ *
+ * Each kernel runs its ops inside `tf.tidy` and returns a Tensor, which the engine accepts as a kernel
+ * output. Ops run inside a kernel are not recorded on the gradient tape (the engine stops taping while
+ * a kernel runs), so these kernels are safe to use from gradient functions.
+ *
+ * Notation: x is NHWC [B, H, W, Ci], dy is [B, OH, OW, Co], s = stride, d = dilation, and
+ * (pt, pl) the top/left padding, so output (oh, ow) reads input rows oh*s + i*d - pt.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelArgs } from './kernel-registry.js';
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+type Shape4 = [number, number, number, number];
+
+/** Pads (positive) or crops (negative) `before`/`after` elements along each spatial axis 1 and 2. */
+function padOrCrop4(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+  let y = x;
+  const [b, h, w, c] = y.shape;
+  const cropT = Math.max(0, -top);
+  const cropB = Math.max(0, -bottom);
+  const cropL = Math.max(0, -left);
+  const cropR = Math.max(0, -right);
+  if (cropT + cropB + cropL + cropR > 0) {
+    y = tf.slice(y, [0, cropT, cropL, 0], [b, h - cropT - cropB, w - cropL - cropR, c]);
+  }
+  const pT = Math.max(0, top);
+  const pB = Math.max(0, bottom);
+  const pL = Math.max(0, left);
+  const pR = Math.max(0, right);
+  if (pT + pB + pL + pR > 0) {
+    y = tf.pad(y, [
+      [0, 0],
+      [pT, pB],
+      [pL, pR],
+      [0, 0],
+    ]);
+  }
+  return y;
+}
+
+/** Inserts (sh - 1) zero rows and (sw - 1) zero columns between the elements of x: [B, (H-1)*sh+1, (W-1)*sw+1, C]. */
+export function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return x;
+  const [b, h, w, c] = x.shape;
+  const r = tf.reshape(x, [b, h, 1, w, 1, c]);
+  const p = tf.pad(r, [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  const full = tf.reshape(p, [b, h * sh, w * sw, c]) as tf.Tensor4D;
+  return tf.slice(full, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+}
+
+function toNHWC(t: tf.Tensor4D, dataFormat: string | undefined): tf.Tensor4D {
+  return dataFormat === 'NCHW' ? tf.transpose(t, [0, 2, 3, 1]) : t;
+}
+
+/**
+ * Conv2DBackpropFilter: dW[i, j, c, o] = sum over b, oh, ow of xpad[b, oh*s + i, ow*s + j, c] * dy[b, oh, ow, o].
+ *
+ * Computed as one forward conv2d over transposed tensors: with x' = xpad transposed to [Ci, Hp, Wp, B]
+ * (batch and channels swapped) and dy' = dy transposed to [OH, OW, B, Co] used as the filter,
+ * conv2d(x', dy', dilation = s) is [Ci, fh, fw, Co], which is dW transposed. This uses the backend's
+ * fast forward convolution; measured against im2col + matMul in bench/backend-bench.ts.
+ */
+export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
+  const { x, dy } = args.inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding;
+    filterShape: Shape4;
+  };
+  return tf.tidy(() => {
+    const xh = toNHWC(x, dataFormat);
+    const dyh = toNHWC(dy, dataFormat);
+    const info = tf.backend_util.computeConv2DInfo(
+      xh.shape,
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+    const { outHeight: oh, outWidth: ow } = info;
+    // Rows of the padded input that any window reads: fh + (oh - 1) * sh; crop the rest so that the
+    // transposed convolution's output is exactly [fh, fw].
+    const needH = fh + (oh - 1) * sh;
+    const needW = fw + (ow - 1) * sw;
+    const [, h, w] = xh.shape;
+    const { top, left } = info.padInfo;
+    const xp = padOrCrop4(xh, top, needH - h - top, left, needW - w - left);
+    const xt = tf.transpose(xp, [3, 1, 2, 0]); // [Ci, needH, needW, B]
+    const dyt = tf.transpose(dyh, [1, 2, 0, 3]); // [OH, OW, B, Co]
+    const g = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', [sh, sw]); // [Ci, fh, fw, Co]
+    return tf.transpose(g, [1, 2, 0, 3]);
+  });
+}
+
+/**
+ * Conv2DBackpropFilter by im2col + matMul: patches P[(b, oh, ow), (i, j, c)] = xpad[b, oh*s + i, ow*s + j, c],
+ * dW = reshape(P^T dy). An alternative to {@link conv2DBackpropFilterFromOps}, kept for the benchmark.
+ */
+export function conv2DBackpropFilterIm2col(args: KernelArgs): tf.Tensor {
+  const { x, dy } = args.inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding;
+    filterShape: Shape4;
+  };
+  return tf.tidy(() => {
+    const xh = toNHWC(x, dataFormat);
+    const dyh = toNHWC(dy, dataFormat);
+    const info = tf.backend_util.computeConv2DInfo(
+      xh.shape,
+      filterShape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+    const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co, batchSize: b } = info;
+    const [, h, w] = xh.shape;
+    const { top, left } = info.padInfo;
+    const needH = fh + (oh - 1) * sh;
+    const needW = fw + (ow - 1) * sw;
+    const xp = padOrCrop4(xh, top, needH - h - top, left, needW - w - left);
+    const cols: tf.Tensor[] = [];
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        cols.push(
+          tf.stridedSlice(
+            xp,
+            [0, i, j, 0],
+            [b, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, ci],
+            [1, sh, sw, 1],
+          ),
+        );
+      }
+    }
+    const n = b * oh * ow;
+    const patches = tf.reshape(tf.stack(cols, 3), [n, fh * fw * ci]);
+    const g = tf.matMul(patches, tf.reshape(dyh, [n, co]), true, false);
+    return tf.reshape(g, [fh, fw, ci, co]);
+  });
+}
+
+interface DepthwiseAttrs {
+  strides: [number, number] | number;
+  dilations: [number, number] | number;
+  pad: Pad;
+  dimRoundingMode: Rounding;
+  filterShape: Shape4;
+  inputShape: Shape4;
+}
+
+/**
+ * DepthwiseConv2dNativeBackpropFilter: with channel multiplier M and dy viewed as [B, OH, OW, C, M],
+ * dW[i, j, c, m] = sum over b, oh, ow of xpad[b, oh*s + i*d, ow*s + j*d, c] * dy[b, oh, ow, c, m].
+ * One strided slice, product and reduction per filter tap.
+ */
+export function depthwiseBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
+  const { x, dy } = args.inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseAttrs;
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filterShape,
+      strides,
+      dilations ?? 1,
+      pad,
+      dimRoundingMode,
+      true,
+    );
+    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, batchSize: b } = info;
+    const c = info.inChannels;
+    const m = filterShape[3];
+    const [, h, w] = x.shape;
+    const needH = (fh - 1) * dh + (oh - 1) * sh + 1;
+    const needW = (fw - 1) * dw + (ow - 1) * sw + 1;
+    const { top, left } = info.padInfo;
+    const xp = padOrCrop4(x, top, needH - h - top, left, needW - w - left);
+    const n = b * oh * ow;
+    const dy3 = tf.reshape(dy, [n, c, m]);
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        const patch = tf.stridedSlice(
+          xp,
+          [0, i * dh, j * dw, 0],
+          [b, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, c],
+          [1, sh, sw, 1],
+        );
+        taps.push(tf.sum(tf.mul(tf.reshape(patch, [n, c, 1]), dy3), 0));
+      }
+    }
+    return tf.reshape(tf.stack(taps), [fh, fw, c, m]);
+  });
+}
+
+/**
+ * DepthwiseConv2dNativeBackpropInput: dx[b, p, q, c] = sum over i, j, m of
+ * dy[b, (p + pt - i*d)/s, (q + pl - j*d)/s, c, m] * W[i, j, c, m] (terms with non-integer or out of
+ * range indices are zero). Computed as a depthwise convolution of dy, dilated by the stride and padded,
+ * with the spatially flipped filter (a transposed depthwise convolution), then summed over M.
+ */
+export function depthwiseBackpropInputFromOps(args: KernelArgs): tf.Tensor {
+  const { dy, filter } = args.inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+  const { strides, dilations, pad, dimRoundingMode, inputShape } = args.attrs as unknown as DepthwiseAttrs;
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape,
+      strides,
+      dilations ?? 1,
+      pad,
+      dimRoundingMode,
+      true,
+    );
+    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+    const { filterHeight: fh, filterWidth: fw, batchSize: b } = info;
+    const [, h, w, c] = inputShape;
+    const m = filter.shape[3];
+    const dyd = dilateSpatial(dy, sh, sw);
+    const [, hd, wd] = dyd.shape;
+    const { top, left } = info.padInfo;
+    // Correlating dydpad with the flipped filter gives dx at padded-input row p + top when dydpad is dyd
+    // with (fh - 1)*dh - top rows in front and enough rows behind for H outputs.
+    const eh = (fh - 1) * dh;
+    const ew = (fw - 1) * dw;
+    const dyp = padOrCrop4(dyd, eh - top, h + top - hd, ew - left, w + left - wd);
+    const flipped = tf.reverse(filter, [0, 1]);
+    const f = tf.reshape(flipped, [fh, fw, c * m, 1]) as tf.Tensor4D;
+    const out = tf.depthwiseConv2d(dyp, f, 1, 'valid', 'NHWC', [dh, dw]); // [B, H, W, C*M]
+    return m === 1 ? out : tf.sum(tf.reshape(out, [b, h, w, c, m]), 4);
+  });
+}

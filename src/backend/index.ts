@@ -1,0 +1,28 @@
+import './install.js';
+
+export {
+  applyConstraints,
+  enforceConstraintsDuringFit,
+  stopEnforcingConstraintsDuringFit,
+} from './fit-constraints.js';
+export {
+  isLowbitKernel,
+  kernelsMissing,
+  originalKernelFunc,
+  restoreOriginalKernel,
+} from './kernel-registry.js';
+export {
+  installWasmOverrides,
+  registerTrainingKernels,
+  TRAINING_KERNELS,
+  WASM_OVERRIDES,
+} from './register.js';
+export {
+  BACKEND_PREFERENCE,
+  type BackendInfo,
+  backendInfo,
+  chooseBackend,
+  registeredBackends,
+  setBackend,
+  useFastestBackend,
+} from './select.js';

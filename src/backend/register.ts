@@ -1,0 +1,93 @@
+/**
+ * Installs lowbit's kernels: the training kernels a backend lacks (built from ops it has) and the
+ * wasm speed/correctness overrides. Runs once on import of `lowbit` (idempotent, silent).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  conv2DBackpropFilterFromOps,
+  depthwiseBackpropFilterFromOps,
+  depthwiseBackpropInputFromOps,
+} from './conv-grad-kernels.js';
+import { type KernelArgs, type OpKernel, overrideKernel, registerMissingKernel } from './kernel-registry.js';
+import { makeBatchMatMul, makeFusedMatMul } from './matmul-kernels.js';
+import { maxPoolGradWasm } from './pool-kernels.js';
+import { unsortedSegmentSumFromOps } from './segment-kernels.js';
+
+/**
+ * Kernels lowbit can build from other ops, by kernel name. Training needs them: filter and depthwise
+ * gradients for every conv family (conv1d and separable go through conv2d and depthwise; transposed
+ * convs use Conv2DBackpropFilter in their gradient), and UnsortedSegmentSum for gather's gradient.
+ */
+export const TRAINING_KERNELS: Readonly<Record<string, OpKernel>> = {
+  Conv2DBackpropFilter: conv2DBackpropFilterFromOps,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterFromOps,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputFromOps,
+  UnsortedSegmentSum: unsortedSegmentSumFromOps,
+};
+
+/**
+ * Registers, for `backendName`, every kernel of {@link TRAINING_KERNELS} it lacks. Call it for a
+ * backend registered after lowbit was imported; backends registered before are handled on import.
+ *
+ * @returns the kernel names this call registered.
+ */
+export function registerTrainingKernels(backendName: string): string[] {
+  const added: string[] = [];
+  for (const [name, fn] of Object.entries(TRAINING_KERNELS)) {
+    if (registerMissingKernel(name, backendName, fn)) added.push(name);
+  }
+  return added;
+}
+
+/** Conv2D on wasm accepts only NHWC; NCHW is run as transpose -> NHWC conv -> transpose. */
+function makeConv2DAnyFormat(original: tf.KernelFunc): OpKernel {
+  return (args: KernelArgs) => {
+    const { dataFormat } = args.attrs as { dataFormat?: string };
+    if (dataFormat !== 'NCHW') return original(args);
+    const { x, filter } = args.inputs as { x: tf.Tensor4D; filter: tf.Tensor4D };
+    return tf.tidy(() => {
+      const y = tf.conv2d(
+        tf.transpose(x, [0, 2, 3, 1]),
+        filter,
+        args.attrs!.strides as [number, number],
+        args.attrs!.pad as 'same',
+        'NHWC',
+        args.attrs!.dilations as [number, number],
+        args.attrs!.dimRoundingMode as 'floor',
+      );
+      return tf.transpose(y, [0, 3, 1, 2]);
+    });
+  };
+}
+
+/**
+ * Names of the wasm kernels lowbit replaces, with why. Exposed for the benchmark and documentation.
+ */
+export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) => OpKernel>> = {
+  /** Naive loop when transposed (0.8 vs 9.9 GFLOP/s). */
+  BatchMatMul: makeBatchMatMul,
+  /** Wrong values with bias when batched or transposed. */
+  _FusedMatMul: makeFusedMatMul,
+  /** Slow, and breaks ties differently from cpu; replaced by a JavaScript loop over the wasm heap. */
+  MaxPoolGrad: () => maxPoolGradWasm,
+  /** No NCHW support. */
+  Conv2D: makeConv2DAnyFormat,
+};
+
+/** Installs the wasm overrides (if the wasm backend's kernels are registered). */
+export function installWasmOverrides(): string[] {
+  const done: string[] = [];
+  for (const [name, make] of Object.entries(WASM_OVERRIDES)) {
+    if (overrideKernel(name, 'wasm', make)) done.push(name);
+  }
+  return done;
+}
+
+/** Everything lowbit installs on import: training kernels for every registered backend and wasm overrides. */
+export function installAll(): void {
+  const backends = new Set([...Object.keys(tf.engine().registryFactory), 'wasm']);
+  for (const name of backends) {
+    if (tf.getKernelsForBackend(name).length > 0) registerTrainingKernels(name);
+  }
+  installWasmOverrides();
+}
