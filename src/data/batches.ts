@@ -54,7 +54,7 @@ export function batchCount(count: number, batchSize: number, dropRemainder = fal
  * const ds = await lq.data.mnist();
  * for (let epoch = 0; epoch < 3; epoch++) {
  *   for (const { x, y, xShape } of lq.data.batches(ds.train, { batchSize: 64, seed: 42 + epoch })) {
- *     // tf.tensor4d(x, xShape), tf.tensor1d(y, 'int32') ...
+ *     // x: Float32Array [64 * 28 * 28], y: Uint8Array [64]; lq.data.toTensors(batch) for tensors
  *   }
  * }
  * ```

@@ -62,14 +62,15 @@ export const IDX_DEFAULT_MAX_BYTES = 2 ** 30;
  */
 const MAX_DEFLATE_RATIO = 1032;
 
-const DTYPE_CODES: Readonly<Record<number, { dtype: IdxDtype; size: number }>> = {
-  8: { dtype: 'uint8', size: 1 },
-  9: { dtype: 'int8', size: 1 },
-  11: { dtype: 'int16', size: 2 },
-  12: { dtype: 'int32', size: 4 },
-  13: { dtype: 'float32', size: 4 },
-  14: { dtype: 'float64', size: 8 },
-};
+/** Element types by IDX dtype code (the third byte of the file). */
+const DTYPE_CODES = new Map<number, { dtype: IdxDtype; size: number }>([
+  [0x08, { dtype: 'uint8', size: 1 }],
+  [0x09, { dtype: 'int8', size: 1 }],
+  [0x0b, { dtype: 'int16', size: 2 }],
+  [0x0c, { dtype: 'int32', size: 4 }],
+  [0x0d, { dtype: 'float32', size: 4 }],
+  [0x0e, { dtype: 'float64', size: 8 }],
+]);
 
 const VALID_CODES = '0x08 (uint8), 0x09 (int8), 0x0B (int16), 0x0C (int32), 0x0D (float32), 0x0E (float64)';
 
@@ -120,7 +121,7 @@ export function parseIdxHeader(bytes: Uint8Array, options: IdxReadOptions = {}):
       expected: '0x0000 followed by a dtype code and a rank, e.g. 0x00000803 for MNIST images',
     });
   }
-  const code = DTYPE_CODES[bytes[2]];
+  const code = DTYPE_CODES.get(bytes[2]);
   if (!code) {
     throw new FormatError({
       source,
@@ -310,7 +311,7 @@ async function assemble(chunks: AsyncIterable<Uint8Array>, checks: StreamChecks)
 
 /** Validates magic and dtype code of the first 4 bytes (rank 0 included). */
 function parseIdxHeaderPrefix(first4: Uint8Array, source: string): void {
-  if (first4[3] === 0 || first4[0] !== 0 || first4[1] !== 0 || !DTYPE_CODES[first4[2]]) {
+  if (first4[3] === 0 || first4[0] !== 0 || first4[1] !== 0 || !DTYPE_CODES.has(first4[2])) {
     parseIdxHeader(first4, { source });
   }
 }

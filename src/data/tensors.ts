@@ -9,9 +9,10 @@ import type { DataSplit } from './dataset.js';
 /** Options of {@link toTensors}. */
 export interface ToTensorsOptions {
   /**
-   * Label encoding: `'sparse'` (default) gives int32 class indices of shape [n], for
-   * `sparseCategoricalCrossentropy`; `'onehot'` gives float32 of shape [n, numClasses], for
-   * `categoricalCrossentropy`.
+   * Label encoding: `'sparse'` (default) gives class indices of shape [n], for
+   * `sparseCategoricalCrossentropy`; `'onehot'` gives shape [n, numClasses], for
+   * `categoricalCrossentropy`. Both are float32: tfjs-layers 4.22's sparse cross-entropy floors
+   * its labels, which rejects int32 tensors.
    */
   labels?: 'sparse' | 'onehot';
   /** Number of classes for `'onehot'` (default 10). */
@@ -43,9 +44,10 @@ export function toTensors(
     });
   }
   const x = tf.tensor4d(data.x, data.xShape, 'float32');
-  const indices = tf.tensor1d(Int32Array.from(data.y), 'int32');
-  if (labels === 'sparse') return { x, y: indices };
-  const y = tf.tidy(() => tf.cast(tf.oneHot(indices, numClasses), 'float32') as tf.Tensor2D);
-  indices.dispose();
+  if (labels === 'sparse') return { x, y: tf.tensor1d(Float32Array.from(data.y), 'float32') };
+  const y = tf.tidy(
+    () =>
+      tf.cast(tf.oneHot(tf.tensor1d(Int32Array.from(data.y), 'int32'), numClasses), 'float32') as tf.Tensor2D,
+  );
   return { x, y };
 }
