@@ -1,0 +1,14 @@
+// Entry point of the engine's WebAssembly module (AssemblyScript, compiled by scripts/build-wasm.mjs
+// with --enable simd -O3 --runtime stub). No allocator: the JavaScript side places every buffer in
+// the exported memory above heapBase() and grows it as needed.
+
+export { bgemmScalar, bgemmSimd } from './bgemm';
+export { im2colBits, im2colF32, padRows } from './im2col';
+export { packSigns } from './pack';
+export { sgemm } from './sgemm';
+export { affineRows, maxPoolBits, outBits, outFloat } from './transform';
+
+/** First free byte of linear memory (end of static data). */
+export function heapBase(): usize {
+  return __heap_base;
+}

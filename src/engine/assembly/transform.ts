@@ -1,0 +1,90 @@
+// Output transforms applied to the binary GEMM's mismatch counts acc (LCE's OutputTransform):
+// dot = K - 2 acc - corr, where corr is the zero-padding correction of the output pixel (0 for
+// one-padding), then either a float result or packed bits for a binarizing consumer.
+
+/**
+ * Float output: y = clamp(f32(clamp(dot, dlo, dhi)) * mult[c] + bias[c], ylo, yhi), rounded to f32 after
+ * each operation. `corr` (0 = none) is an i32 table [pixels, n] indexed by (row % pixels, c).
+ */
+export function outFloat(
+  acc: usize, dst: usize, m: i32, n: i32, k: i32, mult: usize, bias: usize,
+  dlo: i32, dhi: i32, ylo: f32, yhi: f32, corr: usize, pixels: i32,
+): void {
+  for (let r = 0; r < m; r++) {
+    const pc: usize = corr == 0 ? 0 : corr + (<usize>(r % pixels) * n) * 4;
+    for (let c = 0; c < n; c++) {
+      const i = <usize>r * n + c;
+      let dot = k - 2 * load<i32>(acc + i * 4);
+      if (pc != 0) dot -= load<i32>(pc + <usize>c * 4);
+      if (dot < dlo) dot = dlo;
+      if (dot > dhi) dot = dhi;
+      let y: f32 = <f32>dot * load<f32>(mult + <usize>c * 4);
+      y = y + load<f32>(bias + <usize>c * 4);
+      if (y < ylo) y = ylo;
+      if (y > yhi) y = yhi;
+      store<f32>(dst + i * 4, y);
+    }
+  }
+}
+
+/** Bit output: bit c of the row's packed words = (sign[c] * dot < thr[c]); ceil(n / 32) words per row. */
+export function outBits(
+  acc: usize, dst: usize, m: i32, n: i32, k: i32, sign: usize, thr: usize, corr: usize, pixels: i32,
+): void {
+  const words = (n + 31) >> 5;
+  for (let r = 0; r < m; r++) {
+    const pc: usize = corr == 0 ? 0 : corr + (<usize>(r % pixels) * n) * 4;
+    const pa = acc + (<usize>r * n) * 4;
+    const q = dst + (<usize>r * words) * 4;
+    for (let wi = 0; wi < words; wi++) {
+      let word: u32 = 0;
+      const c0 = wi << 5;
+      const c1 = min(c0 + 32, n);
+      for (let c = c0; c < c1; c++) {
+        let dot = k - 2 * load<i32>(pa + <usize>c * 4);
+        if (pc != 0) dot -= load<i32>(pc + <usize>c * 4);
+        if (load<i32>(sign + <usize>c * 4) * dot < load<i32>(thr + <usize>c * 4)) word |= (<u32>1) << <u32>(c - c0);
+      }
+      store<u32>(q + <usize>wi * 4, word);
+    }
+  }
+}
+
+/** Float rows (stride ldc) to y = clamp(f32(x * mult[c]) + bias[c], ylo, yhi), written densely [m, n]. */
+export function affineRows(
+  src: usize, dst: usize, m: i32, n: i32, ldc: i32, mult: usize, bias: usize, ylo: f32, yhi: f32,
+): void {
+  for (let r = 0; r < m; r++)
+    for (let c = 0; c < n; c++) {
+      let y: f32 = load<f32>(src + (<usize>r * ldc + c) * 4) * load<f32>(mult + <usize>c * 4);
+      y = y + load<f32>(bias + <usize>c * 4);
+      if (y < ylo) y = ylo;
+      if (y > yhi) y = yhi;
+      store<f32>(dst + (<usize>r * n + c) * 4, y);
+    }
+}
+
+/** Max pool on packed bits: the AND of the words of the taps inside the input (max of +-1 = -1 only if all are -1). */
+export function maxPoolBits(
+  src: usize, dst: usize, n: i32, h: i32, w: i32, cw: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
+): void {
+  let q = dst;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let k = 0; k < cw; k++) {
+          let v: u32 = 0xffffffff;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - padTop + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - padLeft + kx;
+              if (ix < 0 || ix >= w) continue;
+              v &= load<u32>(src + (<usize>((b * h + iy) * w + ix) * cw + k) * 4);
+            }
+          }
+          store<u32>(q, v);
+          q += 4;
+        }
+}

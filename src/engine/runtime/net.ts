@@ -1,0 +1,485 @@
+import { ConfigError, describe, UnsupportedError } from '../../errors.js';
+import { type DecodedModel, decodeModel, encodeModel } from '../format/lbm.js';
+import { checkInput } from '../input-check.js';
+import type { Graph, GraphNode, ValueInfo } from '../ir.js';
+import { runNode } from '../reference/run.js';
+import type { FloatTensor } from '../reference/tensor.js';
+import { sizeOf, wordsFor } from '../shapes.js';
+import { type Calibration, calibrate, Kernels, type PopcountStrategy } from './kernels.js';
+import { type Geometry, type PlacedTransform, type PreparedNode, prepareNode } from './prepare.js';
+
+/** Options of {@link load}. */
+export interface LoadOptions {
+  /**
+   * Worker threads to use. The runtime is single-threaded for now: values above 1 are accepted and
+   * reported in `info.threads` as 1 (the documented fallback).
+   */
+  threads?: number;
+  /** Binary GEMM popcount strategy; 'auto' (default) calibrates at start-up and picks the faster. */
+  popcount?: 'auto' | PopcountStrategy;
+  /** Name of the file in error messages (default 'model.lbm'). */
+  source?: string;
+  /** Upper bound on temporary memory per predict() chunk in bytes (default 256 MiB); larger batches run in chunks. */
+  maxChunkBytes?: number;
+}
+
+/** One node of a loaded network, as {@link NetInfo} lists it. */
+export interface NodeInfo {
+  name: string;
+  op: GraphNode['op'];
+  kind: 'float' | 'bits';
+  /** Output shape without the batch axis. */
+  shape: number[];
+  /** Binary multiply-accumulates per sample (XNOR-popcount), 0 for other ops. */
+  binaryMacs: number;
+  /** Float multiply-accumulates per sample. */
+  floatMacs: number;
+}
+
+/** What a loaded network holds and how it runs. */
+export interface NetInfo {
+  inputShape: number[];
+  outputShape: number[];
+  nodes: NodeInfo[];
+  /** Number of nodes per op. */
+  opCounts: Partial<Record<GraphNode['op'], number>>;
+  /** Size of the .lbm file in bytes. */
+  fileBytes: number;
+  /** Bytes of constants in the file. */
+  constantBytes: number;
+  /** Binary weights (1 bit each, real bits only). */
+  binaryWeights: number;
+  /** Float32 constants (float weights, multipliers, biases). */
+  floatParams: number;
+  binaryMacs: number;
+  floatMacs: number;
+  popcount: PopcountStrategy;
+  calibration: Calibration | null;
+  threads: number;
+  /** WebAssembly memory in bytes after loading (weights and tables). */
+  memoryBytes: number;
+  metadata: Record<string, string>;
+}
+
+/** A prediction: float32 data and its shape (batch first). */
+export interface Prediction {
+  data: Float32Array;
+  shape: number[];
+}
+
+interface Slot {
+  ptr: number;
+  info: ValueInfo;
+}
+
+function valueBytes(info: ValueInfo, n: number): number {
+  const inner =
+    info.kind === 'bits'
+      ? sizeOf(info.shape.slice(0, -1)) * wordsFor(info.shape[info.shape.length - 1])
+      : sizeOf(info.shape);
+  return 4 * n * inner;
+}
+
+/**
+ * A loaded bitpacked network running on the engine's WebAssembly kernels. Binary convolutions run as
+ * packed im2col + binary GEMM (LCE's scheme); float convolutions and dense layers as float im2col + SIMD
+ * GEMM; the memory-bound float ops (pools, add, affine, relu, softmax) run the reference TypeScript
+ * code on views of WebAssembly memory.
+ */
+export class Net {
+  /** Structure, sizes and run settings. */
+  readonly info: NetInfo;
+  private readonly prepared: PreparedNode[];
+  private readonly sampleBytes: number;
+
+  /** Use {@link load}. */
+  constructor(
+    private readonly k: Kernels,
+    private readonly model: DecodedModel,
+    private readonly strategy: PopcountStrategy,
+    fileBytes: number,
+    cal: Calibration | null,
+    private readonly maxChunkBytes: number,
+  ) {
+    const { graph, checked } = model;
+    this.prepared = graph.nodes.map((node) =>
+      prepareNode(
+        k,
+        node,
+        node.inputs.map((i) => checked.values.get(i)!),
+        graph.constants,
+      ),
+    );
+    k.commit();
+    this.sampleBytes = this.estimateSampleBytes();
+    this.info = describeNet(model, fileBytes, strategy, cal, k.used);
+  }
+
+  private estimateSampleBytes(): number {
+    const { checked } = this.model;
+    let bytes = valueBytes(checked.values.get(this.model.graph.inputs[0].name)!, 1);
+    for (const p of this.prepared) {
+      bytes += valueBytes(checked.values.get(p.node.name)!, 1) + 64;
+      if (p.op === 'bconv2d') bytes += p.g.oh * p.g.ow * (p.rowWords + p.node.filters) * 4 + 128;
+      else if (p.op === 'bdense') bytes += (p.rowWords + p.node.units) * 4 + 128;
+      else if (p.op === 'conv2d' || p.op === 'dense')
+        bytes += (p.g ? p.g.oh * p.g.ow : 1) * (p.k + p.ldb) * 4 + 128;
+    }
+    return bytes;
+  }
+
+  /**
+   * Runs the network on `input` of shape [batch, ...inputShape] (float32, NHWC) and returns the first
+   * graph output. Throws ShapeError for a wrong shape, length or dtype.
+   */
+  predict(input: Float32Array, shape: number[]): Prediction {
+    const graph = this.model.graph;
+    const n = checkInput(graph.inputs[0], input, shape, 'Net.predict input');
+    const outName = graph.outputs[0];
+    const outInfo = this.model.checked.values.get(outName)!;
+    const per = sizeOf(outInfo.shape);
+    const out = new Float32Array(n * per);
+    const inPer = sizeOf(graph.inputs[0].shape);
+    const chunk = Math.max(1, Math.min(n, Math.floor(this.maxChunkBytes / this.sampleBytes)));
+    for (let b = 0; b < n; b += chunk) {
+      const m = Math.min(chunk, n - b);
+      const ptr = this.runChunk(input.subarray(b * inPer, (b + m) * inPer), m);
+      out.set(this.k.f32(ptr, m * per), b * per);
+    }
+    return { data: out, shape: [n, ...outInfo.shape] };
+  }
+
+  /** Runs `n` samples already checked; returns the address of the first output. */
+  private runChunk(input: Float32Array, n: number): number {
+    const k = this.k;
+    k.reset();
+    const graph = this.model.graph;
+    const slots = new Map<string, Slot>();
+    slots.set(graph.inputs[0].name, {
+      ptr: k.put(input),
+      info: this.model.checked.values.get(graph.inputs[0].name)!,
+    });
+    for (const p of this.prepared) {
+      const info = this.model.checked.values.get(p.node.name)!;
+      const ins = p.node.inputs.map((i) => slots.get(i)!);
+      slots.set(p.node.name, { ptr: this.runNode(p, ins, info, n), info });
+    }
+    return slots.get(graph.outputs[0])!.ptr;
+  }
+
+  private runNode(p: PreparedNode, ins: Slot[], info: ValueInfo, n: number): number {
+    const k = this.k;
+    const x = ins[0];
+    switch (p.op) {
+      case 'bconv2d': {
+        const { g, node } = p;
+        const m = n * g.oh * g.ow;
+        let a = x.ptr;
+        if (!p.pointwise) {
+          a = k.alloc(m * p.rowWords * 4);
+          const [kh, kw] = node.kernelSize;
+          k.x.im2colBits(
+            x.ptr,
+            a,
+            n,
+            g.h,
+            g.w,
+            p.cw,
+            kh,
+            kw,
+            node.strides[0],
+            node.strides[1],
+            node.dilations[0],
+            node.dilations[1],
+            g.padTop,
+            g.padLeft,
+            g.oh,
+            g.ow,
+            p.rowWords,
+          );
+        } else if (p.cw !== p.rowWords) {
+          a = k.alloc(m * p.rowWords * 4);
+          k.x.padRows(x.ptr, a, m, p.cw, p.rowWords);
+        }
+        return this.gemmAndTransform(
+          a,
+          p.weights,
+          m,
+          node.filters,
+          p.rowWords,
+          p.k,
+          p.transform,
+          p.corr,
+          g.oh * g.ow,
+          info,
+          n,
+        );
+      }
+      case 'bdense': {
+        let a = x.ptr;
+        if (p.inWords !== p.rowWords) {
+          a = k.alloc(n * p.rowWords * 4);
+          k.x.padRows(x.ptr, a, n, p.inWords, p.rowWords);
+        }
+        return this.gemmAndTransform(
+          a,
+          p.weights,
+          n,
+          p.node.units,
+          p.rowWords,
+          p.k,
+          p.transform,
+          0,
+          1,
+          info,
+          n,
+        );
+      }
+      case 'conv2d':
+      case 'dense': {
+        const units = p.node.op === 'conv2d' ? p.node.filters : p.node.units;
+        let a = x.ptr;
+        let m = n;
+        if (p.node.op === 'conv2d' && p.g) {
+          const g = p.g;
+          const node = p.node;
+          m = n * g.oh * g.ow;
+          const direct =
+            node.kernelSize[0] === 1 &&
+            node.kernelSize[1] === 1 &&
+            node.strides[0] === 1 &&
+            node.strides[1] === 1;
+          if (!direct) {
+            a = k.alloc(m * p.k * 4);
+            k.x.im2colF32(
+              x.ptr,
+              a,
+              n,
+              g.h,
+              g.w,
+              g.c,
+              node.kernelSize[0],
+              node.kernelSize[1],
+              node.strides[0],
+              node.strides[1],
+              node.dilations[0],
+              node.dilations[1],
+              g.padTop,
+              g.padLeft,
+              g.oh,
+              g.ow,
+              node.padValue,
+            );
+          }
+        }
+        const c = k.alloc(m * p.ldb * 4);
+        k.x.sgemm(a, p.weights, c, m, p.k, p.ldb);
+        const dst = k.alloc(valueBytes(info, n));
+        const t = p.transform;
+        k.x.affineRows(c, dst, m, units, p.ldb, t.mult, t.bias, t.ylo, t.yhi);
+        return dst;
+      }
+      default:
+        return this.runOther(p.node, ins, info, n, p.g);
+    }
+  }
+
+  private gemmAndTransform(
+    a: number,
+    weights: number,
+    m: number,
+    units: number,
+    rowWords: number,
+    kk: number,
+    t: PlacedTransform,
+    corr: number,
+    pixels: number,
+    info: ValueInfo,
+    n: number,
+  ): number {
+    const k = this.k;
+    const acc = k.alloc(m * units * 4);
+    k.bgemm(this.strategy, a, weights, acc, m, units, rowWords * 4);
+    const dst = k.alloc(valueBytes(info, n));
+    if (t.kind === 'float')
+      k.x.outFloat(acc, dst, m, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels);
+    else k.x.outBits(acc, dst, m, units, kk, t.sign, t.thr, corr, pixels);
+    return dst;
+  }
+
+  private runOther(node: GraphNode, ins: Slot[], info: ValueInfo, n: number, g: Geometry | null): number {
+    const k = this.k;
+    const x = ins[0];
+    if (node.op === 'flatten') return x.ptr;
+    if (node.op === 'binarize') {
+      const c = x.info.shape[x.info.shape.length - 1];
+      const dst = k.alloc(valueBytes(info, n));
+      k.x.packSigns(x.ptr, dst, n * sizeOf(x.info.shape.slice(0, -1)), c, wordsFor(c));
+      return dst;
+    }
+    if (node.op === 'maxpool2d' && x.info.kind === 'bits' && g) {
+      const dst = k.alloc(valueBytes(info, n));
+      k.x.maxPoolBits(
+        x.ptr,
+        dst,
+        n,
+        g.h,
+        g.w,
+        wordsFor(g.c),
+        node.kernelSize[0],
+        node.kernelSize[1],
+        node.strides[0],
+        node.strides[1],
+        g.padTop,
+        g.padLeft,
+        g.oh,
+        g.ow,
+      );
+      return dst;
+    }
+    // Memory-bound float ops: the reference code on views of wasm memory (copied out first, since
+    // allocating the output may grow and detach the memory).
+    const tensors: FloatTensor[] = ins.map((s) => ({
+      kind: 'float',
+      shape: [n, ...s.info.shape],
+      data: k.f32(s.ptr, n * sizeOf(s.info.shape)).slice(),
+    }));
+    const result = runNode(node, tensors, this.model.graph.constants) as FloatTensor;
+    const dst = k.alloc(valueBytes(info, n));
+    k.f32(dst, result.data.length).set(result.data);
+    return dst;
+  }
+}
+
+function describeNet(
+  model: DecodedModel,
+  fileBytes: number,
+  popcount: PopcountStrategy,
+  cal: Calibration | null,
+  memoryBytes: number,
+): NetInfo {
+  const { graph, checked } = model;
+  const nodes: NodeInfo[] = graph.nodes.map((node) => {
+    const info = checked.values.get(node.name)!;
+    const x = checked.values.get(node.inputs[0])!;
+    let macs = 0;
+    if (node.op === 'bconv2d' || node.op === 'conv2d')
+      macs = sizeOf(info.shape) * node.kernelSize[0] * node.kernelSize[1] * x.shape[2];
+    if (node.op === 'bdense' || node.op === 'dense') macs = node.units * sizeOf(x.shape);
+    const binary = node.op === 'bconv2d' || node.op === 'bdense';
+    return {
+      name: node.name,
+      op: node.op,
+      kind: info.kind,
+      shape: info.shape,
+      binaryMacs: binary ? macs : 0,
+      floatMacs: binary ? 0 : macs,
+    };
+  });
+  const opCounts: NetInfo['opCounts'] = {};
+  for (const n of graph.nodes) opCounts[n.op] = (opCounts[n.op] ?? 0) + 1;
+  let binaryWeights = 0;
+  let floatParams = 0;
+  let constantBytes = 0;
+  for (const node of graph.nodes) {
+    if ('weights' in node) {
+      const c = graph.constants[node.weights];
+      const x = checked.values.get(node.inputs[0])!;
+      const units = c.shape[0];
+      if (c.dtype === 'uint32') {
+        const perUnit =
+          node.op === 'bconv2d' || node.op === 'conv2d'
+            ? node.kernelSize[0] * node.kernelSize[1] * x.shape[2]
+            : sizeOf(x.shape);
+        binaryWeights += units * perUnit;
+      }
+    }
+  }
+  for (const c of Object.values(graph.constants)) {
+    constantBytes += c.data.byteLength;
+    if (c.dtype === 'float32') floatParams += c.data.length;
+  }
+  return {
+    inputShape: graph.inputs[0].shape,
+    outputShape: checked.values.get(graph.outputs[0])!.shape,
+    nodes,
+    opCounts,
+    fileBytes,
+    constantBytes,
+    binaryWeights,
+    floatParams,
+    binaryMacs: nodes.reduce((s, n) => s + n.binaryMacs, 0),
+    floatMacs: nodes.reduce((s, n) => s + n.floatMacs, 0),
+    popcount,
+    calibration: cal,
+    threads: 1,
+    memoryBytes,
+    metadata: { ...(graph.metadata ?? {}) },
+  };
+}
+
+/**
+ * Loads a `.lbm` model (see {@link encodeModel}) and prepares it for inference: validates the file,
+ * instantiates the WebAssembly kernels, calibrates the popcount strategy and lays out the weights.
+ *
+ * ```ts
+ * const net = await load(bytes);
+ * const { data, shape } = net.predict(images, [batch, 28, 28, 1]);
+ * ```
+ */
+export async function load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Promise<Net> {
+  const where = 'engine.load options';
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1))
+    throw new ConfigError({
+      where: `${where}.threads`,
+      received: options.threads,
+      expected: 'an integer >= 1',
+    });
+  const popcount = options.popcount ?? 'auto';
+  if (!['auto', 'scalar', 'simd'].includes(popcount))
+    throw new ConfigError({
+      where: `${where}.popcount`,
+      received: popcount,
+      expected: ['auto', 'scalar', 'simd'],
+    });
+  const maxChunkBytes = options.maxChunkBytes ?? 256 * 1024 ** 2;
+  if (!(maxChunkBytes > 0))
+    throw new ConfigError({
+      where: `${where}.maxChunkBytes`,
+      received: maxChunkBytes,
+      expected: 'a positive number',
+    });
+  const u8 = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
+  if (!(u8 instanceof Uint8Array))
+    throw new ConfigError({
+      where: 'engine.load bytes',
+      received: describe(bytes),
+      expected: 'a Uint8Array or ArrayBuffer',
+    });
+  const model = decodeModel(u8, options.source ?? 'model.lbm');
+  return fromDecoded(model, u8.length, popcount, maxChunkBytes);
+}
+
+/** Builds a Net from an in-memory graph (validated by encoding it); for tests and the converter. */
+export async function loadGraph(graph: Graph, options: LoadOptions = {}): Promise<Net> {
+  return load(encodeModel(graph), options);
+}
+
+async function fromDecoded(
+  model: DecodedModel,
+  fileBytes: number,
+  popcount: 'auto' | PopcountStrategy,
+  maxChunkBytes: number,
+): Promise<Net> {
+  if (model.graph.inputs.length !== 1)
+    throw new UnsupportedError(`a graph with ${model.graph.inputs.length} inputs`, 'one input');
+  const k = await Kernels.create();
+  let cal: Calibration | null = null;
+  let strategy: PopcountStrategy;
+  if (popcount === 'auto') {
+    cal = calibrate(k);
+    strategy = cal.strategy;
+    k.reset();
+  } else strategy = popcount;
+  return new Net(k, model, strategy, fileBytes, cal, maxChunkBytes);
+}

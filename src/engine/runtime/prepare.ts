@@ -1,0 +1,227 @@
+import type { Constant, FloatTransform, GraphNode, OutputTransform, ValueInfo } from '../ir.js';
+import { popcount32 } from '../reference/bits.js';
+import { sizeOf, windowAxis, wordsFor } from '../shapes.js';
+import type { Kernels } from './kernels.js';
+
+const I32_MIN = -(2 ** 31);
+const I32_MAX = 2 ** 31 - 1;
+
+/** Round up to a multiple of 4 words (16 bytes: one v128, two u64). */
+export function roundWords(words: number): number {
+  return Math.ceil(words / 4) * 4;
+}
+
+/** A transform with its tables placed in wasm memory. */
+export type PlacedTransform =
+  | { kind: 'float'; mult: number; bias: number; dlo: number; dhi: number; ylo: number; yhi: number }
+  | { kind: 'bits'; sign: number; thr: number };
+
+function placeTransform(
+  k: Kernels,
+  t: OutputTransform,
+  channels: number,
+  constants: Record<string, Constant>,
+): PlacedTransform {
+  if (t.kind === 'bits')
+    return { kind: 'bits', sign: k.put(constants[t.sign].data), thr: k.put(constants[t.threshold].data) };
+  const f = t as FloatTransform;
+  const mult = f.multiplier
+    ? (constants[f.multiplier].data as Float32Array)
+    : new Float32Array(channels).fill(1);
+  const bias = f.bias ? (constants[f.bias].data as Float32Array) : new Float32Array(channels);
+  return {
+    kind: 'float',
+    mult: k.put(mult),
+    bias: k.put(bias),
+    dlo: f.dotClamp?.[0] ?? I32_MIN,
+    dhi: f.dotClamp?.[1] ?? I32_MAX,
+    ylo: f.outClamp?.[0] ?? Number.NEGATIVE_INFINITY,
+    yhi: f.outClamp?.[1] ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+/** Geometry of a 2D window op on a known input shape [H, W, C]. */
+export interface Geometry {
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  padTop: number;
+  padLeft: number;
+}
+
+function geometry(
+  inShape: number[],
+  kernel: [number, number],
+  strides: [number, number],
+  dil: [number, number],
+  padding: 'valid' | 'same',
+): Geometry {
+  const [h, w, c] = inShape;
+  const ay = windowAxis(h, kernel[0], strides[0], dil[0], padding);
+  const ax = windowAxis(w, kernel[1], strides[1], dil[1], padding);
+  return { h, w, c, oh: ay.out, ow: ax.out, padTop: ay.padBefore, padLeft: ax.padBefore };
+}
+
+/** A binary conv2d ready to run: weights as GEMM rows of `rowWords` words, zero-padding corrections. */
+export interface PreparedBConv {
+  op: 'bconv2d';
+  node: Extract<GraphNode, { op: 'bconv2d' }>;
+  g: Geometry;
+  cw: number;
+  rowWords: number;
+  /** True when the input pixels are already the GEMM rows (1x1 kernel, stride 1). */
+  pointwise: boolean;
+  k: number;
+  weights: number;
+  corr: number;
+  transform: PlacedTransform;
+}
+
+/** A binary dense ready to run. */
+export interface PreparedBDense {
+  op: 'bdense';
+  node: Extract<GraphNode, { op: 'bdense' }>;
+  inWords: number;
+  rowWords: number;
+  k: number;
+  weights: number;
+  transform: PlacedTransform;
+}
+
+/** A float conv2d or dense ready to run: weights as a float [K, ldb] matrix. */
+export interface PreparedFloatMatmul {
+  op: 'conv2d' | 'dense';
+  node: Extract<GraphNode, { op: 'conv2d' | 'dense' }>;
+  g: Geometry | null;
+  k: number;
+  ldb: number;
+  weights: number;
+  transform: PlacedTransform & { kind: 'float' };
+}
+
+/** Any other node: runs without prepared tables. */
+export interface PreparedOther {
+  op: 'other';
+  node: GraphNode;
+  g: Geometry | null;
+}
+
+export type PreparedNode = PreparedBConv | PreparedBDense | PreparedFloatMatmul | PreparedOther;
+
+/**
+ * Zero-padding correction of a binary conv (padValue 0) for one-padded im2col: for output pixel p and
+ * channel o, corr[p, o] = sum over taps t of the window outside the input of (Cin - 2 popcount(w[o, t])),
+ * the +-1 sum of the filter's weights on padded taps. One-padding adds exactly this to the dot product,
+ * so dot_zero = dot_one - corr.
+ */
+export function zeroPadCorrection(
+  w: Uint32Array,
+  g: Geometry,
+  node: {
+    kernelSize: [number, number];
+    strides: [number, number];
+    dilations: [number, number];
+    filters: number;
+  },
+): Int32Array {
+  const [kh, kw] = node.kernelSize;
+  const cw = wordsFor(g.c);
+  const cout = node.filters;
+  const tapSum = new Int32Array(cout * kh * kw);
+  for (let t = 0; t < cout * kh * kw; t++) {
+    let pc = 0;
+    for (let i = 0; i < cw; i++) pc += popcount32(w[t * cw + i]);
+    tapSum[t] = g.c - 2 * pc;
+  }
+  const corr = new Int32Array(g.oh * g.ow * cout);
+  for (let oy = 0; oy < g.oh; oy++)
+    for (let ox = 0; ox < g.ow; ox++)
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) {
+          const iy = oy * node.strides[0] - g.padTop + ky * node.dilations[0];
+          const ix = ox * node.strides[1] - g.padLeft + kx * node.dilations[1];
+          if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) continue;
+          const p = (oy * g.ow + ox) * cout;
+          for (let o = 0; o < cout; o++) corr[p + o] += tapSum[(o * kh + ky) * kw + kx];
+        }
+  return corr;
+}
+
+/** Copies rows of `inWords` words into rows of `outWords` words (zero tail). */
+function relayRows(src: Uint32Array, rows: number, inWords: number, outWords: number): Uint32Array {
+  const out = new Uint32Array(rows * outWords);
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * inWords, (r + 1) * inWords), r * outWords);
+  return out;
+}
+
+/** Places a node's weights and tables in wasm memory, in the layout its kernels read. */
+export function prepareNode(
+  k: Kernels,
+  node: GraphNode,
+  ins: ValueInfo[],
+  constants: Record<string, Constant>,
+): PreparedNode {
+  const x = ins[0];
+  switch (node.op) {
+    case 'bconv2d': {
+      const g = geometry(x.shape, node.kernelSize, node.strides, node.dilations, node.padding);
+      const cw = wordsFor(g.c);
+      const [kh, kw] = node.kernelSize;
+      const pointwise = kh === 1 && kw === 1 && node.strides[0] === 1 && node.strides[1] === 1;
+      const rowWords = roundWords(kh * kw * cw);
+      const w = constants[node.weights].data as Uint32Array;
+      const weights = k.put(relayRows(w, node.filters, kh * kw * cw, rowWords));
+      const needsCorr = node.padValue === 0 && node.padding === 'same' && !pointwise;
+      const corr = needsCorr ? k.put(zeroPadCorrection(w, g, node)) : 0;
+      const transform = placeTransform(k, node.transform, node.filters, constants);
+      return { op: 'bconv2d', node, g, cw, rowWords, pointwise, k: kh * kw * g.c, weights, corr, transform };
+    }
+    case 'bdense': {
+      const c = x.shape[x.shape.length - 1];
+      const inWords = sizeOf(x.shape.slice(0, -1)) * wordsFor(c);
+      const rowWords = roundWords(inWords);
+      const w = constants[node.weights].data as Uint32Array;
+      const weights = k.put(relayRows(w, node.units, inWords, rowWords));
+      const transform = placeTransform(k, node.transform, node.units, constants);
+      return { op: 'bdense', node, inWords, rowWords, k: sizeOf(x.shape), weights, transform };
+    }
+    case 'conv2d':
+    case 'dense': {
+      const units = node.op === 'conv2d' ? node.filters : node.units;
+      const g =
+        node.op === 'conv2d'
+          ? geometry(x.shape, node.kernelSize, node.strides, node.dilations, node.padding)
+          : null;
+      const kk =
+        node.op === 'conv2d' ? node.kernelSize[0] * node.kernelSize[1] * x.shape[2] : sizeOf(x.shape);
+      const ldb = roundWords(units);
+      const b = new Float32Array(kk * ldb);
+      const c = constants[node.weights];
+      if (c.dtype === 'float32')
+        for (let i = 0; i < kk; i++) b.set(c.data.subarray(i * units, (i + 1) * units), i * ldb);
+      else {
+        // Packed +-1 weights [units, ...] with ceil(cin/32) words per tap (conv) or per row (dense).
+        const w = c.data as Uint32Array;
+        const cin = node.op === 'conv2d' ? x.shape[2] : kk;
+        const taps = kk / cin;
+        const cw = wordsFor(cin);
+        for (let o = 0; o < units; o++)
+          for (let t = 0; t < taps; t++)
+            for (let ci = 0; ci < cin; ci++)
+              b[(t * cin + ci) * ldb + o] = (w[(o * taps + t) * cw + (ci >> 5)] >>> (ci & 31)) & 1 ? -1 : 1;
+      }
+      const weights = k.put(b);
+      const transform = placeTransform(k, node.transform, units, constants) as PlacedTransform & {
+        kind: 'float';
+      };
+      return { op: node.op, node, g, k: kk, ldb, weights, transform };
+    }
+    case 'maxpool2d':
+    case 'avgpool2d':
+      return { op: 'other', node, g: geometry(x.shape, node.kernelSize, node.strides, [1, 1], node.padding) };
+    default:
+      return { op: 'other', node, g: null };
+  }
+}
