@@ -276,6 +276,8 @@ describe('fileSystem round trips', () => {
 
   it('refuses an empty path and reports a missing model directory', async () => {
     expect(() => fileSystem('')).toThrow(ConfigError);
+    expect(() => fileSystem('file://')).toThrow(ConfigError);
+    expect(fileSystem('file:///a/b').path).toBe('/a/b');
     const missing = path.join(root, 'does-not-exist');
     await expect(fileSystem(missing).load()).rejects.toThrow(ConfigError);
     await expect(fileSystem(missing).load()).rejects.toThrow(/nothing exists at/);

@@ -121,7 +121,7 @@ function sha256(node: NodeModules, parts: readonly Uint8Array[]): string {
  *   the paths and each group's byte length before allocating, and the SHA-256 when recorded.
  */
 export class FileSystemHandler implements tf.io.IOHandler {
-  /** The path given: a model directory, or a model.json inside one. */
+  /** The path given (without a `file://` prefix): a model directory, or a model.json inside one. */
   readonly path: string;
 
   constructor(path: string) {
@@ -132,7 +132,15 @@ export class FileSystemHandler implements tf.io.IOHandler {
         expected: 'a non-empty path string',
       });
     }
-    this.path = path;
+    // fileSystem('file://dir') means the same as fileSystem('dir'), as in model.save('file://dir').
+    this.path = path.startsWith('file://') ? path.slice('file://'.length) : path;
+    if (this.path.length === 0) {
+      throw new ConfigError({
+        where: 'lq.io.fileSystem(path)',
+        received: path,
+        expected: 'a path after file://',
+      });
+    }
   }
 
   /** Saves the artifacts atomically; see the class description. */
@@ -269,9 +277,19 @@ export class FileSystemHandler implements tf.io.IOHandler {
         expected: `at most ${MAX_MODEL_JSON_BYTES} bytes (a layers model topology is far smaller)`,
       });
     }
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(
-      await readExact(node, modelPath, modelStat.size),
-    );
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(
+        await readExact(node, modelPath, modelStat.size),
+      );
+    } catch (e) {
+      if (e instanceof FormatError) throw e;
+      throw new FormatError({
+        source: modelPath,
+        problem: 'the file is not valid UTF-8 text',
+        expected: 'JSON text',
+      });
+    }
     const model = parseModelJson(text, modelPath);
     const { specs, data } = await this.readWeights(node, dir, model);
     return tf.io.getModelArtifactsForJSON(model.json, async () => [specs, data]);
@@ -357,7 +375,8 @@ async function removeCreatedDirs(node: NodeModules, dir: string, created: string
  * so a browser loads the same directory served over HTTP with `tf.loadLayersModel(url + '/model.json')`.
  * Saving is atomic; loading validates before allocating and throws {@link FormatError} on corrupt files.
  *
- * @param path A directory (created if missing), or the path of a `model.json` inside one.
+ * @param path A directory (created if missing), or the path of a `model.json` inside one; a leading
+ *   `file://` is accepted and dropped.
  * @example
  * ```ts
  * await model.save(lq.io.fileSystem('out/mnist'));

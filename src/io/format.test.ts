@@ -253,6 +253,14 @@ describe('corrupt model.json gets a FormatError naming the file, the problem and
     expect(open).not.toHaveBeenCalled();
   });
 
+  it('model.json that is not UTF-8 text', async () => {
+    const dir = writeCase(() => {});
+    fs.writeFileSync(path.join(dir, 'model.json'), Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    expect((await loadError(dir)).message).toBe(
+      `${path.join(dir, 'model.json')}: the file is not valid UTF-8 text; expected JSON text.`,
+    );
+  });
+
   it('model.json that is a directory', async () => {
     const dir = writeCase(() => {});
     fs.rmSync(path.join(dir, 'model.json'));
