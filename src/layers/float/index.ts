@@ -8,3 +8,11 @@ export {
   locallyConnected1d,
   locallyConnected2d,
 } from './locally-connected.js';
+export {
+  convOutputLength,
+  SEPARABLE_CONV1D_ARG_NAMES,
+  SeparableConv1D,
+  type SeparableConv1DLayerArgs,
+  type SeparablePadding,
+  separableConv1d,
+} from './separable-conv1d.js';
