@@ -60,6 +60,12 @@ export function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor
   return tf.slice(full, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
 }
 
+/** Explicit NCHW paddings list [N, C, H, W] pairs; reorder them to NHWC. */
+function padToNHWC(pad: Pad, dataFormat: string | undefined): Pad {
+  if (dataFormat !== 'NCHW' || !Array.isArray(pad)) return pad;
+  return [pad[0]!, pad[2]!, pad[3]!, pad[1]!] as tf.backend_util.ExplicitPadding;
+}
+
 function toNHWC(t: tf.Tensor4D, dataFormat: string | undefined): tf.Tensor4D {
   return dataFormat === 'NCHW' ? tf.transpose(t, [0, 2, 3, 1]) : t;
 }
@@ -89,7 +95,7 @@ export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
       filterShape,
       strides,
       1,
-      pad,
+      padToNHWC(pad, dataFormat),
       dimRoundingMode,
       false,
       'channelsLast',
@@ -131,7 +137,7 @@ export function conv2DBackpropFilterIm2col(args: KernelArgs): tf.Tensor {
       filterShape,
       strides,
       1,
-      pad,
+      padToNHWC(pad, dataFormat),
       dimRoundingMode,
       false,
       'channelsLast',
@@ -252,5 +258,104 @@ export function depthwiseBackpropInputFromOps(args: KernelArgs): tf.Tensor {
     const f = tf.reshape(flipped, [fh, fw, c * m, 1]) as tf.Tensor4D;
     const out = tf.depthwiseConv2d(dyp, f, 1, 'valid', 'NHWC', [dh, dw]); // [B, H, W, C*M]
     return m === 1 ? out : tf.sum(tf.reshape(out, [b, h, w, c, m]), 4);
+  });
+}
+
+type Pad3 = 'valid' | 'same';
+
+/**
+ * Inserts (stride - 1) zeros between consecutive elements along `axis` (rank-4 pads only: XNNPACK's
+ * pad supports at most rank 6, so a rank-8 reshape of a 5-D tensor would fail).
+ */
+function dilateAxis<T extends tf.Tensor>(x: T, axis: number, stride: number): T {
+  if (stride === 1) return x;
+  const shape = x.shape;
+  const n = shape[axis]!;
+  const pre = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const post = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const r = tf.reshape(x, [pre, n, 1, post]);
+  const p = tf.pad(r, [
+    [0, 0],
+    [0, 0],
+    [0, stride - 1],
+    [0, 0],
+  ]);
+  const full = tf.reshape(p, [pre, n * stride, post]);
+  const cut = tf.slice(full, [0, 0, 0], [pre, (n - 1) * stride + 1, post]);
+  const out = [...shape];
+  out[axis] = (n - 1) * stride + 1;
+  return tf.reshape(cut, out) as T;
+}
+type Shape5 = [number, number, number, number, number];
+
+/** Pads (positive) or crops (negative) axes 1, 2 and 3 of a rank-5 tensor by [before, after] pairs. */
+function padOrCrop5(x: tf.Tensor5D, p: [number, number][]): tf.Tensor5D {
+  let y = x;
+  const crop = p.map(([a, b]) => [Math.max(0, -a), Math.max(0, -b)] as const);
+  if (crop.some(([a, b]) => a + b > 0)) {
+    const begin = [0, ...crop.map(([a]) => a), 0];
+    const size = y.shape.map((n, i) => (i === 0 || i === 4 ? n : n - crop[i - 1]![0] - crop[i - 1]![1]));
+    y = tf.slice(y, begin, size);
+  }
+  const pads = p.map(([a, b]) => [Math.max(0, a), Math.max(0, b)] as [number, number]);
+  if (pads.some(([a, b]) => a + b > 0)) y = tf.pad(y, [[0, 0], ...pads, [0, 0]]);
+  return y;
+}
+
+/**
+ * Conv3DBackpropFilterV2 (tfjs-backend-wasm 4.22's is wrong for strides > 1): the 3-D version of
+ * {@link conv2DBackpropFilterFromOps}, conv3d(x transposed to [Ci, D, H, W, B], dy transposed to
+ * [OD, OH, OW, B, Co], dilation = stride) = dW transposed.
+ */
+export function conv3DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
+  const { x, dy } = args.inputs as { x: tf.Tensor5D; dy: tf.Tensor5D };
+  const { strides, pad, filterShape } = args.attrs as unknown as {
+    strides: [number, number, number] | number;
+    pad: Pad3;
+    filterShape: Shape5;
+  };
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv3DInfo(x.shape, filterShape, strides, 1, pad);
+    const s = [info.strideDepth, info.strideHeight, info.strideWidth];
+    const k = [info.filterDepth, info.filterHeight, info.filterWidth];
+    const o = [info.outDepth, info.outHeight, info.outWidth];
+    const before = [info.padInfo.front, info.padInfo.top, info.padInfo.left];
+    const need = k.map((kk, i) => kk + (o[i]! - 1) * s[i]!);
+    const xp = padOrCrop5(
+      x,
+      before.map((b, i) => [b!, need[i]! - x.shape[i + 1]! - b!]),
+    );
+    const xt = tf.transpose(xp, [4, 1, 2, 3, 0]);
+    const dyt = tf.transpose(dy, [1, 2, 3, 0, 4]);
+    const g = tf.conv3d(xt, dyt, 1, 'valid', 'NDHWC', s as [number, number, number]);
+    return tf.transpose(g, [1, 2, 3, 0, 4]);
+  });
+}
+
+/**
+ * Conv3DBackpropInputV2 (tfjs-backend-wasm 4.22's gives wrong values): dx is the full correlation of
+ * dy, dilated by the stride and padded, with the filter flipped in space and with its channel axes
+ * swapped: dx = conv3d(pad(dilate(dy)), W[::-1, ::-1, ::-1] transposed to [fd, fh, fw, Co, Ci]).
+ */
+export function conv3DBackpropInputFromOps(args: KernelArgs): tf.Tensor {
+  const { dy, filter } = args.inputs as { dy: tf.Tensor5D; filter: tf.Tensor5D };
+  const { strides, pad, inputShape } = args.attrs as unknown as {
+    strides: [number, number, number] | number;
+    pad: Pad3;
+    inputShape: Shape5;
+  };
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv3DInfo(inputShape, filter.shape, strides, 1, pad);
+    const s = [info.strideDepth, info.strideHeight, info.strideWidth];
+    const k = [info.filterDepth, info.filterHeight, info.filterWidth];
+    const before = [info.padInfo.front, info.padInfo.top, info.padInfo.left];
+    let dyd: tf.Tensor5D = dy;
+    for (let axis = 1; axis <= 3; axis++) dyd = dilateAxis(dyd, axis, s[axis - 1]!);
+    const dyp = padOrCrop5(
+      dyd,
+      k.map((kk, i) => [kk - 1 - before[i]!, inputShape[i + 1]! + before[i]! - dyd.shape[i + 1]!]),
+    );
+    const f = tf.transpose(tf.reverse(filter, [0, 1, 2]), [0, 1, 2, 4, 3]) as tf.Tensor5D;
+    return tf.conv3d(dyp, f, 1, 'valid');
   });
 }

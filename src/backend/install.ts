@@ -5,7 +5,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { enforceConstraintsDuringFit } from './fit-constraints.js';
+import { registerMissingGradients } from './gradients.js';
 import { installAll } from './register.js';
 
 installAll();
+registerMissingGradients();
 enforceConstraintsDuringFit();

@@ -98,3 +98,110 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   maxPoolGradInto(dx, backend.typedArrayFromHeap(input), backend.typedArrayFromHeap(dy), info);
   return out;
 }
+
+/**
+ * 3-D max pooling over NDHWC data: calls `visit(outIndex, argmaxIndex, maxValue)` for every output
+ * element, with argmax the LAST in-bounds position in (depth, row, column) window order holding the
+ * maximum (-1 if every value is NaN), as tfjs-backend-cpu's maxPool3dPositions (which compares with
+ * `>=` in 3-D but `>` in 2-D; lowbit follows cpu so that gradients agree across backends).
+ */
+export function maxPool3dScan(
+  x: ArrayLike<number>,
+  info: tf.backend_util.Conv3DInfo,
+  visit: (outIndex: number, argmax: number, max: number) => void,
+): void {
+  const { batchSize: nb, inDepth: id, inHeight: ih, inWidth: iw, inChannels: c } = info;
+  const { outDepth: od, outHeight: oh, outWidth: ow } = info;
+  const { strideDepth: sd, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationDepth: dd, dilationHeight: dh, dilationWidth: dw } = info;
+  const { effectiveFilterDepth: fd, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  const { front, top, left } = info.padInfo;
+  const best = new Float64Array(c);
+  const where = new Int32Array(c);
+  let o = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let p = 0; p < od; p++) {
+      const d0 = p * sd - front;
+      let dMin = d0;
+      while (dMin < 0) dMin += dd;
+      const dMax = Math.min(id, d0 + fd);
+      for (let r = 0; r < oh; r++) {
+        const r0 = r * sh - top;
+        let rMin = r0;
+        while (rMin < 0) rMin += dh;
+        const rMax = Math.min(ih, r0 + fh);
+        for (let q = 0; q < ow; q++) {
+          const q0 = q * sw - left;
+          let qMin = q0;
+          while (qMin < 0) qMin += dw;
+          const qMax = Math.min(iw, q0 + fw);
+          best.fill(Number.NEGATIVE_INFINITY);
+          where.fill(-1);
+          for (let xd = dMin; xd < dMax; xd += dd) {
+            for (let xr = rMin; xr < rMax; xr += dh) {
+              for (let xc = qMin; xc < qMax; xc += dw) {
+                const base = (((b * id + xd) * ih + xr) * iw + xc) * c;
+                for (let k = 0; k < c; k++) {
+                  const v = x[base + k]!;
+                  if (v >= best[k]!) {
+                    best[k] = v;
+                    where[k] = base + k;
+                  }
+                }
+              }
+            }
+          }
+          for (let k = 0; k < c; k++) visit(o + k, where[k]!, best[k]!);
+          o += c;
+        }
+      }
+    }
+  }
+}
+
+interface Pool3DAttrs {
+  filterSize: [number, number, number] | number;
+  strides: [number, number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function pool3dInfo(shape: number[], attrs: Pool3DAttrs): tf.backend_util.Conv3DInfo {
+  return tf.backend_util.computePool3DInfo(
+    shape as [number, number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
+/** MaxPool3D for wasm (the stock kernel returns wrong maxima for some shapes, e.g. [2, 6, 5, 4, 3]). */
+export function maxPool3dWasm(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const backend = args.backend as unknown as HeapBackend;
+  const info = pool3dInfo(x.shape, args.attrs as unknown as Pool3DAttrs);
+  const out = backend.makeOutput(info.outShape, x.dtype);
+  const y = backend.typedArrayFromHeap(out);
+  // A window with no finite maximum yields -Infinity, as on cpu.
+  maxPool3dScan(backend.typedArrayFromHeap(x), info, (o, _arg, max) => {
+    y[o] = max;
+  });
+  return out;
+}
+
+/** MaxPool3DGrad for wasm with cpu's argmax semantics: dx[argmax] += dy. */
+export function maxPool3dGradWasm(args: KernelArgs): tf.TensorInfo {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const backend = args.backend as unknown as HeapBackend;
+  const info = pool3dInfo(input.shape, args.attrs as unknown as Pool3DAttrs);
+  const out = backend.makeOutput(input.shape, 'float32');
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const g = backend.typedArrayFromHeap(dy);
+  maxPool3dScan(backend.typedArrayFromHeap(input), info, (o, arg) => {
+    if (arg >= 0) dx[arg] = dx[arg]! + g[o]!;
+  });
+  return out;
+}

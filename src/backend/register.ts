@@ -5,12 +5,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   conv2DBackpropFilterFromOps,
+  conv3DBackpropFilterFromOps,
+  conv3DBackpropInputFromOps,
   depthwiseBackpropFilterFromOps,
   depthwiseBackpropInputFromOps,
 } from './conv-grad-kernels.js';
 import { type KernelArgs, type OpKernel, overrideKernel, registerMissingKernel } from './kernel-registry.js';
 import { makeBatchMatMul, makeFusedMatMul } from './matmul-kernels.js';
-import { maxPoolGradWasm } from './pool-kernels.js';
+import { maxPool3dGradWasm, maxPool3dWasm, maxPoolGradWasm } from './pool-kernels.js';
 import { unsortedSegmentSumFromOps } from './segment-kernels.js';
 
 /**
@@ -70,8 +72,16 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   _FusedMatMul: makeFusedMatMul,
   /** Slow, and breaks ties differently from cpu; replaced by a JavaScript loop over the wasm heap. */
   MaxPoolGrad: () => maxPoolGradWasm,
+  /** Wrong maxima for some shapes (e.g. [2, 6, 5, 4, 3] with 2x2x2 windows). */
+  MaxPool3D: () => maxPool3dWasm,
+  /** Paired with MaxPool3D so that the gradient uses the same argmax as cpu. */
+  MaxPool3DGrad: () => maxPool3dGradWasm,
   /** No NCHW support. */
   Conv2D: makeConv2DAnyFormat,
+  /** Wrong values (every case tested). */
+  Conv3DBackpropInputV2: () => conv3DBackpropInputFromOps,
+  /** Wrong values for strides > 1. */
+  Conv3DBackpropFilterV2: () => conv3DBackpropFilterFromOps,
 };
 
 /** Installs the wasm overrides (if the wasm backend's kernels are registered). */

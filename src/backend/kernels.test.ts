@@ -1,0 +1,474 @@
+/**
+ * lowbit's wasm kernels against the cpu backend (the reference), for every conv family's gradients,
+ * pooling gradients, gather's gradient and the matmul overrides. Tolerance: 1e-4 relative to the
+ * reference's largest magnitude.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import './index.js';
+import { conv2DBackpropFilterIm2col } from './conv-grad-kernels.js';
+import { kernelsMissing } from './kernel-registry.js';
+import { compareBackends, relError, runOn, seededValues } from './testing.js';
+
+const TOL = 1e-4;
+const t = (shape: number[], seed: number) => tf.tensor(seededValues(shape, seed), shape);
+const t4 = (shape: number[], seed: number) => t(shape, seed) as tf.Tensor4D;
+const t5 = (shape: number[], seed: number) => t(shape, seed) as tf.Tensor5D;
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+});
+
+/** Gradients of sum(f(args) * r) w.r.t. every arg, r a fixed random cotangent. */
+function grads(f: (...a: tf.Tensor[]) => tf.Tensor, args: tf.Tensor[], seed = 99): tf.Tensor[] {
+  const g = tf.grads((...a: tf.Tensor[]) => {
+    const y = f(...a);
+    return tf.sum(tf.mul(y, t(y.shape, seed)));
+  });
+  return [f(...args), ...g(args)];
+}
+
+describe('kernel coverage', () => {
+  it('wasm lacks only kernels that training does not use', () => {
+    // Complex numbers, FFT, Einsum, ragged and string kernels: no layer lowbit trains uses them. A new
+    // kernel missing on wasm makes this fail, so that someone decides whether training needs it.
+    expect(kernelsMissing('cpu', 'wasm')).toEqual([
+      'Complex',
+      'ComplexAbs',
+      'Draw',
+      'Einsum',
+      'FFT',
+      'IFFT',
+      'Imag',
+      'RaggedGather',
+      'RaggedRange',
+      'RaggedTensorToTensor',
+      'Real',
+      'StaticRegexReplace',
+    ]);
+  });
+});
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+const conv2dCases: { x: number[]; f: number[]; s: number | [number, number]; pad: Pad }[] = [
+  { x: [2, 7, 9, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], f: [3, 2, 3, 5], s: 2, pad: 'valid' },
+  { x: [1, 8, 8, 2], f: [3, 3, 2, 2], s: [2, 1], pad: 'same' },
+  { x: [3, 10, 11, 2], f: [5, 5, 2, 3], s: 3, pad: 'same' },
+  {
+    x: [2, 6, 7, 3],
+    f: [2, 2, 3, 2],
+    s: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  { x: [4, 5, 5, 1], f: [1, 1, 1, 6], s: 2, pad: 'valid' },
+];
+
+describe('conv2d gradients on wasm match cpu', () => {
+  it.each(conv2dCases)('conv2d x=$x f=$f s=$s pad=$pad', async ({ x, f, s, pad }) => {
+    const { err, count } = await compareBackends(() =>
+      grads((a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad), [t4(x, 1), t4(f, 2)]),
+    );
+    expect(count).toBe(3);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each(conv2dCases)('fused conv2d with bias and relu x=$x f=$f s=$s', async ({ x, f, s, pad }) => {
+    const { err } = await compareBackends(() =>
+      grads(
+        (a, b, c) =>
+          tf.fused.conv2d({
+            x: a as tf.Tensor4D,
+            filter: b as tf.Tensor4D,
+            strides: s,
+            pad,
+            bias: c,
+            activation: 'relu',
+          }),
+        [t4(x, 1), t4(f, 2), t([f[3]!], 3)],
+      ),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each(conv2dCases)('NCHW Conv2DBackpropFilter x=$x f=$f s=$s', async ({ x, f, s, pad }) => {
+    const { err } = await compareBackends(() => {
+      const xs = t4(x, 1);
+      const y = tf.conv2d(xs, t4(f, 2), s, pad);
+      const dy = t(y.shape, 3);
+      // Explicit paddings are given in the data format's axis order.
+      const padNCHW = Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
+      return tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x: tf.transpose(xs, [0, 3, 1, 2]), dy: tf.transpose(dy, [0, 3, 1, 2]) },
+          { strides: s, pad: padNCHW, dataFormat: 'NCHW', filterShape: f } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor;
+    });
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('the im2col filter gradient agrees with the transposed-conv one', async () => {
+    for (const { x, f, s, pad } of conv2dCases) {
+      const [a, b] = await runOn('wasm', () => {
+        const xs = t4(x, 1);
+        const dy = t(tf.conv2d(xs, t4(f, 2), s, pad).shape, 3);
+        const attrs = { strides: s, pad, dataFormat: 'NHWC', filterShape: f } as unknown as tf.NamedAttrMap;
+        return [
+          tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs) as tf.Tensor,
+          conv2DBackpropFilterIm2col({ inputs: { x: xs, dy }, attrs, backend: tf.backend() }),
+        ];
+      });
+      expect(relError(b!, a!)).toBeLessThan(TOL);
+    }
+  });
+
+  it('NCHW conv2d forward and gradients', async () => {
+    const { err } = await compareBackends(() =>
+      grads(
+        (a, b) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same', 'NCHW'),
+        [t4([2, 3, 7, 6], 1), t4([3, 3, 3, 4], 2)],
+      ),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+});
+
+describe('other conv families on wasm match cpu', () => {
+  it.each([
+    { x: [2, 11, 3], f: [3, 3, 4], s: 1, pad: 'same' as const },
+    { x: [3, 12, 2], f: [5, 2, 3], s: 2, pad: 'valid' as const },
+  ])('conv1d x=$x f=$f s=$s $pad', async ({ x, f, s, pad }) => {
+    const { err } = await compareBackends(() =>
+      grads((a, b) => tf.conv1d(a as tf.Tensor3D, b as tf.Tensor3D, s, pad), [t(x, 1), t(f, 2)]),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    { x: [2, 5, 6, 4], f: [3, 3, 3, 4], out: [2, 10, 12, 3], s: 2, pad: 'same' as const },
+    { x: [2, 4, 4, 2], f: [3, 2, 5, 2], out: [2, 6, 5, 5], s: 1, pad: 'valid' as const },
+  ])('conv2dTranspose x=$x f=$f s=$s $pad', async ({ x, f, out, s, pad }) => {
+    const { err } = await compareBackends(() =>
+      grads(
+        (a, b) =>
+          tf.conv2dTranspose(
+            a as tf.Tensor4D,
+            b as tf.Tensor4D,
+            out as [number, number, number, number],
+            s,
+            pad,
+          ),
+        [t4(x, 1), t4(f, 2)],
+      ),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    { x: [2, 5, 6, 4, 2], f: [3, 3, 2, 2, 3], s: 1, pad: 'same' as const },
+    { x: [1, 6, 5, 7, 3], f: [2, 3, 3, 3, 2], s: 2, pad: 'valid' as const },
+  ])('conv3d x=$x f=$f s=$s $pad', async ({ x, f, s, pad }) => {
+    const { err } = await compareBackends(() =>
+      grads((a, b) => tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, s, pad), [t5(x, 1), t5(f, 2)]),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('conv3dTranspose', async () => {
+    const { err } = await compareBackends(() =>
+      grads(
+        (a, b) => tf.conv3dTranspose(a as tf.Tensor5D, b as tf.Tensor5D, [2, 6, 8, 4, 3], 2, 'same'),
+        [t5([2, 3, 4, 2, 2], 1), t5([3, 3, 3, 3, 2], 2)],
+      ),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    { x: [2, 7, 8, 3], m: 1, s: 1, pad: 'same' as Pad },
+    { x: [2, 7, 8, 3], m: 2, s: 2, pad: 'valid' as Pad },
+    { x: [1, 9, 9, 2], m: 3, s: 2, pad: 'same' as Pad },
+    { x: [3, 6, 5, 4], m: 1, s: [1, 2] as [number, number], pad: 'same' as Pad },
+    {
+      x: [2, 6, 7, 3],
+      m: 2,
+      s: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [1, 1],
+        [0, 0],
+      ] as Pad,
+    },
+  ])('depthwiseConv2d x=$x multiplier=$m s=$s pad=$pad', async ({ x, m, s, pad }) => {
+    const { err, count } = await compareBackends(() =>
+      grads(
+        (a, b) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad),
+        [t4(x, 1), t4([3, 3, x[3]!, m], 2)],
+      ),
+    );
+    expect(count).toBe(3);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('fused depthwiseConv2d with bias', async () => {
+    const { err } = await compareBackends(() =>
+      grads(
+        (a, b, c) =>
+          tf.fused.depthwiseConv2d({
+            x: a as tf.Tensor4D,
+            filter: b as tf.Tensor4D,
+            strides: 2,
+            pad: 'same',
+            bias: c,
+            activation: 'relu',
+          }),
+        [t4([2, 7, 7, 3], 1), t4([3, 3, 3, 2], 2), t([6], 3)],
+      ),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('separableConv2d', async () => {
+    const { err, count } = await compareBackends(() =>
+      grads(
+        (a, b, c) => tf.separableConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, 1, 'same'),
+        [t4([2, 8, 7, 3], 1), t4([3, 3, 3, 2], 2), t4([1, 1, 6, 5], 3)],
+      ),
+    );
+    expect(count).toBe(4);
+    expect(err).toBeLessThan(TOL);
+  });
+});
+
+/**
+ * Naive depthwise gradients with dilation, straight from the definition
+ * y[b, oh, ow, c*M + m] = sum_ij x[b, oh*s + i*d - pt, ow*s + j*d - pl, c] * W[i, j, c, m].
+ */
+function naiveDepthwiseGrads(
+  x: Float32Array,
+  xs: number[],
+  w: Float32Array,
+  ws: number[],
+  dy: Float32Array,
+  ys: number[],
+  s: number,
+  d: number,
+  pt: number,
+  pl: number,
+): { dx: Float64Array; dw: Float64Array } {
+  const [nb, h, wd, c] = xs as [number, number, number, number];
+  const [fh, fw, , m] = ws as [number, number, number, number];
+  const [, oh, ow] = ys as [number, number, number];
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  for (let b = 0; b < nb; b++)
+    for (let r = 0; r < oh; r++)
+      for (let q = 0; q < ow; q++)
+        for (let i = 0; i < fh; i++)
+          for (let j = 0; j < fw; j++) {
+            const xr = r * s + i * d - pt;
+            const xc = q * s + j * d - pl;
+            if (xr < 0 || xr >= h || xc < 0 || xc >= wd) continue;
+            for (let ch = 0; ch < c; ch++)
+              for (let k = 0; k < m; k++) {
+                const g = dy[((b * oh + r) * ow + q) * c * m + ch * m + k]!;
+                const xi = ((b * h + xr) * wd + xc) * c + ch;
+                const wi = ((i * fw + j) * c + ch) * m + k;
+                dw[wi] = dw[wi]! + x[xi]! * g;
+                dx[xi] = dx[xi]! + w[wi]! * g;
+              }
+          }
+  return { dx, dw };
+}
+
+describe('depthwise gradient kernels with dilation (cpu ignores dilation here; naive reference)', () => {
+  it.each([
+    { x: [2, 9, 10, 3], f: [3, 3, 3, 2], d: 2, pad: 'valid' as const },
+    { x: [1, 11, 9, 2], f: [3, 2, 2, 1], d: 3, pad: 'same' as const },
+  ])('x=$x f=$f dilation=$d $pad', async ({ x, f, d, pad }) => {
+    await tf.setBackend('wasm');
+    const xs = t4(x, 1);
+    const ws = t4(f, 2);
+    const y = tf.depthwiseConv2d(xs, ws, 1, pad, 'NHWC', d);
+    const dy = t4(y.shape, 3);
+    const info = tf.backend_util.computeConv2DInfo(
+      xs.shape,
+      ws.shape as [number, number, number, number],
+      1,
+      d,
+      pad,
+      undefined,
+      true,
+    );
+    const attrs = {
+      strides: 1,
+      pad,
+      dilations: d,
+      filterShape: f,
+      inputShape: x,
+    } as unknown as tf.NamedAttrMap;
+    const dw = tf
+      .engine()
+      .runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xs, dy }, attrs) as tf.Tensor;
+    const dx = tf
+      .engine()
+      .runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: ws }, attrs) as tf.Tensor;
+    const ref = naiveDepthwiseGrads(
+      xs.dataSync() as Float32Array,
+      x,
+      ws.dataSync() as Float32Array,
+      f,
+      dy.dataSync() as Float32Array,
+      y.shape,
+      1,
+      d,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    expect(relError(dw.dataSync(), ref.dw)).toBeLessThan(TOL);
+    expect(relError(dx.dataSync(), ref.dx)).toBeLessThan(TOL);
+    tf.dispose([xs, ws, y, dy, dw, dx]);
+  });
+});
+
+describe('pooling gradients on wasm match cpu', () => {
+  // relu(round(x)) has many equal maxima per window: the gradient must go to the same position as on cpu.
+  const tied = (shape: number[], seed: number) => tf.relu(tf.round(t(shape, seed))) as tf.Tensor4D;
+  it.each([
+    { x: [3, 26, 26, 5], k: 2, s: 2, pad: 'valid' as const },
+    { x: [2, 13, 13, 3], k: 2, s: 2, pad: 'valid' as const },
+    { x: [2, 13, 11, 3], k: 2, s: 2, pad: 'same' as const },
+    { x: [2, 12, 12, 3], k: 3, s: 2, pad: 'valid' as const },
+    { x: [2, 9, 10, 4], k: 3, s: 1, pad: 'same' as const },
+  ])('maxPool x=$x k=$k s=$s $pad (with ties)', async ({ x, k, s, pad }) => {
+    const { err } = await compareBackends(() =>
+      grads((a) => tf.maxPool(a as tf.Tensor4D, k, s, pad), [tied(x, 1)]),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    { x: [2, 8, 9, 3], k: 2, s: 2, pad: 'valid' as const },
+    { x: [2, 9, 9, 3], k: 3, s: 2, pad: 'same' as const },
+  ])('avgPool x=$x k=$k s=$s $pad', async ({ x, k, s, pad }) => {
+    const { err } = await compareBackends(() =>
+      grads((a) => tf.avgPool(a as tf.Tensor4D, k, s, pad), [t4(x, 1)]),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    { op: 'maxPool3d' as const, k: 2, s: 2, pad: 'valid' as const },
+    { op: 'maxPool3d' as const, k: 3, s: 2, pad: 'same' as const },
+    { op: 'avgPool3d' as const, k: 2, s: 2, pad: 'same' as const },
+    { op: 'avgPool3d' as const, k: 3, s: 1, pad: 'valid' as const },
+  ])('$op 3-D k=$k s=$s $pad (odd sizes, ties)', async ({ op, k, s, pad }) => {
+    const x = () => tf.relu(tf.round(t5([2, 6, 5, 4, 3], 1)));
+    const { err, count } = await compareBackends(() =>
+      grads((a) => tf[op](a as tf.Tensor5D, k, s, pad), [x()]),
+    );
+    expect(count).toBe(2);
+    expect(err).toBeLessThan(TOL);
+  });
+});
+
+describe('gather gradient (UnsortedSegmentSum) on wasm matches cpu', () => {
+  it('gather with repeated indices, axis 0 and 1', async () => {
+    for (const axis of [0, 1]) {
+      const { err } = await compareBackends(() =>
+        grads((a) => tf.gather(a, tf.tensor1d([3, 0, 3, 1, 3, 4], 'int32'), axis), [t([5, 5, 3], 1)]),
+      );
+      expect(err).toBeLessThan(TOL);
+    }
+  });
+
+  it('unsortedSegmentSum drops out-of-range ids', async () => {
+    const { err } = await compareBackends(() => [
+      tf.unsortedSegmentSum(t([6, 4], 1), tf.tensor1d([2, -1, 0, 2, 7, 2], 'int32'), 4),
+      tf.unsortedSegmentSum(t([5, 2, 3], 2), tf.tensor1d([1, 1, 0, 1, 2], 'int32'), 3),
+    ]);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('unsortedSegmentSum with rank-2 ids (cpu lacks it) equals the hand sum', async () => {
+    const [out] = await runOn(
+      'wasm',
+      () =>
+        tf.engine().runKernel(
+          'UnsortedSegmentSum',
+          {
+            x: tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 3, 2]),
+            segmentIds: tf.tensor2d([0, 2, 0, 1, 2, 5], [2, 3], 'int32'),
+          },
+          { numSegments: 3 },
+        ) as tf.Tensor,
+    );
+    // segment 0: [1, 2] + [5, 6]; segment 1: [7, 8]; segment 2: [3, 4] + [9, 10]; id 5 is dropped.
+    expect(Array.from(out!)).toEqual([6, 8, 7, 8, 12, 14]);
+  });
+});
+
+describe('matMul overrides on wasm match cpu', () => {
+  const flags = [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const;
+  it.each(flags)('matMul transposeA=%s transposeB=%s, 2-D, batched and broadcast', async (ta, tb) => {
+    const shapeA = (b: number[]) => [...b, ...(ta ? [7, 5] : [5, 7])];
+    const shapeB = (b: number[]) => [...b, ...(tb ? [6, 7] : [7, 6])];
+    const { err, count } = await compareBackends(() => [
+      tf.matMul(t(shapeA([]), 1), t(shapeB([]), 2), ta, tb),
+      tf.matMul(t(shapeA([3]), 1), t(shapeB([3]), 2), ta, tb),
+      tf.matMul(t(shapeA([2, 3]), 1), t(shapeB([1]), 2), ta, tb),
+      tf.matMul(t(shapeA([1]), 1), t(shapeB([4]), 2), ta, tb),
+    ]);
+    expect(count).toBe(4);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  const activations = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const;
+  it.each(flags)('fused matMul with bias, transposeA=%s transposeB=%s, every activation', async (ta, tb) => {
+    for (const activation of activations) {
+      for (const batch of [[], [3]]) {
+        const { err } = await compareBackends(() =>
+          tf.fused.matMul({
+            a: t([...batch, ...(ta ? [7, 5] : [5, 7])], 1),
+            b: t([...batch, ...(tb ? [6, 7] : [7, 6])], 2),
+            transposeA: ta,
+            transposeB: tb,
+            bias: t([6], 3),
+            activation,
+            preluActivationWeights: activation === 'prelu' ? t([6], 4) : undefined,
+            leakyreluAlpha: 0.3,
+          }),
+        );
+        expect(err, `${activation} batch=${batch}`).toBeLessThan(TOL);
+      }
+    }
+  });
+
+  it('fused matMul with a rank-2 bias', async () => {
+    const { err } = await compareBackends(() =>
+      tf.fused.matMul({ a: t([5, 7], 1), b: t([7, 6], 2), bias: t([5, 6], 3), activation: 'relu' }),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('Dense-style gradients through matMul', async () => {
+    const { err } = await compareBackends(() =>
+      grads((a, b) => tf.relu(tf.matMul(a, b)), [t([9, 13], 1), t([13, 4], 2)]),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+});
