@@ -61,7 +61,7 @@ export function validateGraph(
   const j: JsonChecker = new JsonChecker(source);
   const values = new Map<string, ValueInfo>();
 
-  const inputsArr = j.array(rawInputs, 'inputs', 1);
+  const inputsArr = j.array(rawInputs, 'inputs', 16);
   if (inputsArr.length !== 1) j.fail('inputs', `${inputsArr.length} inputs`, 'exactly one graph input');
   const inputs: GraphInput[] = inputsArr.map((raw, i) => {
     const o = j.object(raw, `inputs[${i}]`);

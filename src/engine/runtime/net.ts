@@ -3,7 +3,7 @@ import { type DecodedModel, decodeModel, encodeModel } from '../format/lbm.js';
 import { checkInput } from '../input-check.js';
 import type { Graph, GraphNode, ValueInfo } from '../ir.js';
 import { runNode } from '../reference/run.js';
-import type { FloatTensor } from '../reference/tensor.js';
+import type { FloatTensor, Tensor } from '../reference/tensor.js';
 import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, Kernels, type PopcountStrategy } from './kernels.js';
 import { type Geometry, type PlacedTransform, type PreparedNode, prepareNode } from './prepare.js';
@@ -143,14 +143,35 @@ export class Net {
     const chunk = Math.max(1, Math.min(n, Math.floor(this.maxChunkBytes / this.sampleBytes)));
     for (let b = 0; b < n; b += chunk) {
       const m = Math.min(chunk, n - b);
-      const ptr = this.runChunk(input.subarray(b * inPer, (b + m) * inPer), m);
+      const ptr = this.runChunk(input.subarray(b * inPer, (b + m) * inPer), m).get(outName)!.ptr;
       out.set(this.k.f32(ptr, m * per), b * per);
     }
     return { data: out, shape: [n, ...outInfo.shape] };
   }
 
-  /** Runs `n` samples already checked; returns the address of the first output. */
-  private runChunk(input: Float32Array, n: number): number {
+  /**
+   * Runs the whole batch at once and returns a copy of every value (graph input and each node's
+   * output; packed values as their words), for tests and debugging.
+   */
+  trace(input: Float32Array, shape: number[]): Map<string, Tensor> {
+    const n = checkInput(this.model.graph.inputs[0], input, shape, 'Net.trace input');
+    const slots = this.runChunk(input, n);
+    const out = new Map<string, Tensor>();
+    for (const [name, s] of slots) {
+      const len = valueBytes(s.info, n) / 4;
+      const full = [n, ...s.info.shape];
+      out.set(
+        name,
+        s.info.kind === 'bits'
+          ? { kind: 'bits', shape: full, data: this.k.u32(s.ptr, len).slice() }
+          : { kind: 'float', shape: full, data: this.k.f32(s.ptr, len).slice() },
+      );
+    }
+    return out;
+  }
+
+  /** Runs `n` samples already checked; returns where each value lives. */
+  private runChunk(input: Float32Array, n: number): Map<string, Slot> {
     const k = this.k;
     k.reset();
     const graph = this.model.graph;
@@ -164,7 +185,7 @@ export class Net {
       const ins = p.node.inputs.map((i) => slots.get(i)!);
       slots.set(p.node.name, { ptr: this.runNode(p, ins, info, n), info });
     }
-    return slots.get(graph.outputs[0])!.ptr;
+    return slots;
   }
 
   private runNode(p: PreparedNode, ins: Slot[], info: ValueInfo, n: number): number {

@@ -1,0 +1,298 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, FormatError, ShapeError } from '../../errors.js';
+import { Random } from '../../util/random.js';
+import { GraphBuilder } from '../builder.js';
+import { encodeModel } from '../format/lbm.js';
+import type { Graph, OutputTransform } from '../ir.js';
+import { runNode, runReference } from '../reference/run.js';
+import type { FloatTensor } from '../reference/tensor.js';
+import { wordsFor } from '../shapes.js';
+import {
+  binaryMlp,
+  larqIntroCnn,
+  quicknetLike,
+  randomInput,
+  randomNormal,
+  randomPacked,
+  randomTransform,
+} from '../testing/models.js';
+import { load, type Net } from './net.js';
+
+const FLOAT_OPS = new Set(['conv2d', 'dense', 'avgpool2d', 'globalavgpool', 'softmax']);
+
+/**
+ * Norm-wise relative error max|a - b| / max|b|: float32 sums in another order than the float64
+ * reference differ by about K * 2^-24 of the largest terms, which element-wise relative error would
+ * overstate for sums that cancel to near 0.
+ */
+function maxRelError(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  return scale === 0 ? worst : worst / scale;
+}
+
+/**
+ * Checks every node of the runtime in isolation: the reference op applied to the runtime's own
+ * inputs must give exactly the runtime's output for binary parts (packed bits, and the integer dot
+ * products of binary ops with their float32 transform) and within 1e-5 relative for float ops.
+ */
+function checkEveryNode(net: Net, graph: Graph, input: { data: Float32Array; shape: number[] }): number {
+  const trace = net.trace(input.data, input.shape);
+  let checked = 0;
+  for (const node of graph.nodes) {
+    const ins = node.inputs.map((n) => trace.get(n)!);
+    const want = runNode(node, ins, graph.constants);
+    const got = trace.get(node.name)!;
+    expect(got.shape, node.name).toEqual(want.shape);
+    expect(got.kind, node.name).toBe(want.kind);
+    if (FLOAT_OPS.has(node.op))
+      expect(maxRelError(got.data as Float32Array, want.data as Float32Array), node.name).toBeLessThan(1e-5);
+    else expect(Array.from(got.data), `${node.op} ${node.name}`).toEqual(Array.from(want.data));
+    checked++;
+  }
+  return checked;
+}
+
+const same = (k: number, s: number, d: number) => ({
+  kernelSize: [k, k] as [number, number],
+  strides: [s, s] as [number, number],
+  dilations: [d, d] as [number, number],
+  padding: 'same' as const,
+});
+
+function transformFor(
+  b: GraphBuilder,
+  rng: Random,
+  name: string,
+  c: number,
+  k: number,
+  choice: number,
+): OutputTransform {
+  if (choice === 0) return { kind: 'float' };
+  if (choice === 1) return randomTransform(b, rng, name, c, k, 'bits');
+  const t = randomTransform(b, rng, name, c, k, 'float');
+  return { ...t, dotClamp: [-Math.floor(k / 3), Math.floor(k / 2)], outClamp: [0, null] } as OutputTransform;
+}
+
+describe('engine runtime (WASM) against the reference ops', () => {
+  it('binary conv2d over random shapes, strides, dilations, both pad values and all transforms', async () => {
+    const rng = new Random(31);
+    for (let trial = 0; trial < 24; trial++) {
+      const cin = [3, 31, 32, 33, 50, 64, 65, 96][trial % 8];
+      const h = 4 + rng.int(8);
+      const w = 4 + rng.int(8);
+      const k = [1, 2, 3, 5][rng.int(4)];
+      const b = new GraphBuilder('x', [h, w, cin]);
+      const cout = 1 + rng.int(70);
+      const padding = rng.next() < 0.7 ? 'same' : 'valid';
+      const attrs = { ...same(k, 1 + rng.int(2), 1 + rng.int(2)), padding: padding as 'same' | 'valid' };
+      const extent = (k - 1) * attrs.dilations[0] + 1;
+      if (padding === 'valid' && extent > Math.min(h, w)) attrs.dilations = [1, 1];
+      const bits = b.node({ op: 'binarize', inputs: [b.input] });
+      const y = b.node({
+        op: 'bconv2d',
+        inputs: [bits],
+        ...attrs,
+        filters: cout,
+        padValue: (trial % 2) as 0 | 1,
+        weights: b.constant('w', 'uint32', [cout, k, k, wordsFor(cin)], randomPacked(rng, cout * k * k, cin)),
+        transform: transformFor(b, rng, 't', cout, k * k * cin, trial % 3),
+      });
+      const graph = b.build([trial % 3 === 1 ? b.input : y]);
+      const net = await load(encodeModel(graph));
+      expect(checkEveryNode(net, graph, randomInput(graph, 1 + rng.int(3), trial))).toBe(2);
+    }
+  });
+
+  it('binary dense on rank-2 and flattened packed rank-4 inputs, float and packed-bit outputs', async () => {
+    const rng = new Random(32);
+    for (const [trial, shape] of [[5, 5, 37], [100], [1], [2, 3, 64], [4, 4, 33], [1024]].entries()) {
+      const b = new GraphBuilder('x', shape);
+      const units = 1 + rng.int(80);
+      const c = shape[shape.length - 1];
+      const groups = shape.length === 3 ? shape[0] * shape[1] : 1;
+      const k = groups * c;
+      const y = b.node({
+        op: 'bdense',
+        inputs: [b.node({ op: 'binarize', inputs: [b.input] })],
+        units,
+        weights: b.constant(
+          'w',
+          'uint32',
+          [units, ...shape.slice(0, -1), wordsFor(c)],
+          randomPacked(rng, units * groups, c),
+        ),
+        transform: transformFor(b, rng, 't', units, k, trial % 3),
+      });
+      const graph = b.build([trial % 3 === 1 ? b.input : y]);
+      const net = await load(encodeModel(graph));
+      expect(checkEveryNode(net, graph, randomInput(graph, 1 + rng.int(5), trial))).toBe(2);
+    }
+  });
+
+  it('float conv2d and dense with float or packed +-1 weights, pools, add, affine, relu, softmax', async () => {
+    const rng = new Random(33);
+    for (let trial = 0; trial < 8; trial++) {
+      const cin = [1, 3, 7, 16][trial % 4];
+      const b = new GraphBuilder('x', [9, 8, cin]);
+      const cout = 1 + rng.int(20);
+      const k = 1 + rng.int(3);
+      const packed = trial % 2 === 0;
+      const weights = packed
+        ? b.constant('w', 'uint32', [cout, k, k, wordsFor(cin)], randomPacked(rng, cout * k * k, cin))
+        : b.constant('w', 'float32', [k, k, cin, cout], randomNormal(rng, k * k * cin * cout));
+      const stride = 1 + (trial % 3 === 0 ? 1 : 0);
+      let x = b.node({
+        op: 'conv2d',
+        inputs: [b.input],
+        ...same(k, stride, 1 + rng.int(2)),
+        filters: cout,
+        padValue: trial % 4 === 3 ? 0.5 : 0,
+        weights,
+        transform: randomTransform(b, rng, 'c', cout, 1, 'float') as never,
+      });
+      const pool = {
+        kernelSize: [2, 3] as [number, number],
+        strides: [1, 2] as [number, number],
+        padding: trial % 2 ? ('same' as const) : ('valid' as const),
+      };
+      const m = b.node({ op: 'maxpool2d', inputs: [x], ...pool });
+      const a = b.node({ op: 'avgpool2d', inputs: [x], ...pool });
+      x = b.node({ op: 'add', inputs: [m, a, m] });
+      x = b.node({
+        op: 'affine',
+        inputs: [x],
+        multiplier: b.constant('am', 'float32', [cout], randomNormal(rng, cout)),
+        bias: b.constant('ab', 'float32', [cout], randomNormal(rng, cout)),
+      });
+      x = b.node({ op: 'relu', inputs: [x] });
+      const pooled =
+        trial % 2 ? b.node({ op: 'globalavgpool', inputs: [x] }) : b.node({ op: 'flatten', inputs: [x] });
+      const kk = trial % 2 ? cout : undefined;
+      const units = 1 + rng.int(12);
+      const graph0 = b.build([pooled]);
+      const flatK = kk ?? (await load(encodeModel(graph0))).info.nodes.at(-1)!.shape[0];
+      const dw =
+        trial % 4 < 2
+          ? b.constant('dw', 'float32', [flatK, units], randomNormal(rng, flatK * units))
+          : b.constant('dw', 'uint32', [units, wordsFor(flatK)], randomPacked(rng, units, flatK));
+      x = b.node({
+        op: 'dense',
+        inputs: [pooled],
+        units,
+        weights: dw,
+        transform: { kind: 'float', outClamp: [-0.5, 2] },
+      });
+      const graph = b.build([b.node({ op: 'softmax', inputs: [x] })]);
+      const net = await load(encodeModel(graph));
+      expect(checkEveryNode(net, graph, randomInput(graph, 3, trial))).toBe(9);
+    }
+  });
+
+  it('binary max pool on packed data', async () => {
+    const rng = new Random(34);
+    for (const padding of ['valid', 'same'] as const) {
+      const b = new GraphBuilder('x', [7, 6, 70]);
+      const bits = b.node({ op: 'binarize', inputs: [b.input] });
+      b.node({ op: 'maxpool2d', inputs: [bits], kernelSize: [3, 3], strides: [2, 2], padding });
+      const graph = b.build([b.input]);
+      const net = await load(encodeModel(graph));
+      expect(checkEveryNode(net, graph, randomInput(graph, 2, rng.int(100)))).toBe(2);
+    }
+  });
+});
+
+describe('engine runtime on whole networks', () => {
+  const models: [string, Graph][] = [
+    ['larq-intro-cnn', larqIntroCnn()],
+    ['binary-mlp', binaryMlp()],
+    ['quicknet-like', quicknetLike()],
+  ];
+  for (const [name, graph] of models)
+    it(`${name}: every node matches the reference, outputs match end to end, both popcount strategies agree`, async () => {
+      const bytes = encodeModel(graph);
+      const input = randomInput(graph, 5);
+      const scalar = await load(bytes, { popcount: 'scalar' });
+      const simd = await load(bytes, { popcount: 'simd' });
+      expect(scalar.info.popcount).toBe('scalar');
+      expect(simd.info.popcount).toBe('simd');
+      checkEveryNode(scalar, graph, input);
+      const a = scalar.trace(input.data, input.shape);
+      const b = simd.trace(input.data, input.shape);
+      for (const [k, v] of a) expect(Array.from(b.get(k)!.data), k).toEqual(Array.from(v.data));
+      const ref = runReference(graph, input.data, input.shape).get(graph.outputs[0]) as FloatTensor;
+      const out = scalar.predict(input.data, input.shape);
+      expect(out.shape).toEqual([5, 10]);
+      expect(maxRelError(out.data, ref.data)).toBeLessThan(1e-5);
+    });
+
+  it('batch sizes 1 to many and chunked batches give identical results', async () => {
+    const graph = quicknetLike();
+    const bytes = encodeModel(graph);
+    const net = await load(bytes);
+    const chunked = await load(bytes, { maxChunkBytes: 1 });
+    const input = randomInput(graph, 17);
+    const all = net.predict(input.data, input.shape);
+    expect(Array.from(chunked.predict(input.data, input.shape).data)).toEqual(Array.from(all.data));
+    const per = 28 * 28;
+    for (const i of [0, 7, 16]) {
+      const one = net.predict(input.data.subarray(i * per, (i + 1) * per), [1, 28, 28, 1]);
+      expect(Array.from(one.data)).toEqual(Array.from(all.data.subarray(i * 10, (i + 1) * 10)));
+    }
+  });
+
+  it("reports the network's sizes: larq-intro-cnn has 93,088 binary weights and 2,599,552 binary MACs", async () => {
+    const graph = larqIntroCnn();
+    const bytes = encodeModel(graph);
+    const net = await load(bytes);
+    expect(net.info.binaryWeights).toBe(93_088);
+    expect(net.info.binaryMacs).toBe(2_599_552);
+    expect(net.info.floatMacs).toBe(26 * 26 * 32 * 9);
+    expect(net.info.fileBytes).toBe(bytes.length);
+    expect(net.info.inputShape).toEqual([28, 28, 1]);
+    expect(net.info.outputShape).toEqual([10]);
+    expect(net.info.opCounts).toEqual({
+      conv2d: 1,
+      maxpool2d: 2,
+      affine: 2,
+      binarize: 2,
+      bconv2d: 2,
+      bdense: 2,
+      softmax: 1,
+    });
+    expect(net.info.calibration?.strategy).toBe(net.info.popcount);
+  });
+});
+
+describe('engine runtime errors', () => {
+  it('wrong shapes, lengths and dtypes give ShapeError', async () => {
+    const net = await load(encodeModel(binaryMlp()));
+    const good = new Float32Array(2 * 784);
+    expect(() => net.predict(good, [2, 28, 28])).toThrow(ShapeError);
+    expect(() => net.predict(good, [2, 28, 28, 2])).toThrow(
+      /received shape \[2, 28, 28, 2\]; expected \[batch >= 1, 28, 28, 1\]/,
+    );
+    expect(() => net.predict(good, [0, 28, 28, 1])).toThrow(ShapeError);
+    expect(() => net.predict(good, [3, 28, 28, 1])).toThrow(
+      /1568 values for shape \[3, 28, 28, 1\]; expected 2352 values/,
+    );
+    expect(() => net.predict(new Float64Array(784) as unknown as Float32Array, [1, 28, 28, 1])).toThrow(
+      /dtype float32/,
+    );
+  });
+
+  it('bad options give ConfigError and corrupt files FormatError', async () => {
+    const bytes = encodeModel(binaryMlp());
+    await expect(load(bytes, { threads: 0 })).rejects.toThrow(ConfigError);
+    await expect(load(bytes, { popcount: 'avx' as never })).rejects.toThrow(
+      /expected one of auto, scalar, simd/,
+    );
+    await expect(load(bytes.subarray(0, 100))).rejects.toThrow(FormatError);
+    const net = await load(bytes.buffer.slice(0) as ArrayBuffer, { threads: 2 });
+    expect(net.info.threads).toBe(1);
+  });
+});
