@@ -6,4 +6,10 @@
  * import * as lq from 'lowbit';
  * ```
  */
+export * as constraints from './constraints/index.js';
+export * as context from './context/index.js';
 export * from './errors.js';
+export * as layers from './layers/index.js';
+export * as math from './math/index.js';
+export * as quantizers from './quantizers/index.js';
+export { setWarningHandler, type WarnFn } from './util/log.js';

@@ -16,6 +16,8 @@ export const LAYER_ARG_KEYS = [
   'trainable',
   'weights',
   'inputDType',
+  // tfjs adds this key to every config it deserializes.
+  'customObjects',
 ] as const;
 
 export const number: OptionSpec = {

@@ -1,0 +1,1 @@
+export { WeightClip, type WeightClipArgs, weightClip } from './weight-clip.js';

@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { any, boolean, type OptionSpec, oneOf, positiveInt } from '../util/options.js';
+
+/** The float tfjs layer class registered under `className` (tfjs does not export its layer classes). */
+export function tfjsLayerClass<T>(className: string): T {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (!entry) throw new Error(`tfjs-layers has no registered class ${className}`);
+  return entry[0] as unknown as T;
+}
+
+const intOrInts: OptionSpec = {
+  check: (v) =>
+    positiveInt.check(v) || (Array.isArray(v) && v.length > 0 && v.every((e) => positiveInt.check(e))),
+  expected: 'a positive integer or an array of positive integers',
+};
+
+const common = {
+  activation: any,
+  useBias: boolean,
+  biasInitializer: any,
+  biasConstraint: any,
+  biasRegularizer: any,
+  activityRegularizer: any,
+};
+
+/** Options of tfjs's Dense. */
+export const DENSE_OPTIONS: Record<string, OptionSpec> = {
+  ...common,
+  units: positiveInt,
+  inputDim: positiveInt,
+  kernelInitializer: any,
+  kernelConstraint: any,
+  kernelRegularizer: any,
+};
+
+/** Options of tfjs's BaseConv (every convolution). */
+const BASE_CONV_OPTIONS: Record<string, OptionSpec> = {
+  ...common,
+  kernelSize: intOrInts,
+  strides: intOrInts,
+  padding: oneOf(['valid', 'same', 'causal']),
+  dataFormat: oneOf(['channelsFirst', 'channelsLast']),
+  dilationRate: intOrInts,
+};
+
+/** Options of tfjs's Conv1D/2D/3D and transposed convolutions. */
+export const CONV_OPTIONS: Record<string, OptionSpec> = {
+  ...BASE_CONV_OPTIONS,
+  filters: positiveInt,
+  kernelInitializer: any,
+  kernelConstraint: any,
+  kernelRegularizer: any,
+};
+
+/** Options of tfjs's DepthwiseConv2D. */
+export const DEPTHWISE_OPTIONS: Record<string, OptionSpec> = {
+  ...BASE_CONV_OPTIONS,
+  depthMultiplier: positiveInt,
+  depthwiseInitializer: any,
+  depthwiseConstraint: any,
+  depthwiseRegularizer: any,
+};
+
+/** Options of tfjs's SeparableConv2D (and lowbit's SeparableConv1D). */
+export const SEPARABLE_OPTIONS: Record<string, OptionSpec> = {
+  ...CONV_OPTIONS,
+  depthMultiplier: positiveInt,
+  depthwiseInitializer: any,
+  depthwiseConstraint: any,
+  depthwiseRegularizer: any,
+  pointwiseInitializer: any,
+  pointwiseConstraint: any,
+  pointwiseRegularizer: any,
+};
+
+/** Options of the locally connected layers. */
+export const LOCALLY_CONNECTED_OPTIONS: Record<string, OptionSpec> = {
+  ...common,
+  filters: positiveInt,
+  kernelSize: intOrInts,
+  strides: intOrInts,
+  padding: oneOf(['valid', 'same']),
+  dataFormat: oneOf(['channelsFirst', 'channelsLast']),
+  kernelInitializer: any,
+  kernelConstraint: any,
+  kernelRegularizer: any,
+  implementation: any,
+};
+
+export const KERNEL = {
+  attribute: 'kernel',
+  quantizerOption: 'kernelQuantizer',
+  constraintOption: 'kernelConstraint',
+} as const;
+export const DEPTHWISE_KERNEL = {
+  attribute: 'depthwiseKernel',
+  quantizerOption: 'depthwiseQuantizer',
+  constraintOption: 'depthwiseConstraint',
+} as const;
+export const POINTWISE_KERNEL = {
+  attribute: 'pointwiseKernel',
+  quantizerOption: 'pointwiseQuantizer',
+  constraintOption: 'pointwiseConstraint',
+} as const;
