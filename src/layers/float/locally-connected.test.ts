@@ -6,6 +6,8 @@ import * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError, UnsupportedError } from '../../errors.js';
+// lowbit's quantizers register themselves as activations ('ste_sign').
+import '../../quantizers/index.js';
 import { Random } from '../../util/random.js';
 import {
   LocallyConnected1D,
@@ -284,6 +286,77 @@ describe.each(['cpu', 'wasm'])('LocallyConnected1D/2D on %s', (backend) => {
     tfc.dispose([x, y]);
   });
 
+  it('reads the kernel through exactly one kernel.read() per call, so a subclass can substitute it', () => {
+    // The contract lowbit's quantized layers rely on: replace read() during call, get that kernel used.
+    const t: Case = {
+      b: 2,
+      h: 6,
+      w: 5,
+      c: 2,
+      f: 3,
+      kh: 2,
+      kw: 3,
+      sh: 2,
+      sw: 1,
+      padding: 'same',
+      dataFormat: 'channelsLast',
+      useBias: true,
+    };
+    const layer = makeLayer(t, 2);
+    const xData = randomArray(new Random(17), t.b * t.h * t.w * t.c);
+    const x = tfc.tensor4d(xData, [t.b, t.h, t.w, t.c]);
+    layer.apply(x);
+    const kernel = layer.kernel!;
+    const latent = kernel.read();
+    let reads = 0;
+    const original = kernel.read.bind(kernel);
+    kernel.read = () => {
+      reads++;
+      return tfc.sign(original());
+    };
+    const y = layer.apply(x) as tfc.Tensor;
+    kernel.read = original;
+    expect(reads).toBe(1);
+    const signKernel = Float32Array.from(latent.dataSync(), (v) => Math.sign(v));
+    const ref = naiveForward(t, xData, signKernel, layer.bias!.read().dataSync() as Float32Array);
+    expectClose(y.dataSync(), ref);
+    tfc.dispose([x, y]);
+  });
+
+  it("accepts a lowbit quantizer as activation: activation 'ste_sign' gives sign of the output", () => {
+    const layer = locallyConnected1d({
+      filters: 2,
+      kernelSize: 3,
+      activation: 'ste_sign',
+      biasInitializer: 'randomNormal',
+    });
+    const x = tfc.tensor3d(randomArray(new Random(23), 2 * 7 * 3), [2, 7, 3]);
+    const y = layer.apply(x) as tfc.Tensor;
+    const t: Case = {
+      b: 2,
+      h: 1,
+      w: 7,
+      c: 3,
+      f: 2,
+      kh: 1,
+      kw: 3,
+      sh: 1,
+      sw: 1,
+      padding: 'valid',
+      dataFormat: 'channelsLast',
+      useBias: true,
+    };
+    const pre = naiveForward(
+      t,
+      x.dataSync() as Float32Array,
+      layer.kernel!.read().dataSync() as Float32Array,
+      layer.bias!.read().dataSync() as Float32Array,
+    );
+    // Larq's sign: sign(0) = 1.
+    expect(Array.from(y.dataSync())).toEqual(Array.from(pre, (v) => (v >= 0 ? 1 : -1)));
+    tfc.dispose([x, y]);
+  });
+
   it('trains: a tiny model.fit lowers the loss', async () => {
     const rng = new Random(11);
     const n = 32;
@@ -385,6 +458,43 @@ describe('LocallyConnected config and serialization', () => {
     tfc.dispose([x, a, b]);
   });
 
+  it('loads a LocallyConnected2D config as Keras 2 writes it', async () => {
+    const kerasLayer = {
+      class_name: 'LocallyConnected2D',
+      config: {
+        name: 'locally_connected2d',
+        trainable: true,
+        dtype: 'float32',
+        batch_input_shape: [null, 3, 6, 5],
+        filters: 4,
+        kernel_size: [2, 3],
+        strides: [1, 2],
+        padding: 'valid',
+        data_format: 'channels_first',
+        activation: 'relu',
+        use_bias: true,
+        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+        bias_initializer: { class_name: 'Zeros', config: {} },
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        activity_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+        implementation: 1,
+      },
+    };
+    const model = (await tfl.models.modelFromJSON({
+      modelTopology: { class_name: 'Sequential', config: { name: 'keras', layers: [kerasLayer] } },
+    })) as tfl.LayersModel;
+    const layer = model.layers[0] as LocallyConnected2D;
+    expect(layer).toBeInstanceOf(LocallyConnected2D);
+    expect(layer.dataFormat).toBe('channelsFirst');
+    // channels_first [3, 6, 5], kernel 2x3, strides 1x2 -> output [4, 5, 2]; kernel [10, 2*3*3, 4].
+    expect(model.outputs[0].shape).toEqual([null, 4, 5, 2]);
+    expect(layer.kernel!.shape).toEqual([10, 18, 4]);
+    expect(layer.bias!.shape).toEqual([5, 2, 4]);
+  });
+
   it('rejects bad options with typed errors naming the option', () => {
     expect(() => locallyConnected2d({ filters: 0, kernelSize: 3 })).toThrow(ConfigError);
     expect(() => locallyConnected2d({ filters: 2, kernelSize: [3, 3, 3] })).toThrow(/kernelSize/);
@@ -404,5 +514,11 @@ describe('LocallyConnected config and serialization', () => {
     );
     const layer = locallyConnected2d({ filters: 2, kernelSize: 4 });
     expect(() => layer.apply(tfc.zeros([1, 3, 5, 1]))).toThrow(ShapeError);
+    // Built for one spatial size, called with another: the kernel no longer fits.
+    const built = locallyConnected2d({ filters: 2, kernelSize: 2 });
+    built.apply(tfc.zeros([1, 4, 4, 1]));
+    expect(() => built.apply(tfc.zeros([1, 5, 4, 1]))).toThrow(
+      /localConv2d kernel: received shape \[9, 4, 2\]/,
+    );
   });
 });

@@ -207,6 +207,54 @@ describe.each(['cpu', 'wasm'])('SeparableConv1D on %s', (backend) => {
     },
   );
 
+  it('reads each kernel through exactly one read() per call, so a subclass can substitute them', () => {
+    const t: Case = {
+      b: 2,
+      l: 9,
+      c: 3,
+      f: 2,
+      k: 3,
+      s: 2,
+      d: 1,
+      dm: 2,
+      padding: 'same',
+      dataFormat: 'channelsFirst',
+      useBias: false,
+    };
+    const layer = separableConv1d({
+      filters: t.f,
+      kernelSize: t.k,
+      strides: t.s,
+      depthMultiplier: t.dm,
+      padding: t.padding,
+      dataFormat: t.dataFormat,
+      useBias: false,
+    });
+    const xData = randomArray(new Random(31), t.b * t.c * t.l);
+    const x = tfc.tensor3d(xData, [t.b, t.c, t.l]);
+    layer.apply(x);
+    const counts = { depthwise: 0, pointwise: 0 };
+    const dwVar = layer.depthwiseKernel!;
+    const pwVar = layer.pointwiseKernel!;
+    const dwRead = dwVar.read.bind(dwVar);
+    const pwRead = pwVar.read.bind(pwVar);
+    dwVar.read = () => {
+      counts.depthwise++;
+      return tfc.sign(dwRead());
+    };
+    pwVar.read = () => {
+      counts.pointwise++;
+      return tfc.sign(pwRead());
+    };
+    const y = layer.apply(x) as tfc.Tensor;
+    dwVar.read = dwRead;
+    pwVar.read = pwRead;
+    expect(counts).toEqual({ depthwise: 1, pointwise: 1 });
+    const sign = (v: tfc.Tensor) => Float32Array.from(v.dataSync(), (e) => Math.sign(e));
+    expectClose(y.dataSync(), naiveForward(t, xData, sign(dwRead()), sign(pwRead()), null));
+    tfc.dispose([x, y]);
+  });
+
   it('causal padding: output t does not depend on inputs after t', () => {
     const layer = separableConv1d({ filters: 2, kernelSize: 3, dilationRate: 2, padding: 'causal' });
     const rng = new Random(4);
