@@ -1,0 +1,3 @@
+import { fitConstraintsSuite } from './fit-constraints.suite.js';
+
+fitConstraintsSuite('cpu');

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  isLowbitKernel,
+  kernelsMissing,
+  originalKernelFunc,
+  overrideKernel,
+  registerMissingKernel,
+  restoreOriginalKernel,
+} from './kernel-registry.js';
+import {
+  installWasmOverrides,
+  registerTrainingKernels,
+  TRAINING_KERNELS,
+  WASM_OVERRIDES,
+} from './register.js';
+
+const FAKE = 'lowbit-test-backend';
+
+describe('kernel registration helpers', () => {
+  afterAll(() => {
+    for (const k of tf.getKernelsForBackend(FAKE)) tf.unregisterKernel(k.kernelName, FAKE);
+  });
+
+  it('registers a missing kernel once, silently, and never replaces an existing one', () => {
+    const warn = vi.spyOn(console, 'warn');
+    const first = () => tf.scalar(1);
+    expect(registerMissingKernel('LowbitK', FAKE, first)).toBe(true);
+    expect(registerMissingKernel('LowbitK', FAKE, () => tf.scalar(2))).toBe(false);
+    expect(tf.getKernel('LowbitK', FAKE)!.kernelFunc).toBe(first);
+    expect(isLowbitKernel('LowbitK', FAKE)).toBe(true);
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
+  it('overrides keep setupFunc, delegate to the original, and can be restored', () => {
+    const setupFunc = () => {};
+    const original: tf.KernelFunc = () => ({ dataId: {}, shape: [1], dtype: 'float32' });
+    tf.registerKernel({ kernelName: 'LowbitO', backendName: FAKE, kernelFunc: original, setupFunc });
+    const warn = vi.spyOn(console, 'warn');
+    let seen: tf.KernelFunc | null = null;
+    expect(
+      overrideKernel('LowbitO', FAKE, (orig) => {
+        seen = orig;
+        return (args) => orig(args);
+      }),
+    ).toBe(true);
+    expect(seen).toBe(original);
+    expect(overrideKernel('LowbitO', FAKE, (orig) => orig)).toBe(false);
+    expect(tf.getKernel('LowbitO', FAKE)!.setupFunc).toBe(setupFunc);
+    expect(originalKernelFunc('LowbitO', FAKE)).toBe(original);
+    expect(restoreOriginalKernel('LowbitO', FAKE)).toBe(true);
+    expect(tf.getKernel('LowbitO', FAKE)!.kernelFunc).toBe(original);
+    expect(restoreOriginalKernel('LowbitO', FAKE)).toBe(false);
+    expect(overrideKernel('NoSuchKernel', FAKE, (orig) => orig)).toBe(false);
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
+  it('kernelsMissing lists kernels of one backend absent from another', () => {
+    tf.registerKernel({
+      kernelName: 'LowbitOnlyHere',
+      backendName: `${FAKE}-a`,
+      kernelFunc: () => tf.scalar(0),
+    });
+    expect(kernelsMissing(`${FAKE}-a`, `${FAKE}-b`)).toEqual(['LowbitOnlyHere']);
+    tf.unregisterKernel('LowbitOnlyHere', `${FAKE}-a`);
+  });
+});
+
+describe('importing lowbit registers everything idempotently and silently', () => {
+  it('installing again changes nothing and prints nothing', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const log = vi.spyOn(console, 'log');
+    await import('./index.js');
+    const before = tf.getKernelsForBackend('wasm').map((k) => k.kernelFunc);
+    installAll();
+    expect(registerMissingGradients()).toEqual([]);
+    expect(registerTrainingKernels('wasm')).toEqual([]);
+    expect(installWasmOverrides()).toEqual([]);
+    expect(tf.getKernelsForBackend('wasm').map((k) => k.kernelFunc)).toEqual(before);
+    for (const name of [...Object.keys(TRAINING_KERNELS), ...Object.keys(WASM_OVERRIDES)]) {
+      expect(isLowbitKernel(name, 'wasm'), name).toBe(true);
+    }
+    expect(warn).not.toHaveBeenCalled();
+    expect(log).not.toHaveBeenCalled();
+    warn.mockRestore();
+    log.mockRestore();
+  });
+
+  it('training kernels are registered on a backend that lacks them', () => {
+    const added = registerTrainingKernels(`${FAKE}-empty`);
+    expect(added.sort()).toEqual(Object.keys(TRAINING_KERNELS).sort());
+    for (const k of added) tf.unregisterKernel(k, `${FAKE}-empty`);
+  });
+});
