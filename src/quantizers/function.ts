@@ -8,6 +8,7 @@ export type QuantizerFn = (x: tf.Tensor) => tf.Tensor;
 
 const PRECISION = Symbol('lowbit.precision');
 const customFunctions = new Map<string, QuantizerFn>();
+const customNames = new Map<QuantizerFn, string>();
 
 /**
  * Tags a custom quantizer function with its precision (Larq's `@set_precision`) and returns it.
@@ -39,6 +40,7 @@ export function precisionOf(fn: QuantizerFn): number {
  */
 export function registerCustomQuantizer<F extends QuantizerFn>(name: string, fn: F): F {
   customFunctions.set(name, fn);
+  customNames.set(fn, name);
   return fn;
 }
 
@@ -67,7 +69,7 @@ export class FunctionQuantizer extends Quantizer {
       });
     }
     this.fn = fn;
-    this.functionName = args.functionName ?? (fn.name || 'anonymous');
+    this.functionName = args.functionName ?? customNames.get(fn) ?? (fn.name || 'anonymous');
     this.precision = args.precision ?? precisionOf(fn);
   }
 

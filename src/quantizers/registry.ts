@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Activation } from '@tensorflow/tfjs-layers/dist/activations.js';
-import { ConfigError, describe } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { Quantizer, type QuantizerArgs } from './base.js';
 import { FunctionQuantizer, type QuantizerFn } from './function.js';
 
@@ -127,7 +127,7 @@ export function get(identifier: QuantizerIdentifier, where = 'quantizers.get'): 
   }
   throw new ConfigError({
     where,
-    received: describe(identifier),
+    received: identifier,
     expected:
       'null, a quantizer name, a {className, config} object, a Quantizer instance or a function (x: Tensor) => Tensor',
   });
