@@ -1,0 +1,30 @@
+// Browser entry bundled by engine.browser.test.ts: loads /model.lbm with the engine runtime, runs
+// /input.bin through it and publishes every traced value (as plain arrays) on window.__engineResult.
+import { load } from '../../src/engine/index.js';
+
+declare global {
+  interface Window {
+    __engineResult?:
+      | { values: Record<string, number[]>; output: number[]; popcount: string }
+      | { error: string };
+  }
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const shape = (params.get('shape') ?? '').split(',').map(Number);
+  const bytes = new Uint8Array(await (await fetch('/model.lbm')).arrayBuffer());
+  const input = new Float32Array(await (await fetch('/input.bin')).arrayBuffer());
+  const net = await load(bytes, { popcount: (params.get('popcount') as 'scalar' | 'simd') ?? 'auto' });
+  const values: Record<string, number[]> = {};
+  for (const [name, t] of net.trace(input, shape)) values[name] = Array.from(t.data);
+  window.__engineResult = {
+    values,
+    output: Array.from(net.predict(input, shape).data),
+    popcount: net.info.popcount,
+  };
+}
+
+main().catch((e: unknown) => {
+  window.__engineResult = { error: String((e as Error)?.stack ?? e) };
+});
