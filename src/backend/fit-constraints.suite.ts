@@ -22,7 +22,7 @@ function clipConstraint(c: number): ConstraintInstance {
     apply(w: tf.Tensor): tf.Tensor {
       return tf.clipByValue(w, -c, c);
     }
-    getConfig() {
+    override getConfig() {
       return { c };
     }
   }

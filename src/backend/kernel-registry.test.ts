@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { registerMissingGradients } from './gradients.js';
 import {
   isLowbitKernel,
   kernelsMissing,
@@ -9,6 +10,7 @@ import {
   restoreOriginalKernel,
 } from './kernel-registry.js';
 import {
+  installAll,
   installWasmOverrides,
   registerTrainingKernels,
   TRAINING_KERNELS,
