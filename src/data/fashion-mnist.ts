@@ -40,6 +40,8 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
 export interface FashionMnistOptions extends LoadOptions {
   /** Directory holding the four files; default `$LOWBIT_FASHION_MNIST_DIR`, else Debian's directory. */
   dir?: string;
+  /** Environment to read LOWBIT_FASHION_MNIST_DIR from; default `process.env`. */
+  env?: Record<string, string | undefined>;
 }
 
 /** The directory that was chosen and the paths of the four files in it. */
@@ -65,18 +67,21 @@ type Path = typeof import('node:path');
  *
  * @throws DatasetNotFoundError naming the directory, the missing files and how to get them.
  */
-export async function findFashionMnist(dir?: string): Promise<FashionMnistFiles> {
+export async function findFashionMnist(
+  dir?: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<FashionMnistFiles> {
   const fs = await importNode<Fs>('fs', 'fashionMnist');
   const path = await importNode<Path>('path', 'fashionMnist');
   if (dir !== undefined && (typeof dir !== 'string' || dir === '')) {
     throw new ConfigError({ where: 'fashionMnist option dir', received: dir, expected: 'a directory path' });
   }
-  const env = process.env[FASHION_MNIST_ENV];
+  const fromEnv = env[FASHION_MNIST_ENV];
   const [chosen, from] =
     dir !== undefined
       ? [dir, 'option dir']
-      : env
-        ? [env, `environment variable ${FASHION_MNIST_ENV}`]
+      : fromEnv
+        ? [fromEnv, `environment variable ${FASHION_MNIST_ENV}`]
         : [FASHION_MNIST_DEFAULT_DIR, 'default'];
   const isFile = (p: string) =>
     fs.promises.stat(p).then(
@@ -141,7 +146,7 @@ function expectShape(array: IdxArray, rank: number, source: string, what: string
  */
 export async function fashionMnist(options: FashionMnistOptions = {}): Promise<Dataset> {
   const scale = checkScale(options.scale, 'fashionMnist');
-  const { dir, paths } = await findFashionMnist(options.dir);
+  const { dir, paths } = await findFashionMnist(options.dir, options.env);
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
     readIdxFile(paths.trainImages),
     readIdxFile(paths.trainLabels),

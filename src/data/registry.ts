@@ -12,6 +12,8 @@ export interface DatasetLoadOptions {
   dir?: string;
   /** Pixel scaling, default `'symmetric'` ([-1, 1]). */
   scale?: PixelScale;
+  /** Environment for dataset variables such as LOWBIT_FASHION_MNIST_DIR; default `process.env`. */
+  env?: Record<string, string | undefined>;
 }
 
 /** A registered dataset. */
@@ -38,7 +40,7 @@ export const DATASETS: readonly DatasetEntry[] = [
     description:
       'Fashion-MNIST, 60,000 train / 10,000 test (apt-get install dataset-fashion-mnist, or --dir)',
     embedded: false,
-    load: (options = {}) => fashionMnist({ dir: options.dir, scale: options.scale }),
+    load: (options = {}) => fashionMnist({ dir: options.dir, scale: options.scale, env: options.env }),
   },
 ];
 
