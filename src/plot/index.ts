@@ -1,0 +1,3 @@
+export * from './chart.js';
+export * from './files.js';
+export * from './render.js';

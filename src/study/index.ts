@@ -1,0 +1,2 @@
+export * from './report.js';
+export * as ste from './ste/index.js';

@@ -1,0 +1,301 @@
+/**
+ * `runSteStudy`: runs experiments 1-3 of the STE study (Yin et al., ICLR 2019, arXiv 1903.05662) on the
+ * toy model and writes the report (report.md, report.json, SVG and PNG charts). Later experiments append
+ * sections through `extraSections`.
+ */
+import { ConfigError } from '../../errors.js';
+import { formatNumber, Report } from '../report.js';
+import {
+  addConvergenceSection,
+  addFigure1Section,
+  addInstabilitySection,
+  type ConvergenceResult,
+  convergenceExperiment,
+  type Figure1Result,
+  figure1Experiment,
+  type InstabilityResult,
+  instabilityExperiment,
+  studyTeacher,
+} from './experiments.js';
+import { criticalPoints, type Teacher } from './model.js';
+import { sum } from './vec.js';
+
+/** Context handed to extra report sections. */
+export interface SteStudyContext {
+  quick: boolean;
+  seed: number;
+  teacher: Teacher;
+}
+
+/** A function that appends its own sections (e.g. experiments 4 and 5) to the report. */
+export type SectionBuilder = (report: Report, context: SteStudyContext) => void | Promise<void>;
+
+/** Options of {@link runSteStudy}. */
+export interface SteStudyOptions {
+  /** Quick mode: fewer repeats, starts and iterations (what the tests run; well under 30 s). */
+  quick: boolean;
+  /** Output directory for report.md, report.json and the charts. */
+  outDir: string;
+  /** Seed of every random draw (default 2019). */
+  seed?: number;
+  /** Sections appended after experiments 1-3, in order. */
+  extraSections?: SectionBuilder[];
+}
+
+/** Sizes and budgets of the study; see {@link steStudySettings}. */
+export interface SteStudySettings {
+  m: number;
+  n: number;
+  figure1: { sampleSizes: number[]; etaMax: number; etaSteps: number; repeats: number };
+  convergence: {
+    starts: number;
+    wNorms: number[];
+    stepSize: number;
+    maxIterations: number;
+    tolerance: number;
+  };
+  instability: {
+    stepSize: number;
+    iterations: number;
+    wNorm: number;
+    perturbation: number;
+    recordEvery: number;
+    teachers: number;
+  };
+}
+
+/** The study's settings for quick and full mode (m = 10 hidden units, n = 20 inputs in both). */
+export function steStudySettings(quick: boolean): SteStudySettings {
+  return {
+    m: 10,
+    n: 20,
+    figure1: {
+      sampleSizes: [10, 50, 1000],
+      etaMax: 0.2,
+      etaSteps: quick ? 200 : 400,
+      repeats: quick ? 4 : 25,
+    },
+    convergence: {
+      starts: quick ? 6 : 100,
+      wNorms: [1, 3],
+      stepSize: 0.01,
+      maxIterations: quick ? 3000 : 20000,
+      tolerance: 1e-8,
+    },
+    instability: {
+      stepSize: 0.01,
+      iterations: quick ? 2500 : 10000,
+      wNorm: 1,
+      perturbation: 0.05,
+      recordEvery: 1,
+      teachers: quick ? 3 : 30,
+    },
+  };
+}
+
+/** Result of {@link runSteStudy}. */
+export interface SteStudyResult {
+  report: Report;
+  settings: SteStudySettings;
+  teacher: Teacher;
+  figure1: Figure1Result;
+  convergence: ConvergenceResult;
+  instability: InstabilityResult;
+  /** Wall-clock milliseconds per experiment and in total (including writing). */
+  timingsMs: { figure1: number; convergence: number; instability: number; total: number };
+  /** Paths written. */
+  files: string[];
+}
+
+function fmtVec(x: Float64Array): string {
+  return `[${Array.from(x, (a) => a.toFixed(4)).join(', ')}]`;
+}
+
+async function machineInfo(): Promise<Record<string, unknown>> {
+  try {
+    const os = await import('node:os');
+    return {
+      os: `${os.platform()} ${os.release()}`,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      node: process.version,
+    };
+  } catch {
+    return { runtime: 'browser' };
+  }
+}
+
+/**
+ * Runs experiments 1-3 of the STE study and writes the report into `outDir`.
+ * @example await runSteStudy({ quick: true, outDir: 'reports/ste-quick' })
+ */
+export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyResult> {
+  if (!options || typeof options.quick !== 'boolean') {
+    throw new ConfigError({
+      where: 'runSteStudy quick',
+      received: options?.quick,
+      expected: 'true or false',
+    });
+  }
+  if (typeof options.outDir !== 'string' || options.outDir.length === 0) {
+    throw new ConfigError({
+      where: 'runSteStudy outDir',
+      received: options.outDir,
+      expected: 'a directory path',
+    });
+  }
+  const seed = options.seed ?? 2019;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new ConfigError({ where: 'runSteStudy seed', received: seed, expected: 'an integer in [0, 2^32)' });
+  }
+  const started = Date.now();
+  const settings = steStudySettings(options.quick);
+  const { m, n } = settings;
+  const teacher = studyTeacher(seed, m, n);
+  const cp = criticalPoints(teacher);
+  const s1 = sum(teacher.vStar);
+  const setup = `Setup: m = ${m}, n = ${n}, teacher drawn with seed ${seed} (v* ~ N(0, I_m), w* uniform on the unit sphere; 1^T v* = ${s1.toFixed(4)}, |v*|^2 = ${(teacher.vStar.reduce((a, b) => a + b * b, 0)).toFixed(4)}, so (1^T v*)^2 < (m + 1) / 2 |v*|^2 and the spurious minima exist).`;
+
+  let t0 = Date.now();
+  const figure1 = figure1Experiment({ teacher, seed: seed + 1, ...settings.figure1 });
+  const tFigure1 = Date.now() - t0;
+  t0 = Date.now();
+  const convergence = convergenceExperiment({ teacher, seed: seed + 2, ...settings.convergence });
+  const tConvergence = Date.now() - t0;
+  t0 = Date.now();
+  const instability = instabilityExperiment({ teacher, seed: seed + 3, ...settings.instability });
+  const tInstability = Date.now() - t0;
+
+  const report = new Report({
+    title:
+      'STE study: Yin et al., "Understanding Straight-Through Estimator in Training Activation Quantized Neural Nets" (ICLR 2019)',
+    intro:
+      "Reproduction of the toy-model claims of Yin, Lyu, Zhang, Osher, Qi and Xin (arXiv 1903.05662) with lowbit's `study.ste`: the two-linear-layer network y = v^T sigma(Z w) with binary activation sigma(x) = 1{x > 0}, Gaussian input Z (m x n) and a teacher (v*, w*), |w*| = 1. Closed forms (population loss, gradients, expected coarse gradients of the identity, ReLU and clipped-ReLU STEs) are checked against Monte Carlo and finite differences by the test suite. All runs are seeded; numbers below are from this run.",
+    meta: {
+      mode: options.quick ? 'quick' : 'full',
+      seed,
+      m,
+      n,
+      vStar: fmtVec(teacher.vStar),
+      wStar: fmtVec(teacher.wStar),
+      spuriousMinimumLoss: cp.spurious.loss,
+      saddleTheta: cp.saddle ? cp.saddle.theta : null,
+      ...(await machineInfo()),
+    },
+  });
+  addFigure1Section(report, figure1, setup);
+  addConvergenceSection(report, convergence, setup);
+  addInstabilitySection(report, instability, setup);
+  addVerdictSection(report, figure1, convergence, instability);
+  for (const build of options.extraSections ?? [])
+    await build(report, { quick: options.quick, seed, teacher });
+  const computeMs = Date.now() - started;
+  report.meta.timingsMs = {
+    figure1: tFigure1,
+    convergence: tConvergence,
+    instability: tInstability,
+    compute: computeMs,
+  };
+  const files = await report.write(options.outDir);
+  const total = Date.now() - started;
+  return {
+    report,
+    settings,
+    teacher,
+    figure1,
+    convergence,
+    instability,
+    timingsMs: { figure1: tFigure1, convergence: tConvergence, instability: tInstability, total },
+    files,
+  };
+}
+
+/** One checked claim of the paper. */
+export interface ClaimCheck {
+  claim: string;
+  measured: string;
+  /** 'yes', 'partly' (holds in a weaker or qualified form, explained in `measured`) or 'no'. */
+  holds: 'yes' | 'partly' | 'no';
+}
+
+/**
+ * Checks the paper's qualitative claims against the measured results (the same checks the quick test
+ * asserts): jaggedness at 10 samples above that at 1000; monotone f for ReLU / clipped ReLU while
+ * |w_t| stays bounded away from 0; the identity STE leaving the spurious minimum while ReLU and clipped
+ * ReLU stay; Lemma 9's norm.
+ */
+export function checkSteClaims(
+  figure1: Figure1Result,
+  convergence: ConvergenceResult,
+  instability: InstabilityResult,
+): ClaimCheck[] {
+  const sizes = figure1.sampleSizes;
+  const lo = sizes[0];
+  const hi = sizes[sizes.length - 1];
+  const checks: ClaimCheck[] = [];
+  const sc = figure1.summary.relu;
+  checks.push({
+    claim: `Figure 1: the empirical loss along the negative ReLU coarse gradient is more jagged with ${lo} samples than with ${hi}`,
+    measured: `median sign changes ${formatNumber(sc[lo].medianSignChanges)} (N = ${lo}) vs ${formatNumber(sc[hi].medianSignChanges)} (N = ${hi}); median roughness ${formatNumber(sc[lo].medianRoughness)} vs ${formatNumber(sc[hi].medianRoughness)}; monotone ${formatNumber(sc[lo].fractionMonotone)} vs ${formatNumber(sc[hi].fractionMonotone)}`,
+    holds:
+      sc[lo].medianSignChanges > sc[hi].medianSignChanges && sc[lo].medianRoughness > sc[hi].medianRoughness
+        ? 'yes'
+        : 'no',
+  });
+  checks.push({
+    claim: `Figure 1: with ${hi} samples the curve is smooth and monotone`,
+    measured: `strictly monotone at N = ${hi} (${figure1.eta.length} step sizes): ${formatNumber(sc[hi].fractionMonotone)} of the curves (ReLU), ${formatNumber(figure1.summary.clipped_relu[hi].fractionMonotone)} (clipped ReLU), ${formatNumber(figure1.summary.identity[hi].fractionMonotone)} (identity); median roughness ${formatNumber(sc[hi].medianRoughness)} (1 = monotone): the rises are small jumps of the piecewise-constant loss`,
+    holds: sc[hi].fractionMonotone === 1 ? 'yes' : sc[hi].medianRoughness < 1.1 ? 'partly' : 'no',
+  });
+  for (const ste of ['relu', 'clipped_relu'] as const) {
+    const xs = Object.values(convergence.summary).filter((x) => x.ste === ste);
+    const bounded = xs.reduce((a, x) => a + x.wBounded, 0);
+    const monoBounded = xs.reduce((a, x) => a + x.monotoneWhenBounded, 0);
+    const runs = xs.reduce((a, x) => a + x.runs, 0);
+    const mono = xs.reduce((a, x) => a + x.monotone, 0);
+    const crit = convergence.runs.filter(
+      (r) => r.ste === ste && r.end !== 'not converged' && r.end !== 'w collapsed to 0',
+    ).length;
+    checks.push({
+      claim: `Theorem 1: ${ste} STE decreases f monotonically (small step, |w_t| >= c) and converges to a critical point`,
+      measured: `monotone in ${monoBounded}/${bounded} runs where min |w_t| >= |w0|/10 (${mono}/${runs} over all runs: in the others w passed close to the origin, where the angular step eta / |w| is no longer small); ${crit}/${runs} ended at a classified critical point`,
+      holds:
+        bounded > 0 && monoBounded === bounded ? (mono === runs && crit === runs ? 'yes' : 'partly') : 'no',
+    });
+  }
+  const at = (ste: string) => instability.runs.find((r) => r.start === 'at' && r.ste === ste)!;
+  const id = at('identity');
+  checks.push({
+    claim: 'Lemma 9: the identity STE cannot stay at the spurious minimum; ReLU and clipped ReLU stay',
+    measured: `identity: moved ${formatNumber(id.displacement)}, |coarse grad| at the end ${formatNumber(id.finalCoarseNorm)}, min |w| ${formatNumber(id.minWNorm)}, f ${formatNumber(id.initialLoss)} -> ${formatNumber(id.finalLoss)} (max ${formatNumber(id.maxLoss)}); relu moved ${formatNumber(at('relu').displacement)}, clipped_relu moved ${formatNumber(at('clipped_relu').displacement)}`,
+    holds:
+      id.displacement > 0.1 && at('relu').displacement < 1e-9 && at('clipped_relu').displacement < 1e-9
+        ? 'yes'
+        : 'no',
+  });
+  checks.push({
+    claim: 'Lemma 9: |E[g_id]| = 2 (m - 1) / (sqrt(2 pi) (m + 1)^2) (1^T v*)^2 at the spurious minimum',
+    measured: `${instability.identityNormAtSpurious.toPrecision(8)} vs ${instability.lemma9Norm.toPrecision(8)}`,
+    holds:
+      Math.abs(instability.identityNormAtSpurious - instability.lemma9Norm) <=
+      1e-12 * Math.max(1, instability.lemma9Norm)
+        ? 'yes'
+        : 'no',
+  });
+  return checks;
+}
+
+function addVerdictSection(
+  report: Report,
+  f1: Figure1Result,
+  conv: ConvergenceResult,
+  inst: InstabilityResult,
+): void {
+  const checks = checkSteClaims(f1, conv, inst);
+  const s = report.section('ste-claims', 'Claims of the paper versus this run (toy model)');
+  s.table({
+    columns: ['claim', 'measured', 'holds'],
+    rows: checks.map((c) => [c.claim, c.measured, c.holds]),
+  });
+  s.set('claims', checks);
+}
