@@ -41,11 +41,15 @@ const BASE_CONV_OPTIONS: Record<string, OptionSpec> = {
   padding: oneOf(['valid', 'same', 'causal']),
   dataFormat: oneOf(['channelsFirst', 'channelsLast']),
   dilationRate: intOrInts,
+  // Keras writes this into every convolution's config; tfjs supports only its default.
+  groups: { check: (v) => v === 1, expected: '1 (tfjs has no grouped convolutions)' },
 };
 
 /** Options of tfjs's Conv1D/2D/3D and transposed convolutions. */
 export const CONV_OPTIONS: Record<string, OptionSpec> = {
   ...BASE_CONV_OPTIONS,
+  // Keras writes this into transposed convolutions' configs; tfjs supports only its default.
+  outputPadding: { check: (v) => v === null, expected: 'null (tfjs has no output padding)' },
   filters: positiveInt,
   kernelInitializer: any,
   kernelConstraint: any,

@@ -34,4 +34,11 @@ export {
   quantLocallyConnected1d,
   quantLocallyConnected2d,
 } from './locally-connected.js';
-export { QuantSeparableConv2D, type QuantSeparableConvArgs, quantSeparableConv2d } from './separable.js';
+export {
+  QuantSeparableConv1D,
+  type QuantSeparableConv1DArgs,
+  QuantSeparableConv2D,
+  type QuantSeparableConvArgs,
+  quantSeparableConv1d,
+  quantSeparableConv2d,
+} from './separable.js';

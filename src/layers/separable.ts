@@ -4,7 +4,9 @@ import type {
   SeparableConvLayerArgs,
 } from '@tensorflow/tfjs-layers/dist/layers/convolutional.js';
 import type { QuantizerIdentifier } from '../quantizers/registry.js';
+import { any, LAYER_ARG_KEYS, type OptionSpec } from '../util/options.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
+import { SeparableConv1D, type SeparableConv1DLayerArgs } from './float/index.js';
 import { DEPTHWISE_KERNEL, POINTWISE_KERNEL, SEPARABLE_OPTIONS, tfjsLayerClass } from './float-options.js';
 
 export interface QuantSeparableConvArgs extends SeparableConvLayerArgs, QuantizerOptions {
@@ -16,13 +18,8 @@ export interface QuantSeparableConvArgs extends SeparableConvLayerArgs, Quantize
   padValues?: number;
 }
 
-export function separableSpec(className: string) {
-  return {
-    className,
-    kernels: [DEPTHWISE_KERNEL, POINTWISE_KERNEL],
-    floatOptions: SEPARABLE_OPTIONS,
-    padValues: true,
-  };
+function separableSpec(className: string, floatOptions: Record<string, OptionSpec>) {
+  return { className, kernels: [DEPTHWISE_KERNEL, POINTWISE_KERNEL], floatOptions, padValues: true };
 }
 
 /**
@@ -31,7 +28,7 @@ export function separableSpec(className: string) {
  */
 export class QuantSeparableConv2D extends quantizedLayer(
   tfjsLayerClass<typeof SeparableConv2D>('SeparableConv2D'),
-  separableSpec('QuantSeparableConv2D'),
+  separableSpec('QuantSeparableConv2D', SEPARABLE_OPTIONS),
 ) {
   static override readonly className = 'QuantSeparableConv2D';
   constructor(args: QuantSeparableConvArgs) {
@@ -47,6 +44,42 @@ export class QuantSeparableConv2D extends quantizedLayer(
   }
 }
 registerQuantizedLayer(QuantSeparableConv2D);
+
+/** The 1-D layer's own option list, with the 2-D layer's type checks where the names agree. */
+const SEPARABLE_1D_OPTIONS = Object.fromEntries(
+  SeparableConv1D.argNames
+    .filter((name) => !(LAYER_ARG_KEYS as readonly string[]).includes(name))
+    .map((name) => [name, SEPARABLE_OPTIONS[name] ?? any]),
+);
+
+export interface QuantSeparableConv1DArgs extends SeparableConv1DLayerArgs, QuantizerOptions {
+  /** Quantizer of the depthwise kernel (null: float kernel). */
+  depthwiseQuantizer?: QuantizerIdentifier;
+  /** Quantizer of the pointwise kernel (null: float kernel). */
+  pointwiseQuantizer?: QuantizerIdentifier;
+  /** Value to pad the (quantized) input with for padding 'same'. Default 0. */
+  padValues?: number;
+}
+
+/**
+ * Depthwise-separable 1-D convolution with quantized input and kernels (Larq's `QuantSeparableConv1D`):
+ * y = activation(pointwise(depthwise(inputQuantizer(x), depthwiseQuantizer(Wd)), pointwiseQuantizer(Wp)) + b).
+ */
+export class QuantSeparableConv1D extends quantizedLayer(
+  SeparableConv1D,
+  separableSpec('QuantSeparableConv1D', SEPARABLE_1D_OPTIONS),
+) {
+  static override readonly className = 'QuantSeparableConv1D';
+  constructor(args: QuantSeparableConv1DArgs) {
+    super(args);
+  }
+}
+registerQuantizedLayer(QuantSeparableConv1D);
+
+/** Creates a {@link QuantSeparableConv1D}. */
+export function quantSeparableConv1d(args: QuantSeparableConv1DArgs): QuantSeparableConv1D {
+  return new QuantSeparableConv1D(args);
+}
 
 /** Creates a {@link QuantSeparableConv2D}. */
 export function quantSeparableConv2d(args: QuantSeparableConvArgs): QuantSeparableConv2D {
