@@ -31,9 +31,13 @@ export function localWindowStart(o: number, k: number, s: number, padding: Local
 
 /** Geometry of a locally connected 2-D layer. */
 export interface LocalConvGeometry {
+  /** Window size [kh, kw]. */
   kernelSize: readonly [number, number];
+  /** Window step [sh, sw]. */
   strides: readonly [number, number];
+  /** 'valid' or 'same' (Keras' centred windows, see {@link localWindowStart}). */
   padding: LocalPadding;
+  /** Layout of the input and output. */
   dataFormat: DataFormat;
 }
 
@@ -90,8 +94,8 @@ export function localConv2d(
     // Pad so that every window exists, plus zeros at the end so that each strided patch can be read
     // as a contiguous [outH * sh, outW * sw] block (the extra rows and columns are never used).
     // Zeros before the input: -(start of the first window), 0 for 'valid', floor(k / 2) for 'same'.
-    const padTop = -localWindowStart(0, kh, sh, padding);
-    const padLeft = -localWindowStart(0, kw, sw, padding);
+    const padTop = Math.max(0, -localWindowStart(0, kh, sh, padding));
+    const padLeft = Math.max(0, -localWindowStart(0, kw, sw, padding));
     const padBottom = Math.max(0, kh - 1 + outH * sh - padTop - height);
     const padRight = Math.max(0, kw - 1 + outW * sw - padLeft - width);
     const padded =

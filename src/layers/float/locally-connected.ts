@@ -122,12 +122,19 @@ function singleTensor(inputs: tfc.Tensor | tfc.Tensor[]): tfc.Tensor {
 export abstract class LocallyConnectedBase extends tfl.layers.Layer {
   /** Number of spatial axes: 1 or 2. */
   readonly rank: 1 | 2;
+  /** Output channels per position. */
   readonly filters: number;
+  /** Window size, one entry per spatial axis. */
   readonly kernelSize: number[];
+  /** Window step, one entry per spatial axis. */
   readonly strides: number[];
+  /** 'valid' or 'same'. */
   readonly padding: LocalPadding;
+  /** Input and output layout. */
   readonly dataFormat: DataFormat;
+  /** The resolved activation (linear when none was given). */
   readonly activation: Activation;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
