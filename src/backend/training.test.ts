@@ -110,7 +110,7 @@ describe('layers train identically on wasm and cpu', () => {
         const { value, grads } = tf.variableGrads(
           () =>
             tf.losses.meanSquaredError(target, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-          model.trainableWeights.map((w) => w.read()),
+          model.trainableWeights.map((w) => w.read() as tf.Variable),
         );
         return [value, ...Object.values(grads)];
       });
