@@ -42,3 +42,4 @@ export {
   quantSeparableConv1d,
   quantSeparableConv2d,
 } from './separable.js';
+export * from './float/index.js';
