@@ -28,7 +28,7 @@ function blockRows(rowBytes: i32): i32 {
   return <i32>s;
 }
 
-/** Scalar strategy: 64-bit XOR + POPCNT, 2x2 register tile. `k64` = rowBytes / 8. */
+/** Scalar strategy: 64-bit XOR + POPCNT, 2x2 register tile, unrolled twice along K. */
 export function bgemmScalar(a: usize, b: usize, c: usize, m: i32, n: i32, rowBytes: i32): void {
   const k = rowBytes >> 3;
   const nb = blockRows(rowBytes);
@@ -42,27 +42,30 @@ export function bgemmScalar(a: usize, b: usize, c: usize, m: i32, n: i32, rowByt
       const pc1 = pc0 + <usize>n * 4;
       let j = j0;
       for (; j + 1 < j1; j += 2) {
-        let pa = pa0;
-        let pq = pa1;
-        let pb = b + <usize>j * rowBytes;
-        let pd = pb + rowBytes;
+        const pb0 = b + <usize>j * rowBytes;
+        const pb1 = pb0 + rowBytes;
         let s00: i64 = 0;
         let s01: i64 = 0;
         let s10: i64 = 0;
         let s11: i64 = 0;
-        for (let t = 0; t < k; t++) {
-          const x0 = load<u64>(pa);
-          const x1 = load<u64>(pq);
-          const w0 = load<u64>(pb);
-          const w1 = load<u64>(pd);
+        // Rows are whole 16-byte units, so two u64 steps per iteration never run past a row.
+        for (let t: usize = 0; t < <usize>rowBytes; t += 16) {
+          let x0 = load<u64>(pa0 + t);
+          let x1 = load<u64>(pa1 + t);
+          let w0 = load<u64>(pb0 + t);
+          let w1 = load<u64>(pb1 + t);
           s00 += popcnt<i64>(x0 ^ w0);
           s01 += popcnt<i64>(x0 ^ w1);
           s10 += popcnt<i64>(x1 ^ w0);
           s11 += popcnt<i64>(x1 ^ w1);
-          pa += 8;
-          pq += 8;
-          pb += 8;
-          pd += 8;
+          x0 = load<u64>(pa0 + t, 8);
+          x1 = load<u64>(pa1 + t, 8);
+          w0 = load<u64>(pb0 + t, 8);
+          w1 = load<u64>(pb1 + t, 8);
+          s00 += popcnt<i64>(x0 ^ w0);
+          s01 += popcnt<i64>(x0 ^ w1);
+          s10 += popcnt<i64>(x1 ^ w0);
+          s11 += popcnt<i64>(x1 ^ w1);
         }
         store<i32>(pc0 + <usize>j * 4, <i32>s00);
         store<i32>(pc0 + <usize>j * 4, <i32>s01, 4);

@@ -25,8 +25,10 @@ export function im2colBits(
               const p = src + (<usize>((b * h + iy) * w + ix)) * pixBytes;
               if (cw == 1) store<u32>(q, load<u32>(p));
               else if (cw == 2) store<u64>(q, load<u64>(p));
+              else if (cw <= 8) for (let i = 0; i < cw; i++) store<u32>(q + <usize>i * 4, load<u32>(p + <usize>i * 4));
               else memory.copy(q, p, pixBytes);
-            } else memory.fill(q, 0, pixBytes);
+            } else if (cw <= 8) for (let i = 0; i < cw; i++) store<u32>(q + <usize>i * 4, 0);
+            else memory.fill(q, 0, pixBytes);
             q += pixBytes;
           }
         }
@@ -67,7 +69,10 @@ export function im2colF32(
           for (let kx = 0; kx < kw; kx++) {
             const ix = ox * sw - padLeft + kx * dw;
             if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-              memory.copy(q, src + (<usize>((b * h + iy) * w + ix)) * pixBytes, pixBytes);
+              const p = src + (<usize>((b * h + iy) * w + ix)) * pixBytes;
+              // memory.copy has a call's overhead: copy small pixels (first layers: 1 to 4 channels) inline.
+              if (c <= 8) for (let i = 0; i < c; i++) store<f32>(q + <usize>i * 4, load<f32>(p + <usize>i * 4));
+              else memory.copy(q, p, pixBytes);
             } else {
               for (let i = 0; i < c; i++) store<f32>(q + <usize>i * 4, padValue);
             }

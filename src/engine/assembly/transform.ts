@@ -50,18 +50,35 @@ export function outBits(
   }
 }
 
-/** Float rows (stride ldc) to y = clamp(f32(x * mult[c]) + bias[c], ylo, yhi), written densely [m, n]. */
+/**
+ * Float rows (stride ldc) to y = clamp(f32(x * mult[c]) + bias[c], ylo, yhi), written densely [m, n].
+ * SIMD clamps use pmax/pmin (y < lo ? lo : y), the scalar comparison's exact semantics (-0, NaN kept).
+ */
 export function affineRows(
   src: usize, dst: usize, m: i32, n: i32, ldc: i32, mult: usize, bias: usize, ylo: f32, yhi: f32,
 ): void {
-  for (let r = 0; r < m; r++)
-    for (let c = 0; c < n; c++) {
-      let y: f32 = load<f32>(src + (<usize>r * ldc + c) * 4) * load<f32>(mult + <usize>c * 4);
-      y = y + load<f32>(bias + <usize>c * 4);
+  const n4 = n & ~3;
+  const lo = f32x4.splat(ylo);
+  const hi = f32x4.splat(yhi);
+  for (let r = 0; r < m; r++) {
+    const ps = src + <usize>r * ldc * 4;
+    const pd = dst + <usize>r * n * 4;
+    let c = 0;
+    for (; c < n4; c += 4) {
+      const o = <usize>c * 4;
+      let y = f32x4.add(f32x4.mul(v128.load(ps + o), v128.load(mult + o)), v128.load(bias + o));
+      y = f32x4.pmin(f32x4.pmax(y, lo), hi);
+      v128.store(pd + o, y);
+    }
+    for (; c < n; c++) {
+      const o = <usize>c * 4;
+      let y: f32 = load<f32>(ps + o) * load<f32>(mult + o);
+      y = y + load<f32>(bias + o);
       if (y < ylo) y = ylo;
       if (y > yhi) y = yhi;
-      store<f32>(dst + (<usize>r * n + c) * 4, y);
+      store<f32>(pd + o, y);
     }
+  }
 }
 
 /** Max pool on packed bits: the AND of the words of the taps inside the input (max of +-1 = -1 only if all are -1). */

@@ -16,6 +16,12 @@ export interface KernelExports {
   outBits(...args: number[]): void;
   affineRows(...args: number[]): void;
   maxPoolBits(...args: number[]): void;
+  maxPoolF32(...args: number[]): void;
+  avgPoolF32(...args: number[]): void;
+  globalAvgPoolF32(src: number, dst: number, n: number, pixels: number, c: number): void;
+  addF32(a: number, b: number, dst: number, len: number): void;
+  affineF32(src: number, dst: number, rows: number, c: number, mult: number, bias: number): void;
+  reluF32(src: number, dst: number, len: number): void;
 }
 
 /** Popcount strategy of the binary GEMM: scalar i64.popcnt or SIMD i8x16.popcnt. */

@@ -6,7 +6,7 @@ import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
 import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, Kernels, type PopcountStrategy } from './kernels.js';
-import { type Geometry, type PlacedTransform, type PreparedNode, prepareNode } from './prepare.js';
+import { type PlacedTransform, type PreparedNode, type PreparedOther, prepareNode } from './prepare.js';
 
 /** Options of {@link load}. */
 export interface LoadOptions {
@@ -83,8 +83,8 @@ function valueBytes(info: ValueInfo, n: number): number {
 /**
  * A loaded bitpacked network running on the engine's WebAssembly kernels. Binary convolutions run as
  * packed im2col + binary GEMM (LCE's scheme); float convolutions and dense layers as float im2col + SIMD
- * GEMM; the memory-bound float ops (pools, add, affine, relu, softmax) run the reference TypeScript
- * code on views of WebAssembly memory.
+ * GEMM; pools, add, affine and relu have their own WASM kernels; softmax (a few logits per sample)
+ * runs the reference TypeScript code.
  */
 export class Net {
   /** Structure, sizes and run settings. */
@@ -301,7 +301,7 @@ export class Net {
         return dst;
       }
       default:
-        return this.runOther(p.node, ins, info, n, p.g);
+        return this.runOther(p, ins, info, n);
     }
   }
 
@@ -328,47 +328,65 @@ export class Net {
     return dst;
   }
 
-  private runOther(node: GraphNode, ins: Slot[], info: ValueInfo, n: number, g: Geometry | null): number {
+  private runOther(p: PreparedOther, ins: Slot[], info: ValueInfo, n: number): number {
     const k = this.k;
+    const { node, g } = p;
     const x = ins[0];
     if (node.op === 'flatten') return x.ptr;
-    if (node.op === 'binarize') {
-      const c = x.info.shape[x.info.shape.length - 1];
-      const dst = k.alloc(valueBytes(info, n));
-      k.x.packSigns(x.ptr, dst, n * sizeOf(x.info.shape.slice(0, -1)), c, wordsFor(c));
-      return dst;
-    }
-    if (node.op === 'maxpool2d' && x.info.kind === 'bits' && g) {
-      const dst = k.alloc(valueBytes(info, n));
-      k.x.maxPoolBits(
-        x.ptr,
-        dst,
-        n,
-        g.h,
-        g.w,
-        wordsFor(g.c),
-        node.kernelSize[0],
-        node.kernelSize[1],
-        node.strides[0],
-        node.strides[1],
-        g.padTop,
-        g.padLeft,
-        g.oh,
-        g.ow,
-      );
-      return dst;
-    }
-    // Memory-bound float ops: the reference code on views of wasm memory (copied out first, since
-    // allocating the output may grow and detach the memory).
-    const tensors: FloatTensor[] = ins.map((s) => ({
-      kind: 'float',
-      shape: [n, ...s.info.shape],
-      data: k.f32(s.ptr, n * sizeOf(s.info.shape)).slice(),
-    }));
-    const result = runNode(node, tensors, this.model.graph.constants) as FloatTensor;
+    const len = n * sizeOf(info.shape);
     const dst = k.alloc(valueBytes(info, n));
-    k.f32(dst, result.data.length).set(result.data);
-    return dst;
+    const c = x.info.shape[x.info.shape.length - 1];
+    switch (node.op) {
+      case 'binarize':
+        k.x.packSigns(x.ptr, dst, n * sizeOf(x.info.shape.slice(0, -1)), c, wordsFor(c));
+        return dst;
+      case 'maxpool2d':
+      case 'avgpool2d': {
+        const geo = g!;
+        const args = [
+          n,
+          geo.h,
+          geo.w,
+          x.info.kind === 'bits' ? wordsFor(geo.c) : geo.c,
+          node.kernelSize[0],
+          node.kernelSize[1],
+          node.strides[0],
+          node.strides[1],
+          geo.padTop,
+          geo.padLeft,
+          geo.oh,
+          geo.ow,
+        ];
+        if (node.op === 'avgpool2d') k.x.avgPoolF32(x.ptr, dst, ...args);
+        else if (x.info.kind === 'bits') k.x.maxPoolBits(x.ptr, dst, ...args);
+        else k.x.maxPoolF32(x.ptr, dst, ...args);
+        return dst;
+      }
+      case 'globalavgpool':
+        k.x.globalAvgPoolF32(x.ptr, dst, n, x.info.shape[0] * x.info.shape[1], c);
+        return dst;
+      case 'add':
+        k.x.addF32(x.ptr, ins[1].ptr, dst, len);
+        for (const more of ins.slice(2)) k.x.addF32(dst, more.ptr, dst, len);
+        return dst;
+      case 'affine':
+        k.x.affineF32(x.ptr, dst, len / c, c, p.affine!.mult, p.affine!.bias);
+        return dst;
+      case 'relu':
+        k.x.reluF32(x.ptr, dst, len);
+        return dst;
+      default: {
+        // softmax: exp() over a few logits per sample; the reference code on a copy.
+        const t: FloatTensor = {
+          kind: 'float',
+          shape: [n, ...x.info.shape],
+          data: k.f32(x.ptr, len).slice(),
+        };
+        const result = runNode(node, [t], this.model.graph.constants) as FloatTensor;
+        k.f32(dst, len).set(result.data);
+        return dst;
+      }
+    }
   }
 }
 

@@ -101,11 +101,12 @@ export interface PreparedFloatMatmul {
   transform: PlacedTransform & { kind: 'float' };
 }
 
-/** Any other node: runs without prepared tables. */
+/** Any other node; an affine node carries its multiplier and bias in wasm memory. */
 export interface PreparedOther {
   op: 'other';
   node: GraphNode;
   g: Geometry | null;
+  affine?: { mult: number; bias: number };
 }
 
 export type PreparedNode = PreparedBConv | PreparedBDense | PreparedFloatMatmul | PreparedOther;
@@ -221,6 +222,14 @@ export function prepareNode(
     case 'maxpool2d':
     case 'avgpool2d':
       return { op: 'other', node, g: geometry(x.shape, node.kernelSize, node.strides, [1, 1], node.padding) };
+    case 'affine': {
+      const c = x.shape[x.shape.length - 1];
+      const mult = node.multiplier
+        ? (constants[node.multiplier].data as Float32Array)
+        : new Float32Array(c).fill(1);
+      const bias = node.bias ? (constants[node.bias].data as Float32Array) : new Float32Array(c);
+      return { op: 'other', node, g: null, affine: { mult: k.put(mult), bias: k.put(bias) } };
+    }
     default:
       return { op: 'other', node, g: null };
   }

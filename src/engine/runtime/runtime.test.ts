@@ -18,7 +18,8 @@ import {
 } from '../testing/models.js';
 import { load, type Net } from './net.js';
 
-const FLOAT_OPS = new Set(['conv2d', 'dense', 'avgpool2d', 'globalavgpool', 'softmax']);
+// Ops whose float sums run in another order than the reference (float32 GEMM); all others must match exactly.
+const FLOAT_OPS = new Set(['conv2d', 'dense']);
 
 /**
  * Norm-wise relative error max|a - b| / max|b|: float32 sums in another order than the float64
