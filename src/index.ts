@@ -5,10 +5,26 @@
  * import * as tf from '@tensorflow/tfjs-core';
  * import * as lq from 'lowbit';
  * ```
+ *
+ * Importing lowbit registers, on the user's own tfjs-core instance: the wasm backend's missing
+ * training kernels and speed fixes, constraint enforcement during `model.fit`, file:// model
+ * routers in Node, and every quantizer and quantized layer class for model loading.
  */
+export * as backend from './backend/index.js';
 export * as constraints from './constraints/index.js';
 export * as context from './context/index.js';
-export * from './errors.js';
+export * as data from './data/index.js';
+export {
+  ConfigError,
+  type ConfigErrorArgs,
+  FormatError,
+  type FormatErrorArgs,
+  LowbitError,
+  ShapeError,
+  type ShapeErrorArgs,
+  UnsupportedError,
+} from './errors.js';
+export * as io from './io/index.js';
 export * as layers from './layers/index.js';
 export * as math from './math/index.js';
 export * as quantizers from './quantizers/index.js';
