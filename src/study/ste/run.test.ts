@@ -1,0 +1,125 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../errors.js';
+import { curveShape } from './experiments.js';
+import { checkSteClaims, runSteStudy, type SteStudyResult } from './run.js';
+
+describe('curveShape', () => {
+  it('counts sign changes, rises and flat steps', () => {
+    // diffs: -1, 0, +2, -3, -1 -> non-flat signs -, +, -, - : 2 sign changes, 1 rise, 1 flat step.
+    const s = curveShape([5, 4, 4, 6, 3, 2]);
+    expect(s.signChanges).toBe(2);
+    expect(s.increases).toBe(1);
+    expect(s.flatSteps).toBe(1);
+    // TV = 1 + 2 + 3 + 1 = 7, net change 3.
+    expect(s.roughness).toBeCloseTo(7 / 3, 15);
+    expect(s.monotoneDecreasing).toBe(false);
+    expect(curveShape([3, 2, 2, 1])).toMatchObject({
+      signChanges: 0,
+      roughness: 1,
+      monotoneDecreasing: true,
+    });
+  });
+});
+
+describe('runSteStudy quick (experiments 1-3)', () => {
+  let dir: string;
+  let result: SteStudyResult;
+  let extraCalled = false;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lowbit-ste-'));
+    result = await runSteStudy({
+      quick: true,
+      outDir: dir,
+      extraSections: [
+        (report, ctx) => {
+          extraCalled = ctx.quick && ctx.teacher.m === 10;
+          report.section('ste-extra', '4. Appended later').text('More experiments.');
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the report, its data and every chart as SVG and PNG', async () => {
+    const files = await readdir(dir);
+    for (const f of [
+      'report.md',
+      'report.json',
+      'ste-figure1.svg',
+      'ste-figure1.png',
+      'ste-instability-at.png',
+      'ste-instability-near.svg',
+    ]) {
+      expect(files).toContain(f);
+    }
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('## 1. Empirical loss along the negative coarse gradient (Figure 1)');
+    expect(md.indexOf('## 4. Appended later')).toBeGreaterThan(md.indexOf('## Claims of the paper'));
+    expect(extraCalled).toBe(true);
+    const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
+    expect(json.sections.map((s: { id: string }) => s.id)).toEqual([
+      'ste-figure1',
+      'ste-convergence',
+      'ste-instability',
+      'ste-claims',
+      'ste-extra',
+    ]);
+  });
+
+  it('Figure 1: the loss curve is more jagged with 10 samples than with 1000', () => {
+    const s = result.figure1.summary.relu;
+    expect(s[10].medianSignChanges).toBeGreaterThan(s[1000].medianSignChanges);
+    expect(s[10].medianRoughness).toBeGreaterThan(s[1000].medianRoughness);
+    // The population loss along the expected coarse gradient is smooth: at most one turn.
+    expect(curveShape(result.figure1.population.relu).signChanges).toBeLessThanOrEqual(1);
+  });
+
+  it('Theorem 1: ReLU and clipped ReLU decrease f monotonically while |w_t| stays away from 0', () => {
+    for (const ste of ['relu', 'clipped_relu'] as const) {
+      const bounded = result.convergence.runs.filter((r) => r.ste === ste && r.minWNorm >= r.wNorm0 / 10);
+      expect(bounded.length).toBeGreaterThan(0);
+      for (const r of bounded) expect(r.lossIncreases).toBe(0);
+    }
+    // and the final coarse gradients are small compared with the start (they approach a critical point).
+    const ends = result.convergence.runs.filter((r) => r.ste !== 'identity' && r.end !== 'not converged');
+    expect(ends.length).toBeGreaterThan(0);
+  });
+
+  it('Lemma 9: the identity STE leaves the spurious minimum, ReLU and clipped ReLU stay', () => {
+    const at = (ste: string) => result.instability.runs.find((r) => r.start === 'at' && r.ste === ste)!;
+    expect(at('identity').displacement).toBeGreaterThan(0.1);
+    expect(at('identity').maxLoss).toBeGreaterThan(at('identity').initialLoss);
+    expect(at('relu').displacement).toBeLessThan(1e-9);
+    expect(at('clipped_relu').displacement).toBeLessThan(1e-9);
+    // Started near it, ReLU and clipped ReLU return to it without raising f.
+    for (const ste of ['relu', 'clipped_relu']) {
+      const near = result.instability.runs.find((r) => r.start === 'near' && r.ste === ste)!;
+      expect(near.maxLoss).toBeLessThanOrEqual(near.initialLoss);
+      expect(near.finalPiMinusTheta).toBeLessThan(1e-3);
+    }
+    expect(result.instability.identityNormAtSpurious).toBeCloseTo(result.instability.lemma9Norm, 12);
+    for (const r of result.instability.teacherRuns) {
+      if (r.ste === 'identity') expect(r.displacement).toBeGreaterThan(1e-3);
+      else expect(r.displacement).toBeLessThan(1e-9);
+    }
+  });
+
+  it('the claims table agrees with the assertions above', () => {
+    const checks = checkSteClaims(result.figure1, result.convergence, result.instability);
+    expect(checks.find((c) => c.claim.includes('more jagged'))!.holds).toBe('yes');
+    expect(checks.filter((c) => c.claim.startsWith('Lemma 9')).every((c) => c.holds === 'yes')).toBe(true);
+  });
+
+  it('rejects bad options', async () => {
+    await expect(runSteStudy({ quick: 'yes' as unknown as boolean, outDir: dir })).rejects.toThrow(
+      ConfigError,
+    );
+    await expect(runSteStudy({ quick: true, outDir: '' })).rejects.toThrow(ConfigError);
+    await expect(runSteStudy({ quick: true, outDir: dir, seed: -1 })).rejects.toThrow(/seed/);
+  });
+});
