@@ -359,3 +359,44 @@ export function conv3DBackpropInputFromOps(args: KernelArgs): tf.Tensor {
     return tf.conv3d(dyp, f, 1, 'valid');
   });
 }
+
+/**
+ * Conv2DBackpropInput as a forward convolution (the stock wasm kernel is a scalar loop, the largest
+ * cost of a CNN training step): dx = conv2d(pad(dilate(dy, s)), W[::-1, ::-1] with its channel axes
+ * swapped to [fh, fw, Co, Ci]), 'valid', which runs on the backend's fast forward convolution. The
+ * padding puts (fh - 1 - pt) rows in front so that output row p reads dy rows (p + pt - i)/s.
+ */
+export function conv2DBackpropInputFromOps(args: KernelArgs): tf.Tensor {
+  const { dy, filter } = args.inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: Pad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding;
+    inputShape: Shape4;
+  };
+  return tf.tidy(() => {
+    const nchw = dataFormat === 'NCHW';
+    const dyh = toNHWC(dy, dataFormat);
+    const xShape: Shape4 = nchw ? [inputShape[0], inputShape[2], inputShape[3], inputShape[1]] : inputShape;
+    const info = tf.backend_util.computeConv2DInfo(
+      xShape,
+      filter.shape,
+      strides,
+      1,
+      padToNHWC(pad, dataFormat),
+      dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+    const [, h, w] = xShape;
+    const { top, left } = info.padInfo;
+    const dyd = dilateSpatial(dyh, sh, sw);
+    const [, hd, wd] = dyd.shape;
+    const dyp = padOrCrop4(dyd, fh - 1 - top, h + top - hd, fw - 1 - left, w + left - wd);
+    const f = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const dx = tf.conv2d(dyp, f, 1, 'valid');
+    return nchw ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
+  });
+}

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   conv2DBackpropFilterFromOps,
+  conv2DBackpropInputFromOps,
   conv3DBackpropFilterFromOps,
   conv3DBackpropInputFromOps,
   depthwiseBackpropFilterFromOps,
@@ -76,6 +77,8 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   MaxPool3D: () => maxPool3dWasm,
   /** Paired with MaxPool3D so that the gradient uses the same argmax as cpu. */
   MaxPool3DGrad: () => maxPool3dGradWasm,
+  /** A scalar loop (the largest cost of a CNN step); a forward convolution is several times faster. */
+  Conv2DBackpropInput: () => conv2DBackpropInputFromOps,
   /** No NCHW support. */
   Conv2D: makeConv2DAnyFormat,
   /** Wrong values (every case tested). */
