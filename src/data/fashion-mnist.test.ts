@@ -1,15 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FormatError } from '../errors.js';
+import { ConfigError, FormatError } from '../errors.js';
 import { classCounts, DatasetNotFoundError } from './dataset.js';
 import {
   FASHION_MNIST_DEFAULT_DIR,
   FASHION_MNIST_ENV,
   FASHION_MNIST_FILES,
   fashionMnist,
+  fashionMnistFromBytes,
   findFashionMnist,
 } from './fashion-mnist.js';
 
@@ -120,6 +121,35 @@ describe('findFashionMnist and fashionMnist on hand-made files', () => {
     const error = await fashionMnist({ dir }).catch((e) => e);
     expect(error).toBeInstanceOf(FormatError);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe('fashionMnistFromBytes', () => {
+  it('builds the same dataset from the bytes of the files, gzipped or not', async () => {
+    const dir = tinyDir('bytes');
+    const read = (f: string) => new Uint8Array(readFileSync(join(dir, f)));
+    const ds = await fashionMnistFromBytes(
+      {
+        trainImages: read(FASHION_MNIST_FILES.trainImages),
+        trainLabels: gzipSync(read(FASHION_MNIST_FILES.trainLabels)),
+        testImages: gzipSync(read(FASHION_MNIST_FILES.testImages)),
+        testLabels: read(FASHION_MNIST_FILES.testLabels),
+      },
+      { source: 'memory' },
+    );
+    const fromDisk = await fashionMnist({ dir });
+    expect(ds.source).toBe('memory');
+    expect(ds.train.xShape).toEqual(fromDisk.train.xShape);
+    expect(Array.from(ds.train.x)).toEqual(Array.from(fromDisk.train.x));
+    expect(Array.from(ds.test.y)).toEqual([1, 2]);
+  });
+
+  it('names a missing file', async () => {
+    const error = await fashionMnistFromBytes({ trainImages: new Uint8Array(4) } as never).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(
+      'fashionMnistFromBytes files.trainLabels: received undefined; expected the bytes (Uint8Array) of train-labels-idx1-ubyte, gzipped or not.',
+    );
   });
 });
 

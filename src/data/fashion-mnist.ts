@@ -5,7 +5,7 @@
  */
 import { ConfigError, FormatError } from '../errors.js';
 import { checkScale, type Dataset, DatasetNotFoundError, type LoadOptions, makeSplit } from './dataset.js';
-import { type IdxArray, readIdxFile } from './idx.js';
+import { decodeIdx, type IdxArray, readIdxFile } from './idx.js';
 import { importNode } from './node.js';
 
 /** Where Debian's package `dataset-fashion-mnist` installs the files. */
@@ -63,20 +63,23 @@ type Path = typeof import('node:path');
 /**
  * Finds the Fashion-MNIST files: in `dir` if given, else in `$LOWBIT_FASHION_MNIST_DIR` if set,
  * else in {@link FASHION_MNIST_DEFAULT_DIR}. In the chosen directory each file is `<name>.gz` or
- * `<name>`. An explicitly chosen directory is never silently replaced by another.
+ * `<name>`. An explicitly chosen directory is never silently replaced by another. `env` is the
+ * environment to read the variable from (default `process.env`).
  *
  * @throws DatasetNotFoundError naming the directory, the missing files and how to get them.
  */
 export async function findFashionMnist(
   dir?: string,
-  env: Record<string, string | undefined> = process.env,
+  env?: Record<string, string | undefined>,
 ): Promise<FashionMnistFiles> {
   const fs = await importNode<Fs>('fs', 'fashionMnist');
   const path = await importNode<Path>('path', 'fashionMnist');
+  // Read process.env only now: outside Node, importNode has already explained what to do instead.
+  const environment = env ?? process.env;
   if (dir !== undefined && (typeof dir !== 'string' || dir === '')) {
     throw new ConfigError({ where: 'fashionMnist option dir', received: dir, expected: 'a directory path' });
   }
-  const fromEnv = env[FASHION_MNIST_ENV];
+  const fromEnv = environment[FASHION_MNIST_ENV];
   const [chosen, from] =
     dir !== undefined
       ? [dir, 'option dir']
@@ -132,9 +135,36 @@ function expectShape(array: IdxArray, rank: number, source: string, what: string
   }
 }
 
+type FileKey = keyof typeof FASHION_MNIST_FILES;
+
+/** Checks the four decoded files and builds the dataset. */
+function build(
+  arrays: Record<FileKey, IdxArray>,
+  names: Record<FileKey, string>,
+  scale: Dataset['scale'],
+  source: string,
+): Dataset {
+  expectShape(arrays.trainImages, 3, names.trainImages, 'training images');
+  expectShape(arrays.trainLabels, 1, names.trainLabels, 'training labels');
+  expectShape(arrays.testImages, 3, names.testImages, 'test images');
+  expectShape(arrays.testLabels, 1, names.testLabels, 'test labels');
+  const split = (images: IdxArray, labels: IdxArray, where: string) =>
+    makeSplit(images.data as Uint8Array, images.shape, labels.data as Uint8Array, 10, scale, where);
+  return {
+    name: 'fashion-mnist',
+    source,
+    imageShape: [28, 28, 1],
+    classNames: FASHION_MNIST_CLASSES,
+    scale,
+    train: split(arrays.trainImages, arrays.trainLabels, `${names.trainImages} + ${names.trainLabels}`),
+    test: split(arrays.testImages, arrays.testLabels, `${names.testImages} + ${names.testLabels}`),
+  };
+}
+
 /**
  * Loads Fashion-MNIST with its standard split (60,000 train / 10,000 test, 6,000 / 1,000 per class),
- * images 28x28x1 scaled to [-1, 1] by default. Node only (reads files).
+ * images 28x28x1 scaled to [-1, 1] by default. Node only (reads files); in a browser use
+ * {@link fashionMnistFromBytes}.
  *
  * @example
  * ```ts
@@ -153,19 +183,43 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<D
     readIdxFile(paths.testImages),
     readIdxFile(paths.testLabels),
   ]);
-  expectShape(trainImages, 3, paths.trainImages, 'training images');
-  expectShape(trainLabels, 1, paths.trainLabels, 'training labels');
-  expectShape(testImages, 3, paths.testImages, 'test images');
-  expectShape(testLabels, 1, paths.testLabels, 'test labels');
-  const split = (images: IdxArray, labels: IdxArray, source: string) =>
-    makeSplit(images.data as Uint8Array, images.shape, labels.data as Uint8Array, 10, scale, source);
-  return {
-    name: 'fashion-mnist',
-    source: dir,
-    imageShape: [28, 28, 1],
-    classNames: FASHION_MNIST_CLASSES,
-    scale,
-    train: split(trainImages, trainLabels, `${paths.trainImages} + ${paths.trainLabels}`),
-    test: split(testImages, testLabels, `${paths.testImages} + ${paths.testLabels}`),
-  };
+  return build({ trainImages, trainLabels, testImages, testLabels }, paths, scale, dir);
+}
+
+/** The contents of the four Fashion-MNIST files (gzipped or not), for {@link fashionMnistFromBytes}. */
+export type FashionMnistBytes = Record<FileKey, Uint8Array>;
+
+/**
+ * Builds Fashion-MNIST from the bytes of its four files, gzipped or not: the loader for browsers
+ * (fetch the files, pass the bytes) and for data that is not on disk.
+ *
+ * @example
+ * ```ts
+ * const get = async (f: string) => new Uint8Array(await (await fetch(`/data/${f}.gz`)).arrayBuffer());
+ * const ds = await lq.data.fashionMnistFromBytes({
+ *   trainImages: await get('train-images-idx3-ubyte'), trainLabels: await get('train-labels-idx1-ubyte'),
+ *   testImages: await get('t10k-images-idx3-ubyte'), testLabels: await get('t10k-labels-idx1-ubyte'),
+ * });
+ * ```
+ * @throws FormatError when a file is corrupt or the files disagree.
+ */
+export async function fashionMnistFromBytes(
+  files: FashionMnistBytes,
+  options: LoadOptions & { source?: string } = {},
+): Promise<Dataset> {
+  const scale = checkScale(options.scale, 'fashionMnistFromBytes');
+  const keys = Object.keys(FASHION_MNIST_FILES) as FileKey[];
+  for (const key of keys) {
+    if (!(files?.[key] instanceof Uint8Array)) {
+      throw new ConfigError({
+        where: `fashionMnistFromBytes files.${key}`,
+        received: files?.[key],
+        expected: `the bytes (Uint8Array) of ${FASHION_MNIST_FILES[key]}, gzipped or not`,
+      });
+    }
+  }
+  const names = Object.fromEntries(keys.map((k) => [k, FASHION_MNIST_FILES[k]])) as Record<FileKey, string>;
+  const decoded = await Promise.all(keys.map((k) => decodeIdx(files[k], { source: names[k] })));
+  const arrays = Object.fromEntries(keys.map((k, i) => [k, decoded[i]])) as Record<FileKey, IdxArray>;
+  return build(arrays, names, scale, options.source ?? 'bytes');
 }
