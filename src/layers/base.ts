@@ -20,6 +20,12 @@ export interface KernelSlot {
   quantizerOption: string;
   /** The float layer's constraint option for this weight, e.g. 'kernelConstraint'. */
   constraintOption: string;
+  /**
+   * How often each weight is used per example, which is how MACs are counted: 'once' (dense,
+   * locally connected), once per output position (convolutions), once per input position
+   * (transposed convolutions).
+   */
+  reuse: 'once' | 'outputPositions' | 'inputPositions';
 }
 
 /** What distinguishes one quantized layer from another: the rest is shared. */
@@ -103,6 +109,8 @@ export interface QuantizedLayerMembers {
   readonly kernelQuantizers: Readonly<Record<string, Quantizer | null>>;
   /** Value the input is padded with for 'same' padding (0 or 1 in practice). */
   readonly padValues: number;
+  /** The layer's kernels: attributes, options and how each is reused. */
+  readonly kernelSlots: readonly KernelSlot[];
 }
 
 /** A quantized layer class as the layer registry holds it. */
@@ -166,6 +174,7 @@ export function quantizedLayer<B extends LayerConstructor>(
     readonly inputQuantizer: Quantizer | null;
     readonly kernelQuantizers: Readonly<Record<string, Quantizer | null>>;
     readonly padValues: number;
+    readonly kernelSlots = spec.kernels;
 
     // biome-ignore lint/suspicious/noExplicitAny: see LayerConstructor.
     constructor(...params: any[]) {

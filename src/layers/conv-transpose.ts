@@ -5,15 +5,20 @@ import type {
 } from '@tensorflow/tfjs-layers/dist/layers/convolutional.js';
 import type { QuantizerIdentifier } from '../quantizers/registry.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
-import { CONV_OPTIONS, KERNEL, tfjsLayerClass } from './float-options.js';
+import { CONV_OPTIONS, FLOAT_KERNEL_SLOTS, tfjsLayerClass } from './float-options.js';
 
 export interface QuantConvTransposeArgs extends ConvLayerArgs, QuantizerOptions {
   /** Quantizer of the kernel (null: float kernel). */
   kernelQuantizer?: QuantizerIdentifier;
 }
 
-function transposeSpec(className: string) {
-  return { className, kernels: [KERNEL], floatOptions: CONV_OPTIONS, padValues: false };
+function transposeSpec(className: string, floatClassName: string) {
+  return {
+    className,
+    kernels: FLOAT_KERNEL_SLOTS[floatClassName],
+    floatOptions: CONV_OPTIONS,
+    padValues: false,
+  };
 }
 
 /**
@@ -22,7 +27,7 @@ function transposeSpec(className: string) {
  */
 export class QuantConv2DTranspose extends quantizedLayer(
   tfjsLayerClass<typeof Conv2DTranspose>('Conv2DTranspose'),
-  transposeSpec('QuantConv2DTranspose'),
+  transposeSpec('QuantConv2DTranspose', 'Conv2DTranspose'),
 ) {
   static override readonly className = 'QuantConv2DTranspose';
   constructor(args: QuantConvTransposeArgs) {
@@ -37,7 +42,7 @@ registerQuantizedLayer(QuantConv2DTranspose);
  */
 export class QuantConv3DTranspose extends quantizedLayer(
   tfjsLayerClass<typeof Conv3DTranspose>('Conv3DTranspose'),
-  transposeSpec('QuantConv3DTranspose'),
+  transposeSpec('QuantConv3DTranspose', 'Conv3DTranspose'),
 ) {
   static override readonly className = 'QuantConv3DTranspose';
   constructor(args: QuantConvTransposeArgs) {

@@ -6,7 +6,7 @@ import type {
 } from '@tensorflow/tfjs-layers/dist/layers/convolutional.js';
 import type { QuantizerIdentifier } from '../quantizers/registry.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
-import { CONV_OPTIONS, KERNEL, tfjsLayerClass } from './float-options.js';
+import { CONV_OPTIONS, FLOAT_KERNEL_SLOTS, tfjsLayerClass } from './float-options.js';
 
 export interface QuantConvArgs extends ConvLayerArgs, QuantizerOptions {
   /** Quantizer of the kernel (null: float kernel). */
@@ -18,8 +18,13 @@ export interface QuantConvArgs extends ConvLayerArgs, QuantizerOptions {
   padValues?: number;
 }
 
-function convSpec(className: string) {
-  return { className, kernels: [KERNEL], floatOptions: CONV_OPTIONS, padValues: true };
+function convSpec(className: string, floatClassName: string) {
+  return {
+    className,
+    kernels: FLOAT_KERNEL_SLOTS[floatClassName],
+    floatOptions: CONV_OPTIONS,
+    padValues: true,
+  };
 }
 
 /**
@@ -28,7 +33,7 @@ function convSpec(className: string) {
  */
 export class QuantConv1D extends quantizedLayer(
   tfjsLayerClass<typeof Conv1D>('Conv1D'),
-  convSpec('QuantConv1D'),
+  convSpec('QuantConv1D', 'Conv1D'),
 ) {
   static override readonly className = 'QuantConv1D';
   constructor(args: QuantConvArgs) {
@@ -45,7 +50,7 @@ registerQuantizedLayer(QuantConv1D);
  */
 export class QuantConv2D extends quantizedLayer(
   tfjsLayerClass<typeof Conv2D>('Conv2D'),
-  convSpec('QuantConv2D'),
+  convSpec('QuantConv2D', 'Conv2D'),
 ) {
   static override readonly className = 'QuantConv2D';
   constructor(args: QuantConvArgs) {
@@ -60,7 +65,7 @@ registerQuantizedLayer(QuantConv2D);
  */
 export class QuantConv3D extends quantizedLayer(
   tfjsLayerClass<typeof Conv3D>('Conv3D'),
-  convSpec('QuantConv3D'),
+  convSpec('QuantConv3D', 'Conv3D'),
 ) {
   static override readonly className = 'QuantConv3D';
   constructor(args: QuantConvArgs) {

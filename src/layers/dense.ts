@@ -1,7 +1,7 @@
 import type { Dense, DenseLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/core.js';
 import type { QuantizerIdentifier } from '../quantizers/registry.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
-import { DENSE_OPTIONS, KERNEL, tfjsLayerClass } from './float-options.js';
+import { DENSE_OPTIONS, FLOAT_KERNEL_SLOTS, tfjsLayerClass } from './float-options.js';
 
 export interface QuantDenseArgs extends DenseLayerArgs, QuantizerOptions {
   /** Quantizer of the kernel (null: float kernel). */
@@ -16,7 +16,7 @@ export interface QuantDenseArgs extends DenseLayerArgs, QuantizerOptions {
  */
 export class QuantDense extends quantizedLayer(tfjsLayerClass<typeof Dense>('Dense'), {
   className: 'QuantDense',
-  kernels: [KERNEL],
+  kernels: FLOAT_KERNEL_SLOTS.Dense,
   floatOptions: DENSE_OPTIONS,
   padValues: false,
 }) {

@@ -4,7 +4,7 @@ import type {
 } from '@tensorflow/tfjs-layers/dist/layers/convolutional_depthwise.js';
 import type { QuantizerIdentifier } from '../quantizers/registry.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
-import { DEPTHWISE_KERNEL, DEPTHWISE_OPTIONS, tfjsLayerClass } from './float-options.js';
+import { DEPTHWISE_OPTIONS, FLOAT_KERNEL_SLOTS, tfjsLayerClass } from './float-options.js';
 
 export interface QuantDepthwiseConv2DArgs extends DepthwiseConv2DLayerArgs, QuantizerOptions {
   /** Quantizer of the depthwise kernel (null: float kernel). */
@@ -21,7 +21,7 @@ export class QuantDepthwiseConv2D extends quantizedLayer(
   tfjsLayerClass<typeof DepthwiseConv2D>('DepthwiseConv2D'),
   {
     className: 'QuantDepthwiseConv2D',
-    kernels: [DEPTHWISE_KERNEL],
+    kernels: FLOAT_KERNEL_SLOTS.DepthwiseConv2D,
     floatOptions: DEPTHWISE_OPTIONS,
     padValues: true,
   },

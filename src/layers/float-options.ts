@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { any, boolean, type OptionSpec, oneOf, positiveInt } from '../util/options.js';
+import type { KernelSlot, QuantizedLayerMembers } from './base.js';
 
 /** The float tfjs layer class registered under `className` (tfjs does not export its layer classes). */
 export function tfjsLayerClass<T>(className: string): T {
@@ -91,18 +93,49 @@ export const LOCALLY_CONNECTED_OPTIONS: Record<string, OptionSpec> = {
   implementation: any,
 };
 
-export const KERNEL = {
+type Reuse = KernelSlot['reuse'];
+const kernel = (reuse: Reuse): KernelSlot => ({
   attribute: 'kernel',
   quantizerOption: 'kernelQuantizer',
   constraintOption: 'kernelConstraint',
-} as const;
-export const DEPTHWISE_KERNEL = {
+  reuse,
+});
+const depthwiseKernel: KernelSlot = {
   attribute: 'depthwiseKernel',
   quantizerOption: 'depthwiseQuantizer',
   constraintOption: 'depthwiseConstraint',
-} as const;
-export const POINTWISE_KERNEL = {
+  reuse: 'outputPositions',
+};
+const pointwiseKernel: KernelSlot = {
   attribute: 'pointwiseKernel',
   quantizerOption: 'pointwiseQuantizer',
   constraintOption: 'pointwiseConstraint',
-} as const;
+  reuse: 'outputPositions',
+};
+
+/**
+ * The kernels of every float layer lowbit quantizes, by class name: where the layer keeps each one
+ * and how often each weight is used per example. The quantized layers take their slots from here,
+ * and the summary reads it to count MACs of float and quantized layers alike.
+ */
+export const FLOAT_KERNEL_SLOTS: Readonly<Record<string, readonly KernelSlot[]>> = {
+  Dense: [kernel('once')],
+  Conv1D: [kernel('outputPositions')],
+  Conv2D: [kernel('outputPositions')],
+  Conv3D: [kernel('outputPositions')],
+  Conv2DTranspose: [kernel('inputPositions')],
+  Conv3DTranspose: [kernel('inputPositions')],
+  DepthwiseConv2D: [depthwiseKernel],
+  SeparableConv1D: [depthwiseKernel, pointwiseKernel],
+  SeparableConv2D: [depthwiseKernel, pointwiseKernel],
+  // A locally connected kernel already holds one weight set per output position.
+  LocallyConnected1D: [kernel('once')],
+  LocallyConnected2D: [kernel('once')],
+};
+
+/** The kernels of a layer: a quantized layer's own slots, else those of its float class, else none. */
+export function kernelSlotsOf(layer: tfl.layers.Layer): readonly KernelSlot[] {
+  return (
+    (layer as Partial<QuantizedLayerMembers>).kernelSlots ?? FLOAT_KERNEL_SLOTS[layer.getClassName()] ?? []
+  );
+}

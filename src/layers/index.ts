@@ -27,6 +27,8 @@ export {
 } from './conv-transpose.js';
 export { QuantDense, type QuantDenseArgs, quantDense } from './dense.js';
 export { QuantDepthwiseConv2D, type QuantDepthwiseConv2DArgs, quantDepthwiseConv2d } from './depthwise.js';
+export * from './float/index.js';
+export { FLOAT_KERNEL_SLOTS, kernelSlotsOf } from './float-options.js';
 export {
   QuantLocallyConnected1D,
   QuantLocallyConnected2D,
@@ -42,4 +44,3 @@ export {
   quantSeparableConv1d,
   quantSeparableConv2d,
 } from './separable.js';
-export * from './float/index.js';

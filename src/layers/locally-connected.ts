@@ -1,15 +1,20 @@
 import type { QuantizerIdentifier } from '../quantizers/registry.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
 import { LocallyConnected1D, LocallyConnected2D, type LocallyConnectedLayerArgs } from './float/index.js';
-import { KERNEL, LOCALLY_CONNECTED_OPTIONS } from './float-options.js';
+import { FLOAT_KERNEL_SLOTS, LOCALLY_CONNECTED_OPTIONS } from './float-options.js';
 
 export interface QuantLocallyConnectedArgs extends LocallyConnectedLayerArgs, QuantizerOptions {
   /** Quantizer of the (unshared) kernel (null: float kernel). */
   kernelQuantizer?: QuantizerIdentifier;
 }
 
-function spec(className: string) {
-  return { className, kernels: [KERNEL], floatOptions: LOCALLY_CONNECTED_OPTIONS, padValues: false };
+function spec(className: string, floatClassName: string) {
+  return {
+    className,
+    kernels: FLOAT_KERNEL_SLOTS[floatClassName],
+    floatOptions: LOCALLY_CONNECTED_OPTIONS,
+    padValues: false,
+  };
 }
 
 /**
@@ -18,7 +23,7 @@ function spec(className: string) {
  */
 export class QuantLocallyConnected1D extends quantizedLayer(
   LocallyConnected1D,
-  spec('QuantLocallyConnected1D'),
+  spec('QuantLocallyConnected1D', 'LocallyConnected1D'),
 ) {
   static override readonly className = 'QuantLocallyConnected1D';
   constructor(args: QuantLocallyConnectedArgs) {
@@ -33,7 +38,7 @@ registerQuantizedLayer(QuantLocallyConnected1D);
  */
 export class QuantLocallyConnected2D extends quantizedLayer(
   LocallyConnected2D,
-  spec('QuantLocallyConnected2D'),
+  spec('QuantLocallyConnected2D', 'LocallyConnected2D'),
 ) {
   static override readonly className = 'QuantLocallyConnected2D';
   constructor(args: QuantLocallyConnectedArgs) {

@@ -7,7 +7,7 @@ import type { QuantizerIdentifier } from '../quantizers/registry.js';
 import { any, LAYER_ARG_KEYS, type OptionSpec } from '../util/options.js';
 import { type QuantizerOptions, quantizedLayer, registerQuantizedLayer } from './base.js';
 import { SeparableConv1D, type SeparableConv1DLayerArgs } from './float/index.js';
-import { DEPTHWISE_KERNEL, POINTWISE_KERNEL, SEPARABLE_OPTIONS, tfjsLayerClass } from './float-options.js';
+import { FLOAT_KERNEL_SLOTS, SEPARABLE_OPTIONS, tfjsLayerClass } from './float-options.js';
 
 export interface QuantSeparableConvArgs extends SeparableConvLayerArgs, QuantizerOptions {
   /** Quantizer of the depthwise kernel (null: float kernel). */
@@ -19,7 +19,7 @@ export interface QuantSeparableConvArgs extends SeparableConvLayerArgs, Quantize
 }
 
 function separableSpec(className: string, floatOptions: Record<string, OptionSpec>) {
-  return { className, kernels: [DEPTHWISE_KERNEL, POINTWISE_KERNEL], floatOptions, padValues: true };
+  return { className, kernels: FLOAT_KERNEL_SLOTS.SeparableConv2D, floatOptions, padValues: true };
 }
 
 /**
