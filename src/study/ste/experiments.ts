@@ -34,13 +34,21 @@ export interface CurveShape {
   flatSteps: number;
   /** Total variation / |last - first| (1 for a monotone curve; larger when it zigzags). */
   roughness: number;
+  /**
+   * The largest rise max_{i < j} (y_j - y_i), relative to |last - first|: 0 for a decreasing curve;
+   * unlike the sign-change count it does not grow with the grid resolution.
+   */
+  relativeMaxRise: number;
   /** No step goes up. */
   monotoneDecreasing: boolean;
 }
 
 /**
  * Measures the shape of y sampled on a grid: with d_k = y_{k+1} - y_k and a flatness threshold of
- * 1e-12 max|y|, counts sign changes among non-flat d_k, rises, flat steps, and TV / |net change|.
+ * 1e-12 max|y|, counts sign changes among non-flat d_k, rises, flat steps, TV / |net change| and the
+ * largest rise relative to |net change|. Sign changes count every tiny bump, so they grow with the grid
+ * resolution and with the number of jumps (many small ones for large samples); roughness and the
+ * relative largest rise measure how big the non-monotone parts are.
  */
 export function curveShape(y: ArrayLike<number>): CurveShape {
   let scaleY = 0;
@@ -51,7 +59,11 @@ export function curveShape(y: ArrayLike<number>): CurveShape {
   let flatSteps = 0;
   let tv = 0;
   let lastSign = 0;
+  let runningMin = y.length > 0 ? y[0] : 0;
+  let maxRise = 0;
   for (let i = 0; i + 1 < y.length; i++) {
+    runningMin = Math.min(runningMin, y[i]);
+    maxRise = Math.max(maxRise, y[i + 1] - runningMin);
     const d = y[i + 1] - y[i];
     tv += Math.abs(d);
     if (Math.abs(d) <= flat) {
@@ -69,6 +81,7 @@ export function curveShape(y: ArrayLike<number>): CurveShape {
     increases,
     flatSteps,
     roughness: net > 0 ? tv / net : tv > 0 ? Number.POSITIVE_INFINITY : 1,
+    relativeMaxRise: net > 0 ? maxRise / net : maxRise > 0 ? Number.POSITIVE_INFINITY : 0,
     monotoneDecreasing: increases === 0,
   };
 }
@@ -141,7 +154,15 @@ export interface Figure1Result {
   /** Medians over repeats of sign changes and roughness, and the fraction of monotone curves. */
   summary: Record<
     SteName,
-    Record<string, { medianSignChanges: number; medianRoughness: number; fractionMonotone: number }>
+    Record<
+      string,
+      {
+        medianSignChanges: number;
+        medianRoughness: number;
+        medianRelativeMaxRise: number;
+        fractionMonotone: number;
+      }
+    >
   >;
 }
 
@@ -191,6 +212,7 @@ export function figure1Experiment(options: Figure1Options): Figure1Result {
       summary[ste][N] = {
         medianSignChanges: median(s.map((x) => x.signChanges)),
         medianRoughness: median(s.map((x) => x.roughness)),
+        medianRelativeMaxRise: median(s.map((x) => x.relativeMaxRise)),
         fractionMonotone: s.filter((x) => x.monotoneDecreasing).length / s.length,
       };
     }
@@ -222,7 +244,14 @@ export function addFigure1Section(report: Report, result: Figure1Result, setup: 
   for (const ste of STE_NAMES) {
     for (const N of result.sampleSizes) {
       const x = result.summary[ste][N];
-      rows.push([ste, N, x.medianSignChanges, x.medianRoughness, x.fractionMonotone]);
+      rows.push([
+        ste,
+        N,
+        x.medianRoughness,
+        x.medianRelativeMaxRise,
+        x.medianSignChanges,
+        x.fractionMonotone,
+      ]);
     }
   }
   s.table(
@@ -230,13 +259,14 @@ export function addFigure1Section(report: Report, result: Figure1Result, setup: 
       columns: [
         'STE',
         'samples',
-        'median sign changes of d loss / d eta',
         'median roughness (TV / net change)',
-        'fraction monotone',
+        'median largest rise / net change',
+        'median sign changes of d loss / d eta',
+        'fraction strictly monotone',
       ],
       rows,
     },
-    `Shape of the curves over ${result.shapes.relu[result.sampleSizes[0]].length} repeats (roughness is 1 for a monotone curve).`,
+    `Shape of the curves over ${result.shapes.relu[result.sampleSizes[0]].length} repeats. Roughness is 1 and the largest rise 0 for a monotone curve. Sign changes count every small bump of the piecewise-constant loss on the grid of ${result.eta.length} step sizes, so they depend on the grid and grow with the number of (small) jumps that large batches have; roughness and the largest rise measure how large the non-monotone parts are.`,
   );
   s.set('eta', result.eta)
     .set('curves', result.curves)

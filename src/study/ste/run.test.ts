@@ -73,8 +73,10 @@ describe('runSteStudy quick (experiments 1-3)', () => {
 
   it('Figure 1: the loss curve is more jagged with 10 samples than with 1000', () => {
     const s = result.figure1.summary.relu;
-    expect(s[10].medianSignChanges).toBeGreaterThan(s[1000].medianSignChanges);
     expect(s[10].medianRoughness).toBeGreaterThan(s[1000].medianRoughness);
+    expect(s[10].medianRelativeMaxRise).toBeGreaterThan(s[1000].medianRelativeMaxRise);
+    // With 1000 samples the curve is close to monotone: its rises are a few percent of the decrease.
+    expect(s[1000].medianRoughness).toBeLessThan(1.1);
     // The population loss along the expected coarse gradient is smooth: at most one turn.
     expect(curveShape(result.figure1.population.relu).signChanges).toBeLessThanOrEqual(1);
   });

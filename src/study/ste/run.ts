@@ -236,9 +236,10 @@ export function checkSteClaims(
   const sc = figure1.summary.relu;
   checks.push({
     claim: `Figure 1: the empirical loss along the negative ReLU coarse gradient is more jagged with ${lo} samples than with ${hi}`,
-    measured: `median sign changes ${formatNumber(sc[lo].medianSignChanges)} (N = ${lo}) vs ${formatNumber(sc[hi].medianSignChanges)} (N = ${hi}); median roughness ${formatNumber(sc[lo].medianRoughness)} vs ${formatNumber(sc[hi].medianRoughness)}; monotone ${formatNumber(sc[lo].fractionMonotone)} vs ${formatNumber(sc[hi].fractionMonotone)}`,
+    measured: `median roughness (TV / net change) ${formatNumber(sc[lo].medianRoughness)} (N = ${lo}) vs ${formatNumber(sc[hi].medianRoughness)} (N = ${hi}); median largest rise / net change ${formatNumber(sc[lo].medianRelativeMaxRise)} vs ${formatNumber(sc[hi].medianRelativeMaxRise)}; median sign changes of the discrete derivative ${formatNumber(sc[lo].medianSignChanges)} vs ${formatNumber(sc[hi].medianSignChanges)} (resolution-dependent: the large batch has many more, much smaller, jumps)`,
     holds:
-      sc[lo].medianSignChanges > sc[hi].medianSignChanges && sc[lo].medianRoughness > sc[hi].medianRoughness
+      sc[lo].medianRoughness > sc[hi].medianRoughness &&
+      sc[lo].medianRelativeMaxRise > sc[hi].medianRelativeMaxRise
         ? 'yes'
         : 'no',
   });
@@ -298,4 +299,44 @@ function addVerdictSection(
     rows: checks.map((c) => [c.claim, c.measured, c.holds]),
   });
   s.set('claims', checks);
+  s.text(differences(f1, conv, inst));
+}
+
+const pct = (x: number): string => `${Math.round(100 * x)}%`;
+
+/** A data-driven paragraph on where this run differs from (or qualifies) the paper's claims. */
+function differences(f1: Figure1Result, conv: ConvergenceResult, inst: InstabilityResult): string {
+  const sizes = f1.sampleSizes;
+  const lo = sizes[0];
+  const hi = sizes[sizes.length - 1];
+  const r = f1.summary.relu;
+  const parts: string[] = ['**Where this run differs from, or qualifies, the paper.**'];
+  parts.push(
+    `(1) Figure 1: with ${hi} samples the curve looks smooth, but it is not strictly monotone on a grid of ${f1.eta.length} step sizes (${pct(r[hi].fractionMonotone)} of the ReLU curves are): the empirical loss is still piecewise constant in w, now with many small jumps, and its rises add up to ${pct((r[hi].medianRoughness - 1) / 2)} of the decrease (median) against ${pct((r[lo].medianRoughness - 1) / 2)} with ${lo} samples. Counting sign changes of the discrete derivative, as a first measure of jaggedness, gives ${formatNumber(r[lo].medianSignChanges)} at ${lo} samples and ${formatNumber(r[hi].medianSignChanges)} at ${hi}: that count grows with the number of jumps and the grid resolution, so it does not separate the two regimes; the size of the rises does.`,
+  );
+  const rows = Object.values(conv.summary);
+  const tally = (ste: string) => {
+    const xs = rows.filter((x) => x.ste === ste);
+    const runs = xs.reduce((a, x) => a + x.runs, 0);
+    return {
+      runs,
+      unbounded: runs - xs.reduce((a, x) => a + x.wBounded, 0),
+      nonMonotone: runs - xs.reduce((a, x) => a + x.monotone, 0),
+      global: xs.reduce((a, x) => a + x.ends['global minimum'], 0) / runs,
+    };
+  };
+  const relu = tally('relu');
+  const crelu = tally('clipped_relu');
+  const id = tally('identity');
+  parts.push(
+    `(2) Theorem 1 assumes |w_t| >= c > 0. From random starts, w_t came within |w0|/10 of the origin in ${relu.unbounded}/${relu.runs} ReLU runs and ${crelu.unbounded}/${crelu.runs} clipped-ReLU runs (more often from |w0| = 1 than from |w0| = 3); there the angular step eta/|w| is large, w can pass through the origin (theta jumps between pi and 0) and f rose at some iterations in ${relu.nonMonotone} ReLU and ${crelu.nonMonotone} clipped-ReLU runs. Every run that kept |w_t| bounded decreased f monotonically, as the theorem says. The global minimum was reached in ${pct(relu.global)} (ReLU), ${pct(crelu.global)} (clipped ReLU) and ${pct(id.global)} (identity) of the runs: from random starts the identity STE also converged here, though with rises of f along the way (monotone in only ${id.runs - id.nonMonotone}/${id.runs} runs).`,
+  );
+  const idRuns = inst.teacherRuns.filter((x) => x.ste === 'identity');
+  const escaped = idRuns.filter((x) => x.end === 'global minimum').length;
+  const wobbling = idRuns.filter((x) => x.finalWNorm < 0.1).length;
+  const main = inst.runs.find((x) => x.start === 'at' && x.ste === 'identity')!;
+  parts.push(
+    `(3) Instability: as Lemma 9 predicts, the identity STE does not stay at the spurious minimum while ReLU and clipped ReLU do. How it leaves is specific: there E[g_id] = (|v|^2 + v^T v*) w_hat / sqrt(2 pi) points along w, so Algorithm 1 first shrinks |w| at constant f, then w oscillates through the origin with theta flipping between pi and 0 and f rising transiently (to ${formatNumber(main.maxLoss / main.initialLoss)} times f_spurious for the main teacher). Afterwards the main teacher's run ${main.finalLoss < 1e-6 ? 'settled at the global minimum' : `ended at f = ${formatNumber(main.finalLoss)}`}; of ${idRuns.length} further teachers, ${escaped} ended at the global minimum and ${wobbling} were still oscillating near w = 0 after ${inst.iterations} iterations with f close to f_spurious and a non-vanishing coarse gradient. So "moves away" holds, "the loss rises" holds only transiently in the toy model, and the escape can even end at the global minimum; the lasting rise of training loss in the paper's Figure 2 is a deep-network observation (experiment 4).`,
+  );
+  return parts.join('\n\n');
 }
