@@ -82,13 +82,16 @@ describe('ProgressBar', () => {
   });
 
   it("draws a bar with running loss, accuracy, samples/s and ETA in 'bar' mode", async () => {
-    const { io } = await driveOneEpoch('bar');
+    const { io } = await driveOneEpoch('bar', { val_loss: 0.5, val_acc: 0.875 });
     const text = io.err();
     // After 2 batches: 64 examples in 1 s = 64 samples/s, 36 left -> ETA round(0.5625) = 1s;
     // running loss (32 + 16) / 64 = 0.75, acc (16 + 24) / 64 = 0.625.
     expect(text).toContain('epoch 1/2');
     expect(text).toContain('64/100 | loss 0.7500 | acc 0.6250 | 64 samples/s | ETA 1s');
-    expect(text).toContain('100/100 | loss 0.6400 | acc 0.7200 | 50 samples/s | ETA 0s');
+    expect(text).toContain(
+      '100/100 | loss 0.6400 | acc 0.7200 | 50 samples/s | ETA 0s | val_loss 0.5000 | val_acc 0.8750',
+    );
+    expect(text).not.toContain('64 samples/s | ETA 1s | val_loss');
   });
 
   it('is a tfjs-layers callback usable in model.fit', async () => {

@@ -131,7 +131,7 @@ export class ProgressBar extends tfl.Callback {
       this.bar = new SingleBar({
         stream: this.stream as NodeJS.WritableStream,
         format:
-          'epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {rate} samples/s | ETA {etaText}',
+          'epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {rate} samples/s | ETA {etaText}{extra}',
         barsize: 24,
         hideCursor: false,
         gracefulExit: false,
@@ -153,6 +153,7 @@ export class ProgressBar extends tfl.Callback {
       acc: fmt(this.accSeen > 0 ? this.accSum / this.accSeen : undefined),
       rate: Math.round(rate),
       etaText: rate > 0 ? formatDuration(left / rate) : '?',
+      extra: '',
     };
   }
 
@@ -204,6 +205,10 @@ export class ProgressBar extends tfl.Callback {
         acc: fmt(stats.acc),
         rate: Math.round(stats.samplesPerSecond),
         etaText: formatDuration(0),
+        // Validation runs after the last batch: show its numbers on the finished bar.
+        extra: `${stats.valLoss !== undefined ? ` | val_loss ${fmt(stats.valLoss)}` : ''}${
+          stats.valAcc !== undefined ? ` | val_acc ${fmt(stats.valAcc)}` : ''
+        }`,
       });
       this.bar.stop();
       this.bar = null;

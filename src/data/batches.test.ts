@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { batchCount, batches, shuffledIndices, subset } from './batches.js';
 import type { DataSplit } from './dataset.js';
-import { toTensors } from './tensors.js';
+import { tensorBatches, toTensors } from './tensors.js';
 
 /** A split of n 2x2x1 images; image i holds the values 100 i + [0, 1, 2, 3], its label is i mod 10. */
 function split(n: number): DataSplit {
@@ -94,6 +94,20 @@ describe('toTensors', () => {
     expect(one.y.shape).toEqual([3, 4]);
     expect(Array.from(one.y.dataSync())).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]);
     tf.dispose([x, y, one.x, one.y]);
+  });
+
+  it('yields seeded tensor batches matching the typed-array batches', () => {
+    const s = split(10);
+    const plain = [...batches(s, { batchSize: 4, seed: 5 })];
+    const tensors = [...tensorBatches(s, { batchSize: 4, seed: 5, labels: 'onehot' })];
+    expect(tensors.map((t) => t.x.shape[0])).toEqual([4, 4, 2]);
+    tensors.forEach((t, i) => {
+      expect(Array.from(t.x.dataSync())).toEqual(Array.from(plain[i].x));
+      expect(t.y.shape).toEqual([plain[i].size, 10]);
+      const labels = tf.argMax(t.y, -1);
+      expect(Array.from(labels.dataSync())).toEqual(Array.from(plain[i].y));
+      tf.dispose([t.x, t.y, labels]);
+    });
   });
 
   it('feeds model.fit with sparse categorical cross-entropy', async () => {

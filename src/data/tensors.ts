@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
-import type { Batch } from './batches.js';
+import { type Batch, type BatchOptions, batches } from './batches.js';
 import type { DataSplit } from './dataset.js';
 
 /** Options of {@link toTensors}. */
@@ -50,4 +50,23 @@ export function toTensors(
       tf.cast(tf.oneHot(tf.tensor1d(Int32Array.from(data.y), 'int32'), numClasses), 'float32') as tf.Tensor2D,
   );
   return { x, y };
+}
+
+/**
+ * Seeded batches of a split as tensors, for custom training loops: each step yields `{x, y}` as
+ * {@link toTensors} makes them; the caller disposes them (e.g. inside `tf.tidy` or with `tf.dispose`).
+ *
+ * @example
+ * ```ts
+ * for (const { x, y } of lq.data.tensorBatches(ds.train, { batchSize: 64, seed: epoch })) {
+ *   optimizer.minimize(() => loss(model.apply(x), y));
+ *   tf.dispose([x, y]);
+ * }
+ * ```
+ */
+export function* tensorBatches(
+  split: DataSplit,
+  options: BatchOptions & ToTensorsOptions,
+): Generator<{ x: tf.Tensor4D; y: tf.Tensor1D | tf.Tensor2D }, void, undefined> {
+  for (const batch of batches(split, options)) yield toTensors(batch, options);
 }
