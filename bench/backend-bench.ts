@@ -147,7 +147,11 @@ interface Row {
   stockMs: number | null;
   lowbitMs: number;
   note?: string;
+  stockRuns?: number[];
+  lowbitRuns?: number[];
 }
+
+const round1 = (xs: number[]) => xs.map((v) => Math.round(v * 10) / 10);
 
 async function main(): Promise<void> {
   await setBackend('wasm');
@@ -176,6 +180,8 @@ async function main(): Promise<void> {
       stockMs: r1(r.stock),
       lowbitMs: r1(r.lowbit),
       note: `${r1(flops / r.stock / 1e6)} vs ${r1(flops / r.lowbit / 1e6)} GFLOP/s`,
+      stockRuns: round1(r.stockRuns),
+      lowbitRuns: round1(r.lowbitRuns),
     });
   }
 
@@ -220,6 +226,8 @@ async function main(): Promise<void> {
     what: `Conv2DBackpropInput dy=[${BATCH},11,11,64] f=[3,3,32,64]`,
     stockMs: r1(ir.stock),
     lowbitMs: r1(ir.lowbit),
+    stockRuns: round1(ir.stockRuns),
+    lowbitRuns: round1(ir.lowbitRuns),
   });
 
   // Micro: the two filter-gradient formulations lowbit could use (with lowbit's matmul).
@@ -288,6 +296,8 @@ async function main(): Promise<void> {
     what: `CNN conv32-pool-conv64-pool-dense128-dense10 train step, batch ${BATCH}`,
     stockMs: r1(cr.stock),
     lowbitMs: r1(cr.lowbit),
+    stockRuns: round1(cr.stockRuns),
+    lowbitRuns: round1(cr.lowbitRuns),
     note: `stock needs lowbit's Conv2DBackpropFilter; without it: "${stockError}"`,
   });
   const cnnProfile = await profileStep(m2, xc, yc);
@@ -308,6 +318,7 @@ async function main(): Promise<void> {
     tfjs: tf.version_core,
     backend: info,
     date: new Date().toISOString(),
+    loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
     reps: REPS,
     batch: BATCH,
   };
@@ -324,7 +335,9 @@ async function main(): Promise<void> {
     '# lowbit backend benchmark (wasm): stock tfjs-backend-wasm 4.22 vs lowbit',
     '',
     `Machine: ${machine.os}, ${machine.cpu}, ${machine.cores} logical cores, Node ${machine.node}, tfjs ${machine.tfjs},`,
-    `backend ${info.name} (SIMD ${info.simd}, ${info.threads} thread(s)). ${machine.date}. Median of ${REPS} runs after a warm-up.`,
+    `backend ${info.name} (SIMD ${info.simd}, ${info.threads} thread(s)). ${machine.date}. Median of ${REPS} runs after a warm-up,`,
+    `stock and lowbit alternating run by run (the machine is shared: 1-minute load average ${machine.loadAverage1m} at the end;`,
+    'every run is in backend-bench.json).',
     '',
     '| what | stock ms | lowbit ms | speed-up | note |',
     '| --- | ---: | ---: | ---: | --- |',

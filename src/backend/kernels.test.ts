@@ -130,6 +130,16 @@ describe('conv2d gradients on wasm match cpu', () => {
     }
   });
 
+  it.each([
+    { d: 2, pad: 'same' as const },
+    { d: [3, 2] as [number, number], pad: 'valid' as const },
+  ])('dilated conv2d forward d=$d $pad (gradients need dilation 1 in tfjs)', async ({ d, pad }) => {
+    const { err } = await compareBackends(() =>
+      tf.conv2d(t4([2, 11, 10, 3], 1), t4([3, 3, 3, 4], 2), 1, pad, 'NHWC', d),
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
   it('NCHW conv2d forward and gradients', async () => {
     const { err } = await compareBackends(() =>
       grads(
@@ -434,6 +444,14 @@ describe('matMul overrides on wasm match cpu', () => {
       tf.matMul(t(shapeA([1]), 1), t(shapeB([4]), 2), ta, tb),
     ]);
     expect(count).toBe(4);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('large batched products (looped over batch entries) match cpu', async () => {
+    const { err } = await compareBackends(() => [
+      tf.matMul(t([3, 128, 96], 1), t([3, 96, 100], 2)),
+      tf.matMul(t([2, 2, 100, 110], 1), t([2, 2, 120, 110], 2), false, true),
+    ]);
     expect(err).toBeLessThan(TOL);
   });
 

@@ -55,7 +55,32 @@ function fastMatMul(
     );
     return tf.reshape(out, [...a.shape.slice(0, -2), m, n]);
   }
+  if (loopsFaster(a.shape, b.shape)) {
+    const [m, k] = a.shape.slice(-2) as [number, number];
+    const n = b.shape[b.rank - 1]!;
+    const as = tf.unstack(tf.reshape(a, [batchA, m, k]));
+    const bs = tf.unstack(tf.reshape(b, [batchB, k, n]));
+    const outs = as.map((ai, i) =>
+      own(original({ inputs: { a: ai, b: bs[i]! }, backend, attrs: attrs as unknown as tf.NamedAttrMap })),
+    );
+    return tf.reshape(tf.stack(outs), [...a.shape.slice(0, -2), m, n]);
+  }
   return own(original({ inputs: { a, b }, backend, attrs: attrs as unknown as tf.NamedAttrMap }));
+}
+
+/**
+ * Whether a batched product (same batch shape on both sides, batch > 1) runs faster as one 2-D
+ * XNNPACK product per batch entry than on the stock batched loop: measured on this project's 2-core
+ * machine, 8 x (128x128 @ 128x128) took 8 ms looped vs 35 ms stock, while 121 x (64x288 @ 288x16)
+ * took 860 ms looped vs 100 ms stock; so loop only for few, large products.
+ */
+function loopsFaster(aShape: readonly number[], bShape: readonly number[]): boolean {
+  const batchA = size(aShape.slice(0, -2));
+  const batchB = size(bShape.slice(0, -2));
+  if (batchA !== batchB || batchA <= 1 || batchA > 32 || aShape.length !== bShape.length) return false;
+  const [m, k] = aShape.slice(-2) as [number, number];
+  const n = bShape[bShape.length - 1]!;
+  return m * k * n >= 1 << 20;
 }
 
 /** Builds the BatchMatMul override around the stock kernel `original`. */
@@ -65,7 +90,8 @@ export function makeBatchMatMul(original: tf.KernelFunc): OpKernel {
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const batchA = size(a.shape.slice(0, -2));
     const batchB = size(b.shape.slice(0, -2));
-    if (!transposeA && !transposeB && !(batchA > 1 && batchB === 1)) return original(args);
+    const folded = batchA > 1 && batchB === 1;
+    if (!transposeA && !transposeB && !folded && !loopsFaster(a.shape, b.shape)) return original(args);
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
     return tf.tidy(() => {
       const at = transposeA ? transposeLast2(a) : a;

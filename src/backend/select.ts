@@ -94,12 +94,22 @@ export interface BackendInfo {
   cores: number;
 }
 
+interface NodeOs {
+  availableParallelism?: () => number;
+  cpus: () => unknown[];
+}
+
 async function logicalCores(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  const proc = (
+    globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }
+  ).process;
   if (proc?.versions?.node) {
-    const os = await import('node:os');
+    // getBuiltinModule (Node >= 20.16) keeps 'node:os' out of browser bundles; older Node imports it
+    // through a specifier bundlers do not follow.
+    const spec = 'node:os';
+    const os = (proc.getBuiltinModule?.(spec) ?? (await import(/* @vite-ignore */ spec))) as NodeOs;
     return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   }
   return 1;
