@@ -5,7 +5,14 @@ import { load } from '../../src/engine/index.js';
 declare global {
   interface Window {
     __engineResult?:
-      | { values: Record<string, number[]>; output: number[]; popcount: string }
+      | {
+          values: Record<string, number[]>;
+          output: number[];
+          popcount: string;
+          threads: number;
+          fallback: string | null;
+          isolated: boolean;
+        }
       | { error: string };
   }
 }
@@ -15,14 +22,21 @@ async function main(): Promise<void> {
   const shape = (params.get('shape') ?? '').split(',').map(Number);
   const bytes = new Uint8Array(await (await fetch('/model.lbm')).arrayBuffer());
   const input = new Float32Array(await (await fetch('/input.bin')).arrayBuffer());
-  const net = await load(bytes, { popcount: (params.get('popcount') as 'scalar' | 'simd') ?? 'auto' });
+  const net = await load(bytes, {
+    popcount: (params.get('popcount') as 'scalar' | 'simd') ?? 'auto',
+    threads: Number(params.get('threads') ?? 1),
+  });
   const values: Record<string, number[]> = {};
   for (const [name, t] of net.trace(input, shape)) values[name] = Array.from(t.data);
   window.__engineResult = {
     values,
     output: Array.from(net.predict(input, shape).data),
     popcount: net.info.popcount,
+    threads: net.info.threads,
+    fallback: net.info.threadFallback,
+    isolated: globalThis.crossOriginIsolated === true,
   };
+  net.dispose();
 }
 
 main().catch((e: unknown) => {

@@ -59,14 +59,14 @@ describe.skipIf(!hasChromium)(
       await new Promise((r) => server?.close(r));
     });
 
-    for (const [name, make] of [
-      ['larq-intro-cnn', larqIntroCnn],
-      ['quicknet-like', quicknetLike],
+    for (const [name, make, threads] of [
+      ['larq-intro-cnn', larqIntroCnn, 1],
+      ['quicknet-like', quicknetLike, 2],
     ] as const)
-      it(`${name}: Chromium's values equal Node's on the same .lbm file`, async () => {
+      it(`${name}, ${threads} thread(s): Chromium's values equal Node's on the same .lbm file`, async () => {
         const graph = make();
         const bytes = encodeModel(graph);
-        const input = randomInput(graph, 3);
+        const input = randomInput(graph, threads > 1 ? 16 : 3);
         files.set('/model.lbm', { type: 'application/octet-stream', body: bytes });
         files.set('/input.bin', {
           type: 'application/octet-stream',
@@ -90,11 +90,14 @@ describe.skipIf(!hasChromium)(
         });
         try {
           const page = await browser.newPage();
-          await page.goto(`${base}/?shape=${input.shape.join(',')}&popcount=simd`);
+          await page.goto(`${base}/?shape=${input.shape.join(',')}&popcount=simd&threads=${threads}`);
           await page.waitForFunction(() => window.__engineResult !== undefined, null, { timeout: 60_000 });
           const result = await page.evaluate(() => window.__engineResult!);
           if ('error' in result) throw new Error(`browser: ${result.error}`);
           expect(result.popcount).toBe('simd');
+          expect(result.isolated).toBe(true);
+          expect(result.fallback).toBeNull();
+          expect(result.threads).toBe(threads);
           expect(Object.keys(result.values).sort()).toEqual([...nodeTrace.keys()].sort());
           for (const [k, v] of nodeTrace) expect(result.values[k], k).toEqual(Array.from(v.data));
           expect(result.output).toEqual(Array.from(nodeOut.data));

@@ -1,9 +1,16 @@
 import { LowbitError } from '../../errors.js';
-import { WASM_BASE64 } from './wasm-binary.js';
+import {
+  CONTROL_BYTES,
+  OP_BGEMM_SCALAR,
+  OP_BGEMM_SIMD,
+  OP_SGEMM,
+  ThreadPool,
+  threadSupport,
+} from './threads.js';
+import { WASM_BASE64, WASM_SHARED_BASE64 } from './wasm-binary.js';
 
 /** The raw exports of the engine's WebAssembly module (see src/engine/assembly). */
 export interface KernelExports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   bgemmScalar(a: number, b: number, c: number, m: number, n: number, rowBytes: number): void;
   bgemmSimd(a: number, b: number, c: number, m: number, n: number, rowBytes: number): void;
@@ -27,7 +34,7 @@ export interface KernelExports {
 /** Popcount strategy of the binary GEMM: scalar i64.popcnt or SIMD i8x16.popcnt. */
 export type PopcountStrategy = 'scalar' | 'simd';
 
-let modulePromise: Promise<WebAssembly.Module> | null = null;
+const modulePromises: Partial<Record<'plain' | 'shared', Promise<WebAssembly.Module>>> = {};
 
 function decodeBase64(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -36,19 +43,26 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** Compiles the embedded module once per process (or page). */
-export function compileKernels(): Promise<WebAssembly.Module> {
-  if (!modulePromise)
-    modulePromise = WebAssembly.compile(decodeBase64(WASM_BASE64) as Uint8Array<ArrayBuffer>).catch(
-      (e: unknown) => {
-        modulePromise = null;
-        throw new LowbitError(
-          `engine: cannot compile the WebAssembly kernels (${(e as Error).message}); the engine needs WebAssembly with SIMD (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)`,
-        );
-      },
-    );
-  return modulePromise;
+/** Compiles the embedded module (the plain or the shared-memory build) once per process or page. */
+export function compileKernels(kind: 'plain' | 'shared' = 'plain'): Promise<WebAssembly.Module> {
+  let p = modulePromises[kind];
+  if (!p) {
+    const bytes = decodeBase64(kind === 'plain' ? WASM_BASE64 : WASM_SHARED_BASE64);
+    p = WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>).catch((e: unknown) => {
+      delete modulePromises[kind];
+      throw new LowbitError(
+        `engine: cannot compile the WebAssembly kernels (${(e as Error).message}); the engine needs WebAssembly with SIMD${kind === 'shared' ? ' and threads' : ''} (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)`,
+      );
+    });
+    modulePromises[kind] = p;
+  }
+  return p;
 }
+
+/** Maximum pages of the shared memory (matches --maximumMemory in scripts/build-wasm.mjs): 2 GiB. */
+export const SHARED_MAX_PAGES = 32768;
+/** GEMMs smaller than this many binary (or 32 float) MACs run on the main thread only. */
+const PARALLEL_MIN_WORK = 1 << 22;
 
 const ALIGN = 64;
 
@@ -60,36 +74,76 @@ const ALIGN = 64;
 export class Kernels {
   private top: number;
   private mark: number;
+  /** Why a multi-thread request runs on one thread, or null. */
+  threadFallback: string | null = null;
+  private pool: ThreadPool | null = null;
+  private ctrl = 0;
 
-  constructor(readonly x: KernelExports) {
+  constructor(
+    readonly x: KernelExports,
+    readonly memory: WebAssembly.Memory,
+    private readonly maxBytes: number,
+  ) {
     this.top = Math.ceil(x.heapBase() / ALIGN) * ALIGN;
     this.mark = this.top;
   }
 
-  /** Instantiates a fresh kernel instance. */
-  static async create(): Promise<Kernels> {
-    const module = await compileKernels();
-    const instance = await WebAssembly.instantiate(module, {
-      env: {
-        abort: () => {
-          throw new LowbitError('engine: WebAssembly kernel aborted');
-        },
-      },
-    });
-    return new Kernels(instance.exports as unknown as KernelExports);
+  /**
+   * Instantiates a fresh kernel instance. With `threads > 1` and thread support (SharedArrayBuffer,
+   * workers, cross-origin isolation in browsers) it runs the shared-memory build with a worker pool;
+   * otherwise one thread, with the reason in `threadFallback`.
+   */
+  static async create(threads = 1): Promise<Kernels> {
+    const abort = () => {
+      throw new LowbitError('engine: WebAssembly kernel aborted');
+    };
+    const reason = threads > 1 ? threadSupport() : null;
+    if (threads > 1 && reason === null) {
+      try {
+        const module = await compileKernels('shared');
+        const memory = new WebAssembly.Memory({ initial: 32, maximum: SHARED_MAX_PAGES, shared: true });
+        const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
+        const k = new Kernels(instance.exports as unknown as KernelExports, memory, SHARED_MAX_PAGES * 65536);
+        k.ctrl = k.alloc(CONTROL_BYTES);
+        k.commit();
+        k.pool = await ThreadPool.create(module, memory, threads, k.ctrl);
+        return k;
+      } catch (e) {
+        const k = await Kernels.create(1);
+        k.threadFallback = `worker start-up failed: ${(e as Error).message}`;
+        return k;
+      }
+    }
+    const module = await compileKernels('plain');
+    const instance = await WebAssembly.instantiate(module, { env: { abort } });
+    const exports = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
+    const k = new Kernels(exports, exports.memory, 65536 * 65536 - 65536);
+    k.threadFallback = reason;
+    return k;
+  }
+
+  /** Threads in use (1 without a pool). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Stops the worker threads, if any. */
+  dispose(): void {
+    this.pool?.dispose();
+    this.pool = null;
   }
 
   /** Allocates `bytes` (64-byte aligned), growing memory when needed; returns the address. */
   alloc(bytes: number): number {
     const p = this.top;
     this.top = Math.ceil((p + Math.max(bytes, 0)) / ALIGN) * ALIGN;
-    const have = this.x.memory.buffer.byteLength;
+    const have = this.memory.buffer.byteLength;
     if (this.top > have) {
-      if (this.top > 4 * 1024 ** 3 - 65536)
+      if (this.top > this.maxBytes)
         throw new LowbitError(
-          `engine: needs ${this.top} bytes of WebAssembly memory; the limit is 4 GiB (use a smaller batch)`,
+          `engine: needs ${this.top} bytes of WebAssembly memory; the limit is ${this.maxBytes} bytes (use a smaller batch)`,
         );
-      this.x.memory.grow(Math.ceil((this.top - have) / 65536));
+      this.memory.grow(Math.ceil((this.top - have) / 65536));
     }
     return p;
   }
@@ -110,27 +164,27 @@ export class Kernels {
   }
 
   f32(ptr: number, length: number): Float32Array {
-    return new Float32Array(this.x.memory.buffer, ptr, length);
+    return new Float32Array(this.memory.buffer, ptr, length);
   }
 
   u32(ptr: number, length: number): Uint32Array {
-    return new Uint32Array(this.x.memory.buffer, ptr, length);
+    return new Uint32Array(this.memory.buffer, ptr, length);
   }
 
   i32(ptr: number, length: number): Int32Array {
-    return new Int32Array(this.x.memory.buffer, ptr, length);
+    return new Int32Array(this.memory.buffer, ptr, length);
   }
 
   /** Copies `data` into a new allocation and returns its address. */
   put(data: Float32Array | Int32Array | Uint32Array): number {
     const p = this.alloc(data.byteLength);
-    new Uint8Array(this.x.memory.buffer, p, data.byteLength).set(
+    new Uint8Array(this.memory.buffer, p, data.byteLength).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
     return p;
   }
 
-  /** Runs the binary GEMM with the given strategy (see bgemm.ts). */
+  /** Runs the binary GEMM with the given strategy (see bgemm.ts), split over the threads when large. */
   bgemm(
     strategy: PopcountStrategy,
     a: number,
@@ -140,8 +194,30 @@ export class Kernels {
     n: number,
     rowBytes: number,
   ): void {
-    if (strategy === 'simd') this.x.bgemmSimd(a, b, c, m, n, rowBytes);
-    else this.x.bgemmScalar(a, b, c, m, n, rowBytes);
+    const f = strategy === 'simd' ? this.x.bgemmSimd : this.x.bgemmScalar;
+    if (this.pool && m >= 4 && m * n * rowBytes * 8 >= PARALLEL_MIN_WORK)
+      this.pool.run(
+        strategy === 'simd' ? OP_BGEMM_SIMD : OP_BGEMM_SCALAR,
+        a,
+        b,
+        c,
+        m,
+        n,
+        rowBytes,
+        rowBytes,
+        n * 4,
+        (a0, c0, rows) => f(a0, b, c0, rows, n, rowBytes),
+      );
+    else f(a, b, c, m, n, rowBytes);
+  }
+
+  /** Runs the float GEMM c[m, ldb] = a[m, k] b[k, ldb] (see sgemm.ts), split over the threads when large. */
+  sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void {
+    if (this.pool && m >= 4 && m * k * ldb * 32 >= PARALLEL_MIN_WORK)
+      this.pool.run(OP_SGEMM, a, b, c, m, k, ldb, k * 4, ldb * 4, (a0, c0, rows) =>
+        this.x.sgemm(a0, b, c0, rows, k, ldb),
+      );
+    else this.x.sgemm(a, b, c, m, k, ldb);
   }
 }
 

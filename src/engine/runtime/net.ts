@@ -11,8 +11,9 @@ import { type PlacedTransform, type PreparedNode, type PreparedOther, prepareNod
 /** Options of {@link load}. */
 export interface LoadOptions {
   /**
-   * Worker threads to use. The runtime is single-threaded for now: values above 1 are accepted and
-   * reported in `info.threads` as 1 (the documented fallback).
+   * Threads for the large GEMMs (default 1): worker_threads in Node, Web Workers in a cross-origin-isolated
+   * page, sharing one WebAssembly.Memory. Where threads are unavailable the net runs on one thread and
+   * `info.threadFallback` says why. Call `net.dispose()` to stop the workers.
    */
   threads?: number;
   /** Binary GEMM popcount strategy; 'auto' (default) calibrates at start-up and picks the faster. */
@@ -56,6 +57,8 @@ export interface NetInfo {
   popcount: PopcountStrategy;
   calibration: Calibration | null;
   threads: number;
+  /** Why fewer threads than requested run, or null. */
+  threadFallback: string | null;
   /** WebAssembly memory in bytes after loading (weights and tables). */
   memoryBytes: number;
   metadata: Record<string, string>;
@@ -112,7 +115,16 @@ export class Net {
     );
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
-    this.info = describeNet(model, fileBytes, strategy, cal, k.used);
+    this.info = {
+      ...describeNet(model, fileBytes, strategy, cal, k.used),
+      threads: k.threads,
+      threadFallback: k.threadFallback,
+    };
+  }
+
+  /** Stops worker threads (if any); the net can still predict afterwards, on one thread. */
+  dispose(): void {
+    this.k.dispose();
   }
 
   private estimateSampleBytes(): number {
@@ -294,7 +306,7 @@ export class Net {
           }
         }
         const c = k.alloc(m * p.ldb * 4);
-        k.x.sgemm(a, p.weights, c, m, p.k, p.ldb);
+        k.sgemm(a, p.weights, c, m, p.k, p.ldb);
         const dst = k.alloc(valueBytes(info, n));
         const t = p.transform;
         k.x.affineRows(c, dst, m, units, p.ldb, t.mult, t.bias, t.ylo, t.yhi);
@@ -452,6 +464,7 @@ function describeNet(
     popcount,
     calibration: cal,
     threads: 1,
+    threadFallback: null,
     memoryBytes,
     metadata: { ...(graph.metadata ?? {}) },
   };
@@ -496,7 +509,7 @@ export async function load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions
       expected: 'a Uint8Array or ArrayBuffer',
     });
   const model = decodeModel(u8, options.source ?? 'model.lbm');
-  return fromDecoded(model, u8.length, popcount, maxChunkBytes);
+  return fromDecoded(model, u8.length, popcount, maxChunkBytes, options.threads ?? 1);
 }
 
 /** Builds a Net from an in-memory graph (validated by encoding it); for tests and the converter. */
@@ -509,10 +522,11 @@ async function fromDecoded(
   fileBytes: number,
   popcount: 'auto' | PopcountStrategy,
   maxChunkBytes: number,
+  threads: number,
 ): Promise<Net> {
   if (model.graph.inputs.length !== 1)
     throw new UnsupportedError(`a graph with ${model.graph.inputs.length} inputs`, 'one input');
-  const k = await Kernels.create();
+  const k = await Kernels.create(threads);
   let cal: Calibration | null = null;
   let strategy: PopcountStrategy;
   if (popcount === 'auto') {

@@ -269,6 +269,28 @@ describe('engine runtime on whole networks', () => {
   });
 });
 
+describe('engine runtime with worker threads', () => {
+  it('2 threads (worker_threads on a shared memory) give exactly the single-thread values', async () => {
+    const graph = quicknetLike();
+    const bytes = encodeModel(graph);
+    // Batch 16: the binary GEMMs have 16 * 14 * 14 rows, enough to be split over the threads.
+    const input = randomInput(graph, 16);
+    const one = await load(bytes, { popcount: 'scalar' });
+    for (const popcount of ['scalar', 'simd'] as const) {
+      const two = await load(bytes, { popcount, threads: 2 });
+      try {
+        expect(two.info.threads).toBe(2);
+        expect(two.info.threadFallback).toBeNull();
+        const a = one.trace(input.data, input.shape);
+        const b = two.trace(input.data, input.shape);
+        for (const [k, v] of a) expect(Array.from(b.get(k)!.data), k).toEqual(Array.from(v.data));
+      } finally {
+        two.dispose();
+      }
+    }
+  });
+});
+
 describe('engine runtime errors', () => {
   it('wrong shapes, lengths and dtypes give ShapeError', async () => {
     const net = await load(encodeModel(binaryMlp()));
@@ -293,7 +315,7 @@ describe('engine runtime errors', () => {
       /expected one of auto, scalar, simd/,
     );
     await expect(load(bytes.subarray(0, 100))).rejects.toThrow(FormatError);
-    const net = await load(bytes.buffer.slice(0) as ArrayBuffer, { threads: 2 });
+    const net = await load(bytes.buffer.slice(0) as ArrayBuffer);
     expect(net.info.threads).toBe(1);
   });
 });
