@@ -12,12 +12,14 @@ export class JsonChecker {
     throw new FormatError({ source: this.source, problem: `${path}: ${problem}`, expected });
   }
 
+  /** A plain object (not null, not an array). */
   object(value: unknown, path: string): Record<string, unknown> {
     if (value === null || typeof value !== 'object' || Array.isArray(value))
       this.fail(path, `received ${describe(value)}`, 'an object');
     return value as Record<string, unknown>;
   }
 
+  /** An array of at most `maxLength` elements. */
   array(value: unknown, path: string, maxLength = 1 << 20): unknown[] {
     if (!Array.isArray(value)) this.fail(path, `received ${describe(value)}`, 'an array');
     if (value.length > maxLength)
@@ -25,6 +27,7 @@ export class JsonChecker {
     return value;
   }
 
+  /** A non-empty string of at most 256 characters. */
   string(value: unknown, path: string): string {
     if (typeof value !== 'string' || value.length === 0 || value.length > 256)
       this.fail(path, `received ${describe(value)}`, 'a non-empty string of at most 256 characters');

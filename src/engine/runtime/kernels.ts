@@ -163,14 +163,17 @@ export class Kernels {
     return this.top;
   }
 
+  /** A float32 view of `length` elements at `ptr` (invalid after the next allocation). */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
 
+  /** A uint32 view of `length` elements at `ptr` (invalid after the next allocation). */
   u32(ptr: number, length: number): Uint32Array {
     return new Uint32Array(this.memory.buffer, ptr, length);
   }
 
+  /** An int32 view of `length` elements at `ptr` (invalid after the next allocation). */
   i32(ptr: number, length: number): Int32Array {
     return new Int32Array(this.memory.buffer, ptr, length);
   }

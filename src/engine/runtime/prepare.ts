@@ -109,6 +109,7 @@ export interface PreparedOther {
   affine?: { mult: number; bias: number };
 }
 
+/** A node with its tables placed, as the runtime executes it. */
 export type PreparedNode = PreparedBConv | PreparedBDense | PreparedFloatMatmul | PreparedOther;
 
 /**

@@ -24,9 +24,11 @@ const QUIT = 12;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 
-/** Job codes. */
+/** Job code: binary GEMM, scalar popcount. */
 export const OP_BGEMM_SCALAR = 1;
+/** Job code: binary GEMM, SIMD popcount. */
 export const OP_BGEMM_SIMD = 2;
+/** Job code: float GEMM. */
 export const OP_SGEMM = 3;
 
 /** Rows of participant `index` of `threads` for an m-row job: slices of an even row count (the 2x2 tiles). The worker source repeats this function. */
