@@ -490,3 +490,30 @@ describe('matMul overrides on wasm match cpu', () => {
     expect(err).toBeLessThan(TOL);
   });
 });
+
+describe('Sum and Mean overrides on wasm match cpu', () => {
+  it.each([
+    { shape: [4, 6, 5, 3], axis: [0, 1, 2] },
+    { shape: [4, 6, 5, 3], axis: [1, 0] },
+    { shape: [4, 6, 5, 3], axis: 0 },
+    { shape: [4, 6, 5, 3], axis: [-4, -3] },
+    { shape: [4, 6, 5, 3], axis: [1, 2] },
+    { shape: [4, 6, 5, 3], axis: [0, 2] },
+    { shape: [4, 6, 5, 3], axis: [3] },
+    { shape: [7, 9], axis: [0, 1] },
+  ])('sum/mean shape=$shape axis=$axis, keepDims both ways', async ({ shape, axis }) => {
+    const { err, count } = await compareBackends(() => [
+      tf.sum(t(shape, 1), axis),
+      tf.sum(t(shape, 1), axis, true),
+      tf.mean(t(shape, 1), axis),
+      tf.mean(t(shape, 1), axis, true),
+    ]);
+    expect(count).toBe(4);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('int32 sums are exact', async () => {
+    const [s] = await runOn('wasm', () => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
+    expect(Array.from(s!)).toEqual([9, 12]);
+  });
+});

@@ -14,6 +14,7 @@ import {
 import { type KernelArgs, type OpKernel, overrideKernel, registerMissingKernel } from './kernel-registry.js';
 import { makeBatchMatMul, makeFusedMatMul } from './matmul-kernels.js';
 import { maxPool3dGradWasm, maxPool3dWasm, maxPoolGradWasm } from './pool-kernels.js';
+import { makeLeadingReduce } from './reduce-kernels.js';
 import { unsortedSegmentSumFromOps } from './segment-kernels.js';
 
 /**
@@ -79,6 +80,10 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   MaxPool3DGrad: () => maxPool3dGradWasm,
   /** A scalar loop (the largest cost of a CNN step); a forward convolution is several times faster. */
   Conv2DBackpropInput: () => conv2DBackpropInputFromOps,
+  /** Transposes the whole tensor before reducing non-innermost axes (bias gradients). */
+  Sum: (original) => makeLeadingReduce(original, false),
+  /** Same as Sum (batch-norm moments, losses). */
+  Mean: (original) => makeLeadingReduce(original, true),
   /** No NCHW support. */
   Conv2D: makeConv2DAnyFormat,
   /** Wrong values (every case tested). */
