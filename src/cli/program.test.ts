@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../errors.js';
+import { asciiImage } from './commands/data.js';
 import { COMMANDS } from './commands/index.js';
 import { createContext } from './context.js';
 import { describeError, EXIT_CODES } from './errors.js';
@@ -27,7 +28,9 @@ function tinyFashionDir(): string {
     out.set(payload, 4 + 4 * dims.length);
     return gzipSync(out);
   };
-  writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), idx([4, 28, 28], new Uint8Array(4 * 784)));
+  // Train image k is uniformly 50 k.
+  const trainImages = new Uint8Array(4 * 784).map((_, j) => 50 * Math.floor(j / 784));
+  writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), idx([4, 28, 28], trainImages));
   writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), idx([4], new Uint8Array([0, 1, 1, 9])));
   writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), idx([2, 28, 28], new Uint8Array(2 * 784)));
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), idx([2], new Uint8Array([2, 2])));
@@ -121,6 +124,69 @@ describe('lowbit data info', () => {
     const { code, out } = await run(['data', 'list', '--json']);
     expect(code).toBe(0);
     expect(JSON.parse(out).map((d: { name: string }) => d.name)).toEqual(['mnist', 'fashion-mnist']);
+  });
+});
+
+describe('lowbit data show', () => {
+  it('draws pixels as shades: level floor(10 (x - lo) / (hi - lo)), clamped to 0..9', () => {
+    // -1 -> 0 ' ', 0 -> 5 '+', 1 -> 10 -> 9 '@'; -0.81 -> 0 ' ', 0.79 -> 8 '%', 0.99 -> 9 '@'.
+    expect(asciiImage([-1, 0, 1, -0.81, 0.79, 0.99], 2, 3)).toBe('  ++@@\n  %%@@');
+    expect(asciiImage([0, 0.5, 1], 1, 3, 0, 1)).toBe('  ++@@');
+  });
+
+  it('shows examples with labels, as text or JSON', async () => {
+    const dir = tinyFashionDir();
+    const json = await run([
+      'data',
+      'show',
+      '--data',
+      'fashion-mnist',
+      '--dir',
+      dir,
+      '--split',
+      'train',
+      '--index',
+      '2',
+      '--count',
+      '2',
+      '--json',
+    ]);
+    expect(json.code).toBe(0);
+    const shown = JSON.parse(json.out);
+    expect(
+      shown.map((e: { index: number; label: number; className: string }) => [e.index, e.label, e.className]),
+    ).toEqual([
+      [2, 1, 'Trouser'],
+      [3, 9, 'Ankle boot'],
+    ]);
+    expect(shown[1].pixels).toEqual(new Array(784).fill(150));
+    const text = await run([
+      'data',
+      'show',
+      '--data',
+      'fashion-mnist',
+      '--dir',
+      dir,
+      '--split',
+      'train',
+      '--index',
+      '3',
+    ]);
+    // 150 -> x = 150 / 127.5 - 1 -> level floor(10 * 150 / 255) = 5 -> '+'.
+    expect(text.out).toBe(`train[3]: label 9 (Ankle boot)\n${`${'++'.repeat(28)}\n`.repeat(28)}`);
+  });
+
+  it('rejects examples past the end of the split and negative indices', async () => {
+    const past = await run(['data', 'show', '--index', '1999', '--count', '2']);
+    expect(past.code).toBe(1);
+    expect(past.err).toBe(
+      'error: lowbit data show --index 1999 --count 2: received "examples 1999..2000"; expected indices below 2000 (the test split of mnist).\n',
+    );
+    const negative = await run(['data', 'show', '--index', '-3']);
+    expect(negative.code).toBe(2);
+    expect(negative.err).toBe(
+      "error: option '--index <n>' argument '-3' is invalid. expected an integer >= 0.\n",
+    );
   });
 });
 
