@@ -14,6 +14,7 @@ import {
   get,
   MagnitudeAwareSign,
   NoOp,
+  QuantizedRelu,
   type Quantizer,
   registeredQuantizers,
   SteHeaviside,
@@ -184,6 +185,33 @@ const CASES: Record<string, Case[]> = {
       x: [0, 0],
       forward: [1 / 3, 1 / 3],
       gradient: [0, 0],
+    },
+  ],
+  QuantizedRelu: [
+    {
+      // 0, then alpha ceil(x / alpha) up to 3 alpha = 1.5; clipped-ReLU STE passes on (0, 1.5)
+      name: '2 bits, alpha 0.5, clipped ReLU STE',
+      make: () => new QuantizedRelu({ kBit: 2, alpha: 0.5 }),
+      precision: 2,
+      x: [-1, 0, 0.25, 0.5, 0.6, 1, 1.2, 1.5, 2],
+      forward: [0, 0, 0.5, 0.5, 1, 1, 1.5, 1.5, 1.5],
+      gradient: [0, 0, 1, 1, 1, 1, 1, 0, 0],
+    },
+    {
+      name: '2 bits, ReLU STE',
+      make: () => new QuantizedRelu({ kBit: 2, alpha: 0.5, ste: 'relu' }),
+      precision: 2,
+      x: [-1, 0, 0.25, 1.5, 2],
+      forward: [0, 0, 0.5, 1.5, 1.5],
+      gradient: [0, 0, 1, 1, 1],
+    },
+    {
+      name: '4 bits, identity STE',
+      make: () => new QuantizedRelu({ kBit: 4, alpha: 0.25, ste: 'identity' }),
+      precision: 4,
+      x: [-1, 0.1, 3.7, 5],
+      forward: [0, 0.25, 3.75, 3.75],
+      gradient: [1, 1, 1, 1],
     },
   ],
   NoOp: [

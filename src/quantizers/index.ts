@@ -21,6 +21,13 @@ export {
 export { MagnitudeAwareSign, type MagnitudeAwareSignArgs } from './magnitude-aware-sign.js';
 export { NoOp, type NoOpArgs } from './noop.js';
 export {
+  halfGaussianAlpha,
+  QuantizedRelu,
+  type QuantizedReluArgs,
+  RELU_STES,
+  type ReluSte,
+} from './quantized-relu.js';
+export {
   get,
   type QuantizerClass,
   type QuantizerIdentifier,

@@ -9,7 +9,9 @@ import {
   DoReFa,
   FunctionQuantizer,
   get,
+  halfGaussianAlpha,
   NoOp,
+  QuantizedRelu,
   registerCustomQuantizer,
   registeredQuantizers,
   SteSign,
@@ -29,6 +31,7 @@ const LARQ_ALIASES: Record<string, string> = {
   magnitude_aware_sign: 'MagnitudeAwareSign',
   ste_tern: 'SteTern',
   dorefa_quantizer: 'DoReFa',
+  quantized_relu: 'QuantizedRelu',
 };
 
 describe('quantizers.get', () => {
@@ -107,6 +110,21 @@ describe('quantizers.get', () => {
     expect(new SteSign().metrics).toEqual([]);
     // tfjs camelCases string values when it loads a model.json.
     expect(new SteSign({ metrics: ['flipRatio'] }).metrics).toEqual(['flip_ratio']);
+  });
+});
+
+describe('QuantizedRelu', () => {
+  it('fixes alpha at the MSE-optimal step for half-wave Gaussian data (values from an independent Simpson-rule grid search)', () => {
+    expect(Math.abs(halfGaussianAlpha(2) - 0.486)).toBeLessThan(0.002);
+    expect(Math.abs(halfGaussianAlpha(4) - 0.166)).toBeLessThan(0.002);
+    expect(new QuantizedRelu({ kBit: 2 }).alpha).toBe(halfGaussianAlpha(2));
+  });
+
+  it('survives the snake_case/camelCase round trip of model.json string values', () => {
+    expect(new QuantizedRelu({ ste: 'clippedRelu' as never }).ste).toBe('clipped_relu');
+    expect(() => new QuantizedRelu({ ste: 'tanh' as never })).toThrow(
+      /ste: received "tanh"; expected one of "identity", "relu", "clipped_relu"/,
+    );
   });
 });
 
