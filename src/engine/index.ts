@@ -1,7 +1,6 @@
 export * from './builder.js';
 export * from './format/crc32.js';
 export * from './format/lbm.js';
-export * from './input-check.js';
 export * from './ir.js';
 export * as reference from './reference/index.js';
 export { thresholdsFromAffine } from './reference/transform.js';

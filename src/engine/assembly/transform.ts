@@ -10,19 +10,39 @@ export function outFloat(
   acc: usize, dst: usize, m: i32, n: i32, k: i32, mult: usize, bias: usize,
   dlo: i32, dhi: i32, ylo: f32, yhi: f32, corr: usize, pixels: i32,
 ): void {
+  const n4 = n & ~3;
+  const vk = i32x4.splat(k);
+  const vdlo = i32x4.splat(dlo);
+  const vdhi = i32x4.splat(dhi);
+  const vylo = f32x4.splat(ylo);
+  const vyhi = f32x4.splat(yhi);
   for (let r = 0; r < m; r++) {
     const pc: usize = corr == 0 ? 0 : corr + (<usize>(r % pixels) * n) * 4;
-    for (let c = 0; c < n; c++) {
-      const i = <usize>r * n + c;
-      let dot = k - 2 * load<i32>(acc + i * 4);
-      if (pc != 0) dot -= load<i32>(pc + <usize>c * 4);
+    const pa = acc + (<usize>r * n) * 4;
+    const pd = dst + (<usize>r * n) * 4;
+    let c = 0;
+    // Four channels at a time; the same integer and f32 operations as the scalar tail (pmax/pmin are
+    // the scalar comparisons' semantics).
+    for (; c < n4; c += 4) {
+      const o = <usize>c * 4;
+      let dot = i32x4.sub(vk, i32x4.shl(v128.load(pa + o), 1));
+      if (pc != 0) dot = i32x4.sub(dot, v128.load(pc + o));
+      dot = i32x4.min_s(i32x4.max_s(dot, vdlo), vdhi);
+      let y = f32x4.mul(f32x4.convert_i32x4_s(dot), v128.load(mult + o));
+      y = f32x4.add(y, v128.load(bias + o));
+      v128.store(pd + o, f32x4.pmin(f32x4.pmax(y, vylo), vyhi));
+    }
+    for (; c < n; c++) {
+      const o = <usize>c * 4;
+      let dot = k - 2 * load<i32>(pa + o);
+      if (pc != 0) dot -= load<i32>(pc + o);
       if (dot < dlo) dot = dlo;
       if (dot > dhi) dot = dhi;
-      let y: f32 = <f32>dot * load<f32>(mult + <usize>c * 4);
-      y = y + load<f32>(bias + <usize>c * 4);
+      let y: f32 = <f32>dot * load<f32>(mult + o);
+      y = y + load<f32>(bias + o);
       if (y < ylo) y = ylo;
       if (y > yhi) y = yhi;
-      store<f32>(dst + i * 4, y);
+      store<f32>(pd + o, y);
     }
   }
 }

@@ -115,6 +115,11 @@ export class Net {
     );
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
+    // One run on zeros: WebAssembly engines compile hot functions with their optimizing tier only after
+    // a first (baseline-compiled) call, so the first real predict() would be several times slower.
+    const inShape = graph.inputs[0].shape;
+    this.runChunk(new Float32Array(sizeOf(inShape)), 1);
+    k.reset();
     this.info = {
       ...describeNet(model, fileBytes, strategy, cal, k.used),
       threads: k.threads,
