@@ -14,7 +14,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { conv2DBackpropFilterFromOps, conv2DBackpropFilterIm2col } from '../src/backend/conv-grad-kernels.js';
+import {
+  conv2DBackpropFilterFromOps,
+  conv2DBackpropFilterIm2col,
+  conv2DBackpropFilterPatches,
+} from '../src/backend/conv-grad-kernels.js';
 import {
   backendInfo,
   installWasmOverrides,
@@ -257,11 +261,12 @@ async function main(): Promise<void> {
     };
     const tr = await timeIt(run(conv2DBackpropFilterFromOps));
     const im = await timeIt(run(conv2DBackpropFilterIm2col));
+    const pa = await timeIt(run(conv2DBackpropFilterPatches));
     filterRows.push({
       what: `Conv2DBackpropFilter x=[${xs}] f=[${fs}]`,
       stockMs: null,
-      lowbitMs: r1(tr.median),
-      note: `transposed conv2d ${r1(tr.median)} ms vs im2col+matMul ${r1(im.median)} ms`,
+      lowbitMs: r1(xs[3] <= 3 ? pa.median : tr.median),
+      note: `transposed conv2d ${r1(tr.median)} ms, depthwise patches + matMul ${r1(pa.median)} ms, strided-slice im2col + matMul ${r1(im.median)} ms`,
     });
   }
 
@@ -346,7 +351,7 @@ async function main(): Promise<void> {
         `| ${r.what} | ${r.stockMs ?? '-'} | ${r.lowbitMs} | ${r.stockMs ? `${r1(r.stockMs / r.lowbitMs)}x` : '-'} | ${r.note ?? ''} |`,
     ),
     '',
-    '## Conv2DBackpropFilter formulations (lowbit registers the transposed-conv one)',
+    '## Conv2DBackpropFilter formulations (lowbit uses patches for Ci <= 3, the transposed conv otherwise)',
     '',
     ...filterRows.map((r) => `- ${r.what}: ${r.note}`),
     '',

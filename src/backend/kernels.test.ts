@@ -6,7 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import './index.js';
-import { conv2DBackpropFilterIm2col } from './conv-grad-kernels.js';
+import {
+  conv2DBackpropFilterFromOps,
+  conv2DBackpropFilterIm2col,
+  conv2DBackpropFilterPatches,
+} from './conv-grad-kernels.js';
 import { kernelsMissing } from './kernel-registry.js';
 import { compareBackends, relError, runOn, seededValues } from './testing.js';
 
@@ -68,6 +72,19 @@ const conv2dCases: { x: number[]; f: number[]; s: number | [number, number]; pad
     ],
   },
   { x: [4, 5, 5, 1], f: [1, 1, 1, 6], s: 2, pad: 'valid' },
+  // Ci > 3 takes the transposed-convolution path of the filter gradient.
+  { x: [2, 6, 6, 5], f: [3, 3, 5, 3], s: 2, pad: 'same' },
+  {
+    x: [2, 7, 6, 8],
+    f: [2, 3, 8, 4],
+    s: 1,
+    pad: [
+      [0, 0],
+      [0, 1],
+      [2, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 describe('conv2d gradients on wasm match cpu', () => {
@@ -115,18 +132,23 @@ describe('conv2d gradients on wasm match cpu', () => {
     expect(err).toBeLessThan(TOL);
   });
 
-  it('the im2col filter gradient agrees with the transposed-conv one', async () => {
+  it('all three filter-gradient formulations agree with cpu on every case', async () => {
     for (const { x, f, s, pad } of conv2dCases) {
-      const [a, b] = await runOn('wasm', () => {
-        const xs = t4(x, 1);
-        const dy = t(tf.conv2d(xs, t4(f, 2), s, pad).shape, 3);
-        const attrs = { strides: s, pad, dataFormat: 'NHWC', filterShape: f } as unknown as tf.NamedAttrMap;
-        return [
-          tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs) as tf.Tensor,
-          conv2DBackpropFilterIm2col({ inputs: { x: xs, dy }, attrs, backend: tf.backend() }),
-        ];
-      });
-      expect(relError(b!, a!)).toBeLessThan(TOL);
+      for (const kernel of [
+        conv2DBackpropFilterFromOps,
+        conv2DBackpropFilterIm2col,
+        conv2DBackpropFilterPatches,
+      ]) {
+        const { err } = await compareBackends(() => {
+          const xs = t4(x, 1);
+          const dy = t(tf.conv2d(xs, t4(f, 2), s, pad).shape, 3);
+          const attrs = { strides: s, pad, dataFormat: 'NHWC', filterShape: f } as unknown as tf.NamedAttrMap;
+          return tf.getBackend() === 'cpu'
+            ? (tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, attrs) as tf.Tensor)
+            : kernel({ inputs: { x: xs, dy }, attrs, backend: tf.backend() });
+        });
+        expect(err, `${kernel.name} x=${x} f=${f}`).toBeLessThan(TOL);
+      }
     }
   });
 

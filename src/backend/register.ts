@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  conv2DBackpropFilterFromOps,
+  conv2DBackpropFilterAuto,
   conv2DBackpropInputFromOps,
   conv3DBackpropFilterFromOps,
   conv3DBackpropInputFromOps,
@@ -23,7 +23,7 @@ import { unsortedSegmentSumFromOps } from './segment-kernels.js';
  * convs use Conv2DBackpropFilter in their gradient), and UnsortedSegmentSum for gather's gradient.
  */
 export const TRAINING_KERNELS: Readonly<Record<string, OpKernel>> = {
-  Conv2DBackpropFilter: conv2DBackpropFilterFromOps,
+  Conv2DBackpropFilter: conv2DBackpropFilterAuto,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilterFromOps,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInputFromOps,
   UnsortedSegmentSum: unsortedSegmentSumFromOps,
