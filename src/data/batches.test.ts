@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { batchCount, batches, shuffledIndices, subset } from './batches.js';
+import { augmentBatch } from './augment.js';
+import { augmentSeed, batchCount, batches, shuffledIndices, subset } from './batches.js';
 import type { DataSplit } from './dataset.js';
 import { tensorBatches, toTensors } from './tensors.js';
 
@@ -63,6 +64,22 @@ describe('batches', () => {
     const counts = new Array(5).fill(0);
     for (let seed = 0; seed < 4000; seed++) counts[shuffledIndices(5, seed)[0]]++;
     for (const c of counts) expect(Math.abs(c - 800)).toBeLessThan(130);
+  });
+
+  it('augments each batch with its own seed when asked', () => {
+    const s: DataSplit = { ...split(12), xShape: [12, 2, 2, 1] };
+    const plain = [...batches(s, { batchSize: 5, seed: 4 })];
+    const augmented = [...batches(s, { batchSize: 5, seed: 4, augment: { maxShift: 1, fill: -7 } })];
+    expect(augmented.map((b) => Array.from(b.indices))).toEqual(plain.map((b) => Array.from(b.indices)));
+    augmented.forEach((b, i) => {
+      const expected = augmentBatch(plain[i], { maxShift: 1, fill: -7, seed: augmentSeed(4, i) });
+      expect(Array.from(b.x)).toEqual(Array.from(expected.x));
+      expect(Array.from(b.y)).toEqual(Array.from(plain[i].y));
+    });
+    // The seeds differ per batch: imul(4, 0x9E3779B1) + b, mod 2^32.
+    expect(augmentSeed(4, 0)).toBe((4 * 0x9e3779b1) % 2 ** 32);
+    expect(augmentSeed(4, 1)).toBe(((4 * 0x9e3779b1) % 2 ** 32) + 1);
+    expect(augmented.some((b, i) => Array.from(b.x).join() !== Array.from(plain[i].x).join())).toBe(true);
   });
 
   it.each([0, -1, 2.5, Number.NaN])('rejects batchSize %s', (batchSize) => {

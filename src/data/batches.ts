@@ -3,6 +3,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { Random } from '../util/random.js';
+import { type AugmentOptions, augmentBatch } from './augment.js';
 import type { DataSplit } from './dataset.js';
 
 /** One batch of examples. */
@@ -29,6 +30,16 @@ export interface BatchOptions {
   seed?: number;
   /** Leave out a last batch smaller than batchSize (default false). */
   dropRemainder?: boolean;
+  /**
+   * Augment each batch with {@link augmentBatch}; batch b uses the seed
+   * (imul(s, 0x9E3779B1) + b) mod 2^32 where s is `augment.seed`, else this option's `seed`.
+   */
+  augment?: AugmentOptions;
+}
+
+/** Seed of batch `b`'s augmentation (see {@link BatchOptions.augment}). */
+export function augmentSeed(seed: number, b: number): number {
+  return (Math.imul(seed, 0x9e3779b1) + b) >>> 0;
 }
 
 /**
@@ -86,7 +97,9 @@ export function* batches(split: DataSplit, options: BatchOptions): Generator<Bat
       x.set(split.x.subarray(i * sample, (i + 1) * sample), k * sample);
       y[k] = split.y[i];
     }
-    yield { x, y, xShape: [size, h, w, c], size, indices };
+    const batch: Batch = { x, y, xShape: [size, h, w, c], size, indices };
+    const { augment } = options;
+    yield augment ? augmentBatch(batch, { ...augment, seed: augmentSeed(augment.seed ?? seed, b) }) : batch;
   }
 }
 

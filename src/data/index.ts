@@ -1,3 +1,4 @@
+export * from './augment.js';
 export * from './batches.js';
 export * from './dataset.js';
 export * from './fashion-mnist.js';
