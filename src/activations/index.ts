@@ -1,0 +1,1 @@
+export { ACTIVATIONS, hardTanh, leakyTanh } from './activations.js';
