@@ -9,7 +9,7 @@
 import { ConfigError } from '../../errors.js';
 import { downsample, lineChart } from '../../plot/chart.js';
 import { Random } from '../../util/random.js';
-import type { Report } from '../report.js';
+import { formatNumber, type Report } from '../report.js';
 import { coarseGradientDescent, type DescentRecord } from './descent.js';
 import {
   angle,
@@ -86,7 +86,8 @@ export function curveShape(y: ArrayLike<number>): CurveShape {
   };
 }
 
-function median(xs: number[]): number {
+/** The median of `xs` (NaN when empty). */
+export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   const h = s.length >> 1;
@@ -551,6 +552,11 @@ export interface InstabilityOptions {
   recordEvery?: number;
   /** Further seeded teachers (same m, n, with spurious minima) on which every STE is started exactly at the spurious minimum (default 10). */
   teachers?: number;
+  /**
+   * Empirical Algorithm 1 from the exact spurious minimum with a fresh batch of `batchSize` inputs per
+   * step (seeded), for `iterations` steps (default: batch 500, 1000 steps; iterations 0 skips it).
+   */
+  empirical?: { batchSize: number; iterations: number };
 }
 
 /** The run of one STE from the exact spurious minimum of one of the further teachers. */
@@ -595,6 +601,16 @@ export interface InstabilityResult {
   runs: InstabilityRun[];
   /** Every STE from the exact spurious minimum of further teachers. */
   teacherRuns: TeacherInstabilityRun[];
+  /** Empirical (sampled-batch) Algorithm 1 from the exact spurious minimum, per STE. */
+  empiricalRuns: {
+    ste: SteName;
+    batchSize: number;
+    records: DescentRecord[];
+    finalLoss: number;
+    maxLoss: number;
+    displacement: number;
+    finalWNorm: number;
+  }[];
 }
 
 /**
@@ -655,6 +671,35 @@ export function instabilityExperiment(options: InstabilityOptions): InstabilityR
       });
     }
   }
+  const empiricalRuns: InstabilityResult['empiricalRuns'] = [];
+  const emp = options.empirical ?? { batchSize: 500, iterations: 1000 };
+  if (emp.iterations > 0) {
+    for (const ste of STE_NAMES) {
+      const res = coarseGradientDescent({
+        teacher: t,
+        v0: cp.spurious.v,
+        w0: wAt,
+        ste,
+        stepSize: eta,
+        iterations: emp.iterations,
+        mode: 'empirical',
+        batchSize: emp.batchSize,
+        rng: new Random(options.seed + 2000),
+      });
+      const last = res.records[res.records.length - 1];
+      empiricalRuns.push({
+        ste,
+        batchSize: emp.batchSize,
+        records: res.records,
+        finalLoss: last.loss,
+        maxLoss: res.maxLoss,
+        displacement: Math.sqrt(
+          norm(lincomb(1, res.v, -1, cp.spurious.v)) ** 2 + norm(lincomb(1, res.w, -1, wAt)) ** 2,
+        ),
+        finalWNorm: last.wNorm,
+      });
+    }
+  }
   const teacherRuns: TeacherInstabilityRun[] = [];
   const teacherRng = new Random(options.seed + 1000);
   for (let k = 0; k < (options.teachers ?? 10); k++) {
@@ -694,6 +739,7 @@ export function instabilityExperiment(options: InstabilityOptions): InstabilityR
   const s = sum(t.vStar);
   return {
     teacherRuns,
+    empiricalRuns,
     stepSize: eta,
     iterations,
     spuriousLoss: cp.spurious.loss,
@@ -776,6 +822,48 @@ export function addInstabilitySection(report: Report, result: InstabilityResult,
       `Started exactly at the spurious minimum (|w| = ${result.runs[0]?.records[0]?.wNorm.toPrecision(3)}) of ${teacherCount} further seeded teachers, ${result.iterations} iterations each.`,
     );
   }
+  if (result.empiricalRuns.length > 0) {
+    const er = result.empiricalRuns;
+    s.text(
+      `Empirical Algorithm 1 (a fresh seeded batch of ${er[0].batchSize} inputs per step, the same batches for every STE) from the exact spurious minimum, ${er[0].records.length - 1} steps. Sampling noise pushes every STE off the exact point; the question is whether it returns. Displacement at the end: ${er.map((r) => `${r.ste} ${formatNumber(r.displacement)}`).join(', ')}.`,
+    );
+    s.table({
+      columns: ['STE', 'f end', 'max f', 'displacement', '|w| end'],
+      rows: er.map((r) => [r.ste, r.finalLoss, r.maxLoss, r.displacement, r.finalWNorm]),
+    });
+    const series = (pick: (r: DescentRecord) => number) =>
+      er.map((r) => ({ name: `${r.ste} STE`, x: r.records.map((x) => x.iteration), y: r.records.map(pick) }));
+    s.plot(
+      'ste-instability-empirical',
+      lineChart({
+        title: `Empirical Algorithm 1 (batch ${er[0].batchSize}) from the spurious minimum`,
+        panels: [
+          {
+            title: 'population loss f',
+            x: { title: 'iteration' },
+            y: { title: 'f' },
+            series: series((r) => r.loss),
+          },
+          {
+            title: 'angle theta(w, w*)',
+            x: { title: 'iteration' },
+            y: { title: 'theta' },
+            series: series((r) => r.theta),
+          },
+          {
+            title: '|w|',
+            x: { title: 'iteration' },
+            y: { title: '|w|', scale: 'log' },
+            series: series((r) => r.wNorm),
+          },
+        ],
+        width: 260,
+        height: 180,
+        legendTitle: 'STE',
+      }),
+      'Population loss, angle and |w| along empirical (sampled-batch) coarse gradient descent started at the spurious minimum.',
+    );
+  }
   for (const start of ['at', 'near'] as const) {
     const rs = result.runs.filter((r) => r.start === start);
     const series = (pick: (r: DescentRecord) => number) =>
@@ -820,6 +908,18 @@ export function addInstabilitySection(report: Report, result: InstabilityResult,
   }
   s.set('identityNormAtSpurious', result.identityNormAtSpurious)
     .set('teacherRuns', result.teacherRuns)
+    .set(
+      'empiricalRuns',
+      result.empiricalRuns.map(({ records, ...rest }) => ({
+        ...rest,
+        trajectory: {
+          iteration: records.map((r) => r.iteration),
+          loss: records.map((r) => r.loss),
+          theta: records.map((r) => r.theta),
+          wNorm: records.map((r) => r.wNorm),
+        },
+      })),
+    )
     .set('lemma9Norm', result.lemma9Norm)
     .set('spuriousLoss', result.spuriousLoss)
     .set(
