@@ -11,11 +11,15 @@ import { formatDuration, ProgressBar, type ProgressMode } from './progress.js';
  * Sample-weighted means: loss (32 + 16 + 8 + 8) / 100 = 0.64, acc (16 + 24 + 32 + 0) / 100 = 0.72;
  * 100 examples in 2 s = 50 samples/s.
  */
-async function driveOneEpoch(mode: ProgressMode, epochLogs?: Record<string, unknown>) {
+async function driveOneEpoch(
+  mode: ProgressMode,
+  epochLogs?: Record<string, unknown>,
+  params: Record<string, number | null> = { epochs: 2, initialEpoch: 0, samples: 100, batchSize: 32 },
+) {
   const io = captureIo({ isTTY: mode === 'bar' });
   let t = 0;
   const cb = new ProgressBar({ stream: io.stderr, mode, now: () => t });
-  cb.setParams({ epochs: 2, initialEpoch: 0, samples: 100, batchSize: 32 });
+  cb.setParams(params as Record<string, number>);
   await cb.onTrainBegin();
   await cb.onEpochBegin(0);
   const batches = [
@@ -92,6 +96,50 @@ describe('ProgressBar', () => {
       '100/100 | loss 0.6400 | acc 0.7200 | 50 samples/s | ETA 0s | val_loss 0.5000 | val_acc 0.8750',
     );
     expect(text).not.toContain('64 samples/s | ETA 1s | val_loss');
+  });
+
+  it('counts batches under fitDataset, where tfjs knows steps but not examples', async () => {
+    const { io, cb } = await driveOneEpoch('bar', undefined, {
+      epochs: 1,
+      initialEpoch: null,
+      samples: null,
+      steps: 4,
+      batchSize: null,
+    });
+    // After 2 of 4 batches in 1 s: ETA 2 * (1 s / 2) = 1 s; 64 examples in 1 s.
+    expect(io.err()).toContain('epoch 1/1');
+    expect(io.err()).toContain('2/4 batches | loss 0.7500 | acc 0.6250 | 64 samples/s | ETA 1s');
+    expect(io.err()).toContain('4/4 batches | loss 0.6400');
+    expect(cb.epochs[0].samples).toBe(100);
+  });
+
+  it('is a tfjs-layers callback usable in model.fitDataset', async () => {
+    const model = tfl.sequential({
+      layers: [tfl.layers.dense({ units: 2, inputShape: [3], activation: 'softmax' })],
+    });
+    model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    // Three batches of 4 examples each, as a minimal tfjs-data-like dataset.
+    const dataset = {
+      size: 3,
+      iterator: async () => {
+        let i = 0;
+        return {
+          next: async () =>
+            i++ < 3
+              ? { done: false, value: { xs: tf.fill([4, 3], i / 3), ys: tf.tensor1d([0, 1, 0, 1]) } }
+              : { done: true, value: null },
+        };
+      },
+    };
+    const progress = new ProgressBar({ stream: captureIo().stderr, mode: 'none' });
+    const history = await model.fitDataset(dataset as never, {
+      epochs: 2,
+      verbose: 0,
+      callbacks: [progress],
+    });
+    expect(progress.epochs.map((e) => e.samples)).toEqual([12, 12]);
+    progress.epochs.forEach((e, i) => expect(e.loss).toBeCloseTo(history.history.loss[i] as number, 6));
+    model.dispose();
   });
 
   it('is a tfjs-layers callback usable in model.fit', async () => {

@@ -70,7 +70,8 @@ const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4));
  *
  * The running loss is the sample-weighted mean over the batches seen so far in the epoch,
  * sum_b(size_b * loss_b) / sum_b(size_b), which at the end of the epoch equals the epoch loss
- * tfjs reports. ETA = (examples left in the epoch) / (samples/s so far in the epoch).
+ * tfjs reports. The bar counts examples under `model.fit` and batches under `model.fitDataset`;
+ * ETA = (units left in the epoch) * (seconds so far) / (units done), samples/s = examples / seconds.
  *
  * @example
  * ```ts
@@ -90,6 +91,7 @@ export class ProgressBar extends tfl.Callback {
   private epochStart = 0;
   private trainStart = 0;
   private seen = 0;
+  private batchesDone = 0;
   private lossSum = 0;
   private accSum = 0;
   private accSeen = 0;
@@ -107,13 +109,20 @@ export class ProgressBar extends tfl.Callback {
     return Number(this.params?.epochs ?? 0);
   }
 
-  /** Examples per epoch: params.samples, or steps * batchSize for fitDataset; 0 if unknown. */
-  private get epochSamples(): number {
+  /**
+   * What the bar counts: examples when `model.fit` knows them (params.samples), else batches when
+   * `model.fitDataset` knows how many there are (params.steps), else examples with no total.
+   */
+  private get progressTotal(): { total: number; unit: 'samples' | 'batches' } {
     const samples = this.params?.samples;
-    if (typeof samples === 'number') return samples;
+    if (typeof samples === 'number') return { total: samples, unit: 'samples' };
     const steps = this.params?.steps;
-    const batchSize = this.params?.batchSize;
-    return typeof steps === 'number' && typeof batchSize === 'number' ? steps * batchSize : 0;
+    if (typeof steps === 'number') return { total: steps, unit: 'batches' };
+    return { total: 0, unit: 'samples' };
+  }
+
+  private get progressValue(): number {
+    return this.progressTotal.unit === 'batches' ? this.batchesDone : this.seen;
   }
 
   override async onTrainBegin(): Promise<void> {
@@ -124,6 +133,7 @@ export class ProgressBar extends tfl.Callback {
     this.epochIndex = epoch;
     this.epochStart = this.now();
     this.seen = 0;
+    this.batchesDone = 0;
     this.lossSum = 0;
     this.accSum = 0;
     this.accSeen = 0;
@@ -131,28 +141,32 @@ export class ProgressBar extends tfl.Callback {
       this.bar = new SingleBar({
         stream: this.stream as NodeJS.WritableStream,
         format:
-          'epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {rate} samples/s | ETA {etaText}{extra}',
+          'epoch {epoch}/{epochs} {bar} {value}/{total}{unit} | loss {loss} | acc {acc} | {rate} samples/s | ETA {etaText}{extra}',
         barsize: 24,
         hideCursor: false,
         gracefulExit: false,
         fps: 2,
         clearOnComplete: false,
       });
-      this.bar.start(this.epochSamples, 0, this.payload());
+      this.bar.start(this.progressTotal.total, 0, this.payload());
     }
   }
 
   private payload(): Record<string, string | number> {
     const seconds = (this.now() - this.epochStart) / 1000;
     const rate = seconds > 0 ? this.seen / seconds : 0;
-    const left = Math.max(0, this.epochSamples - this.seen);
+    const { total, unit } = this.progressTotal;
+    const done = this.progressValue;
+    // Time per unit so far times units left; unknown until the first batch and without a total.
+    const eta = done > 0 && total > 0 ? (Math.max(0, total - done) * seconds) / done : Number.NaN;
     return {
       epoch: this.epochIndex + 1,
       epochs: this.totalEpochs,
       loss: fmt(this.seen > 0 ? this.lossSum / this.seen : undefined),
       acc: fmt(this.accSeen > 0 ? this.accSum / this.accSeen : undefined),
       rate: Math.round(rate),
-      etaText: rate > 0 ? formatDuration(left / rate) : '?',
+      etaText: formatDuration(eta),
+      unit: unit === 'batches' ? ' batches' : '',
       extra: '',
     };
   }
@@ -162,13 +176,14 @@ export class ProgressBar extends tfl.Callback {
     const loss = await value(logs, 'loss');
     const acc = (await value(logs, 'acc')) ?? (await value(logs, 'accuracy'));
     this.seen += size;
+    this.batchesDone++;
     if (loss !== undefined) this.lossSum += size * loss;
     if (acc !== undefined) {
       this.accSum += size * acc;
       this.accSeen += size;
     }
     if (this.bar) {
-      this.bar.update(this.seen, this.payload());
+      this.bar.update(this.progressValue, this.payload());
       // Redraw at most 10 times a second by lowbit's clock; cli-progress also redraws on a timer.
       const t = this.now();
       if (t - this.lastDraw >= 100) {
@@ -199,7 +214,7 @@ export class ProgressBar extends tfl.Callback {
     this.epochs.push(stats);
 
     if (this.bar) {
-      this.bar.update(this.seen, {
+      this.bar.update(this.progressValue, {
         ...this.payload(),
         loss: fmt(stats.loss),
         acc: fmt(stats.acc),
