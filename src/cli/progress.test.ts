@@ -138,7 +138,9 @@ describe('ProgressBar', () => {
       callbacks: [progress],
     });
     expect(progress.epochs.map((e) => e.samples)).toEqual([12, 12]);
-    progress.epochs.forEach((e, i) => expect(e.loss).toBeCloseTo(history.history.loss[i] as number, 6));
+    for (const [i, e] of progress.epochs.entries()) {
+      expect(e.loss).toBeCloseTo(history.history.loss[i] as number, 6);
+    }
     model.dispose();
   });
 
