@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, FormatError, ShapeError } from '../../errors.js';
+import { ConfigError, FormatError, LowbitError, ShapeError } from '../../errors.js';
 import { Random } from '../../util/random.js';
 import { GraphBuilder } from '../builder.js';
 import { encodeModel } from '../format/lbm.js';
@@ -7,6 +7,7 @@ import type { Graph, OutputTransform } from '../ir.js';
 import { runNode, runReference } from '../reference/run.js';
 import type { FloatTensor } from '../reference/tensor.js';
 import { wordsFor } from '../shapes.js';
+import { craftLbm, mutateJson, splitLbm } from '../testing/craft.js';
 import {
   binaryMlp,
   larqIntroCnn,
@@ -288,6 +289,28 @@ describe('engine runtime with worker threads', () => {
         two.dispose();
       }
     }
+  });
+});
+
+describe('engine runtime on hostile files', () => {
+  it('files with random header mutations and a valid checksum either fail with a LowbitError or load and predict', async () => {
+    const rng = new Random(35);
+    const base = splitLbm(encodeModel(quicknetLike(9, 8)));
+    let ran = 0;
+    for (let trial = 0; trial < 150; trial++) {
+      const h = structuredClone(base.header);
+      mutateJson(h, () => rng.next());
+      try {
+        const net = await load(craftLbm(h, base.data));
+        const input = new Float32Array(net.info.inputShape.reduce((a, b) => a * b, 2));
+        const out = net.predict(input, [2, ...net.info.inputShape]);
+        expect(out.shape[0]).toBe(2);
+        ran++;
+      } catch (e) {
+        expect(e, `trial ${trial}: ${(e as Error).message}`).toBeInstanceOf(LowbitError);
+      }
+    }
+    expect(ran).toBeGreaterThan(0);
   });
 });
 
