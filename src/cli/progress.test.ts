@@ -69,6 +69,24 @@ describe('ProgressBar', () => {
     expect(io.err()).toBe('epoch 1/2 | loss 0.6400 | acc 0.7200 | 50 samples/s | 2s | ETA 2s\n');
   });
 
+  it('estimates the time left from the epoch number when resuming', async () => {
+    const io = captureIo();
+    let t = 0;
+    const cb = new ProgressBar({ stream: io.stderr, mode: 'lines', now: () => t });
+    cb.setParams({ epochs: 6, samples: 10, batchSize: 10 });
+    await cb.onTrainBegin();
+    for (const epoch of [3, 4]) {
+      await cb.onEpochBegin(epoch);
+      t += 4000;
+      await cb.onBatchEnd(0, { size: 10, loss: 1 });
+      await cb.onEpochEnd(epoch, {});
+    }
+    // Epochs 4 and 5 of 6 took 4 s each: after epoch 4, 2 left (8 s); after epoch 5, 1 left (4 s).
+    expect(io.err()).toBe(
+      'epoch 4/6 | loss 1.0000 | 3 samples/s | 4s | ETA 8s\nepoch 5/6 | loss 1.0000 | 3 samples/s | 4s | ETA 4s\n',
+    );
+  });
+
   it("writes JSON lines in 'jsonl' mode", async () => {
     const { io } = await driveOneEpoch('jsonl');
     const lines = io.err().trim().split('\n');

@@ -242,7 +242,9 @@ export class ProgressBar extends tfl.Callback {
     if (s.valAcc !== undefined) parts.push(`val_acc ${fmt(s.valAcc)}`);
     const elapsed = (this.now() - this.trainStart) / 1000;
     const done = this.epochs.length;
-    const left = this.totalEpochs - (this.params?.initialEpoch ? Number(this.params.initialEpoch) : 0) - done;
+    // From the epoch number, not from the epochs seen: a resumed run (initialEpoch > 0) starts late,
+    // and fitDataset does not pass initialEpoch to callbacks.
+    const left = this.totalEpochs - s.epoch;
     parts.push(
       `${Math.round(s.samplesPerSecond)} samples/s`,
       formatDuration(s.seconds),
