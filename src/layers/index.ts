@@ -1,3 +1,5 @@
+import './batch-normalization.js';
+
 export {
   type KernelSlot,
   type QuantizedLayerClass,
