@@ -147,9 +147,9 @@ it.skipIf(CHROMIUM === undefined)(
       for (const backend of ['cpu', 'wasm']) {
         const y = result[backend] as number[];
         expect(y).toHaveLength(expected.length);
-        y.forEach((v, i) =>
-          expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(expected[i]!))),
-        );
+        for (const [i, v] of y.entries()) {
+          expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(expected[i]!)));
+        }
         expect(result[`${backend}Classes`]).toEqual([
           'QuantConv2D',
           'BatchNormalization',

@@ -35,7 +35,7 @@ for (const backend of ['cpu', 'wasm']) {
           1 / Math.sqrt(1.001),
           2 / Math.sqrt(4.001),
         ];
-        Array.from(y.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+        for (const [i, v] of Array.from(y.dataSync()).entries()) expect(v).toBeCloseTo(expected[i], 5);
         model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
         const history = await model.fit(
           x,
