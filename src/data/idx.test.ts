@@ -191,6 +191,20 @@ describe('IDX validation details', () => {
     });
   });
 
+  it('reports a failing stream and a gzip stream given as raw IDX', async () => {
+    const failing = (async function* () {
+      yield idx(0x08, [4], [1]);
+      throw new Error('connection reset');
+    })();
+    await expect(decodeIdxStream(failing, { source: 'http://x/labels' })).rejects.toThrow(
+      'http://x/labels: the stream failed (connection reset); expected a readable stream of IDX bytes.',
+    );
+    const gz = (async function* () {
+      yield gzipSync(idx(0x08, [1], [1]));
+    })();
+    await expect(decodeIdxStream(gz)).rejects.toThrow('IDX data: data is gzip-compressed');
+  });
+
   it('decodes a web ReadableStream split at every position of the header', async () => {
     const bytes = idx(0x0b, [2, 2], [0, 1, 0, 2, 0xff, 0xff, 0x80, 0]);
     for (let cut = 0; cut <= bytes.length; cut++) {

@@ -234,6 +234,8 @@ interface StreamChecks {
   compressedBytes?: number;
   /** ISIZE from the gzip trailer: uncompressed length mod 2^32. */
   isize?: number;
+  /** Whether lowbit inflates the stream itself (for the wording of stream errors). */
+  gzip?: boolean;
 }
 
 /**
@@ -296,8 +298,8 @@ async function assemble(chunks: AsyncIterable<Uint8Array>, checks: StreamChecks)
     if (e instanceof FormatError) throw e;
     throw new FormatError({
       source,
-      problem: `corrupt or truncated gzip data (${(e as Error).message})`,
-      expected: 'a complete gzip stream',
+      problem: `${checks.gzip ? 'corrupt or truncated gzip data' : 'the stream failed'} (${(e as Error).message})`,
+      expected: checks.gzip ? 'a complete gzip stream' : 'a readable stream of IDX bytes',
     });
   }
   if (header === null || payload === null) {
@@ -390,6 +392,7 @@ export async function decodeIdx(bytes: Uint8Array, options: IdxReadOptions = {})
     maxBytes: options.maxBytes ?? IDX_DEFAULT_MAX_BYTES,
     compressedBytes: bytes.length,
     isize: gzipIsize(bytes),
+    gzip: true,
   });
 }
 
