@@ -43,6 +43,10 @@ interface GemmResult {
   speedupBestVsTfjs: number;
   /** Best single-thread strategy on 2 threads (worker_threads, shared memory). */
   twoThreadsGmacs: number;
+  /** Plain JavaScript binary GEMM (2x2 tile, SWAR popcount). */
+  plainJsGmacs: number;
+  /** Fastest single run (less sensitive to other jobs on the machine than the median). */
+  bestOfRuns: Record<string, number>;
   seconds: Record<string, number[]>;
 }
 
@@ -68,6 +72,40 @@ async function tfjsMatmul(m: number, n: number, k: number): Promise<number[]> {
   a.dispose();
   b.dispose();
   return times;
+}
+
+/** Plain-JavaScript binary GEMM (2x2 tile, SWAR popcount on 32-bit words): the no-WASM baseline. */
+function jsBgemm(a: Uint32Array, b: Uint32Array, c: Int32Array, m: number, n: number, words: number): void {
+  const pc = (v: number) => {
+    v -= (v >>> 1) & 0x55555555;
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) | 0;
+  };
+  for (let i = 0; i < m; i += 2)
+    for (let j = 0; j < n; j += 2) {
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      const a0 = i * words;
+      const a1 = a0 + words;
+      const b0 = j * words;
+      const b1 = b0 + words;
+      for (let t = 0; t < words; t++) {
+        const x0 = a[a0 + t];
+        const x1 = a[a1 + t];
+        const w0 = b[b0 + t];
+        const w1 = b[b1 + t];
+        s00 += pc(x0 ^ w0);
+        s01 += pc(x0 ^ w1);
+        s10 += pc(x1 ^ w0);
+        s11 += pc(x1 ^ w1);
+      }
+      c[i * n + j] = s00;
+      c[i * n + j + 1] = s01;
+      c[(i + 1) * n + j] = s10;
+      c[(i + 1) * n + j + 1] = s11;
+    }
 }
 
 async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResult> {
@@ -106,6 +144,18 @@ async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResul
   seconds.twoThreads = time(() => k2.bgemm(bestSt, a2, b2, c2, m, n, rowBytes), RUNS);
   k2.dispose();
   seconds.tfjsWasmFloat32 = await tfjsMatmul(m, n, kBits);
+  {
+    const wordsPerRow = rowBytes / 4;
+    const ja = words.slice(0, m * wordsPerRow);
+    const jb = words.slice(m * wordsPerRow);
+    const jc = new Int32Array(m * n);
+    seconds.plainJs = time(() => jsBgemm(ja, jb, jc, m, n, wordsPerRow), quick ? 1 : 3, 1);
+    // The JS baseline computes the same counts as the WASM kernels.
+    k.bgemm('scalar', a, b, c, m, n, rowBytes);
+    const wc = k.i32(c, m * n);
+    for (let i = 0; i < jc.length; i += 991)
+      if (jc[i] !== wc[i]) throw new Error(`plain JS disagrees at ${i}`);
+  }
   const macs = m * n * kBits;
   const g = (key: string) => macs / median(seconds[key]) / 1e9;
   const best = Math.max(g('scalar'), g('simd'));
@@ -116,6 +166,12 @@ async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResul
     tfjsWasmFloat32Gmacs: g('tfjsWasmFloat32'),
     speedupBestVsTfjs: best / g('tfjsWasmFloat32'),
     twoThreadsGmacs: g('twoThreads'),
+    plainJsGmacs: g('plainJs'),
+    bestOfRuns: {
+      scalar: macs / Math.min(...seconds.scalar) / 1e9,
+      simd: macs / Math.min(...seconds.simd) / 1e9,
+      tfjsWasmFloat32: macs / Math.min(...seconds.tfjsWasmFloat32) / 1e9,
+    },
     seconds,
   };
 }
@@ -128,12 +184,18 @@ async function benchModels() {
     ['quicknet-like', quicknetLike()],
   ] as const) {
     const bytes = encodeModel(graph);
-    const net = await load(bytes);
-    for (const batch of [1, 64]) {
+    for (const [threads, batch] of [
+      [1, 1],
+      [1, 64],
+      [2, 64],
+    ]) {
+      const net = await load(bytes, { threads });
       const input = randomInput(graph, batch);
       const t = time(() => net.predict(input.data, input.shape), quick ? 5 : 21, 3);
+      net.dispose();
       rows.push({
         model: name,
+        threads: net.info.threads,
         batch,
         medianMs: median(t) * 1000,
         samplesPerSecond: batch / median(t),
@@ -183,22 +245,31 @@ async function main() {
     '',
     '## Binary GEMM (M x N x K bits) vs tfjs-backend-wasm float32 matMul on the same shape',
     '',
-    '| shape | scalar i64.popcnt G binary MAC/s | SIMD i8x16.popcnt G binary MAC/s | tfjs-wasm float32 G MAC/s | best / tfjs | best on 2 threads |',
-    '|---|---|---|---|---|---|',
+    '| shape | scalar i64.popcnt G binary MAC/s | SIMD i8x16.popcnt G binary MAC/s | tfjs-wasm float32 G MAC/s | best / tfjs | best on 2 threads | plain JS binary |',
+    '|---|---|---|---|---|---|---|',
     ...gemm.map(
       (r) =>
-        `| ${r.shape.join('x')} | ${f(r.scalarGmacs)} | ${f(r.simdGmacs)} | ${f(r.tfjsWasmFloat32Gmacs, 2)} | ${f(r.speedupBestVsTfjs)}x | ${f(r.twoThreadsGmacs)} |`,
+        `| ${r.shape.join('x')} | ${f(r.scalarGmacs)} | ${f(r.simdGmacs)} | ${f(r.tfjsWasmFloat32Gmacs, 2)} | ${f(r.speedupBestVsTfjs)}x | ${f(r.twoThreadsGmacs)} | ${f(r.plainJsGmacs)} |`,
     ),
     '',
     'Targets (engine.md): >= 100 G binary MAC/s single thread at 256x4096x4096 and >= 12x tfjs-wasm float32.',
     '',
+    'Fastest single run (scalar / SIMD / tfjs): ' +
+      gemm
+        .map(
+          (r) =>
+            `${r.shape.join('x')}: ${f(r.bestOfRuns.scalar)} / ${f(r.bestOfRuns.simd)} / ${f(r.bestOfRuns.tfjsWasmFloat32, 2)}`,
+        )
+        .join('; ') +
+      '.',
+    '',
     '## End-to-end engine latency (random weights, same structure as the trained networks)',
     '',
-    '| model | batch | median ms | samples/s | file bytes | binary MACs/sample | float MACs/sample |',
-    '|---|---|---|---|---|---|---|',
+    '| model | threads | batch | median ms | samples/s | file bytes | binary MACs/sample | float MACs/sample |',
+    '|---|---|---|---|---|---|---|---|',
     ...models.map(
       (r) =>
-        `| ${r.model} | ${r.batch} | ${f(r.medianMs, 3)} | ${f(r.samplesPerSecond, 0)} | ${r.fileBytes} | ${r.binaryMacs} | ${r.floatMacs} |`,
+        `| ${r.model} | ${r.threads} | ${r.batch} | ${f(r.medianMs, 3)} | ${f(r.samplesPerSecond, 0)} | ${r.fileBytes} | ${r.binaryMacs} | ${r.floatMacs} |`,
     ),
     '',
   ].join('\n');

@@ -20,7 +20,7 @@ export interface LoadOptions {
   popcount?: 'auto' | PopcountStrategy;
   /** Name of the file in error messages (default 'model.lbm'). */
   source?: string;
-  /** Upper bound on temporary memory per predict() chunk in bytes (default 256 MiB); larger batches run in chunks. */
+  /** Upper bound on temporary memory per predict() chunk in bytes (default 32 MiB); larger batches run in chunks. */
   maxChunkBytes?: number;
 }
 
@@ -499,7 +499,7 @@ export async function load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions
       received: popcount,
       expected: ['auto', 'scalar', 'simd'],
     });
-  const maxChunkBytes = options.maxChunkBytes ?? 256 * 1024 ** 2;
+  const maxChunkBytes = options.maxChunkBytes ?? 32 * 1024 ** 2;
   if (!(maxChunkBytes > 0))
     throw new ConfigError({
       where: `${where}.maxChunkBytes`,
