@@ -1,0 +1,5 @@
+export {
+  type HyperparameterSchedule,
+  HyperparameterScheduler,
+  type HyperparameterSchedulerArgs,
+} from './hyperparameter-scheduler.js';
