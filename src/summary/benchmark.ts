@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type BackendInfo, backendInfo } from '../backend/select.js';
-import { ConfigError, LowbitError } from '../errors.js';
+import { ConfigError, LowbitError, ShapeError } from '../errors.js';
 import { Random } from '../util/random.js';
 import { checkBuilt } from './profile.js';
 
@@ -23,7 +23,10 @@ export interface BenchmarkOptions {
   batchSizes?: number[];
   /** Timed runs per batch size (>= 1). Default 20. */
   runs?: number;
-  /** Untimed runs before timing (>= 0), for kernel compilation and caches. Default 3. */
+  /**
+   * Untimed runs before timing (>= 0), for kernel compilation and caches. Default 3. One untimed
+   * run always happens (it checks that the model runs), so 0 and 1 are the same.
+   */
   warmup?: number;
   /** Seed of the random inputs (uniform in [-1, 1)). Default 0. */
   seed?: number;
@@ -145,7 +148,7 @@ function exampleShapes(model: tfl.LayersModel): number[][] {
   return model.inputs.map((input, i) => {
     const shape = input.shape.slice(1);
     if (shape.some((d) => d === null || d === undefined)) {
-      throw new ConfigError({
+      throw new ShapeError({
         where: `benchmark() model '${model.name}' input ${i}`,
         received: `shape [${input.shape.map((d) => d ?? 'null').join(', ')}]`,
         expected: 'an input whose dimensions besides the batch are all known',
@@ -173,7 +176,7 @@ function runOnce(model: tfl.LayersModel, inputs: tf.Tensor[]): void {
  * @example
  * const r = await lq.models.benchmark(model, { batchSizes: [1, 64], runs: 30 });
  * r.results[0].medianMs; r.backend.name; r.machine.cpu;
- * @throws ConfigError on bad options, an unbuilt model or unknown input dimensions;
+ * @throws ConfigError on bad options or an unbuilt model; ShapeError on unknown input dimensions;
  *   LowbitError when the model does not run (naming the input shape and tfjs's message).
  */
 export async function benchmark(
