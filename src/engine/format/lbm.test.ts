@@ -67,6 +67,15 @@ describe('.lbm encode/decode', () => {
     }
   });
 
+  it('reads a file that sits at an odd offset inside a larger buffer', () => {
+    const big = new Uint8Array(valid.length + 7);
+    big.set(valid, 3);
+    const { graph } = decodeModel(big.subarray(3, 3 + valid.length));
+    expect(Array.from(graph.constants['conv2/w'].data)).toEqual(
+      Array.from(larqIntroCnn().constants['conv2/w'].data),
+    );
+  });
+
   it('the decoded constants are copies, not views of the file', () => {
     const bytes = valid.slice();
     const { graph } = decodeModel(bytes);

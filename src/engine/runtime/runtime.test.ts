@@ -3,7 +3,7 @@ import { ConfigError, FormatError, LowbitError, ShapeError } from '../../errors.
 import { Random } from '../../util/random.js';
 import { GraphBuilder } from '../builder.js';
 import { encodeModel } from '../format/lbm.js';
-import type { Graph, OutputTransform } from '../ir.js';
+import { type Graph, OP_NAMES, type OutputTransform } from '../ir.js';
 import { runNode, runReference } from '../reference/run.js';
 import type { FloatTensor } from '../reference/tensor.js';
 import { wordsFor } from '../shapes.js';
@@ -42,10 +42,14 @@ function maxRelError(a: Float32Array, b: Float32Array): number {
  * inputs must give exactly the runtime's output for binary parts (packed bits, and the integer dot
  * products of binary ops with their float32 transform) and within 1e-5 relative for float ops.
  */
+/** Every op some test compared against the reference (the completeness test reads it). */
+const covered = new Set<string>();
+
 function checkEveryNode(net: Net, graph: Graph, input: { data: Float32Array; shape: number[] }): number {
   const trace = net.trace(input.data, input.shape);
   let checked = 0;
   for (const node of graph.nodes) {
+    covered.add(node.op === 'maxpool2d' ? `maxpool2d/${trace.get(node.inputs[0])!.kind}` : node.op);
     const ins = node.inputs.map((n) => trace.get(n)!);
     const want = runNode(node, ins, graph.constants);
     const got = trace.get(node.name)!;
@@ -267,6 +271,15 @@ describe('engine runtime on whole networks', () => {
       softmax: 1,
     });
     expect(net.info.calibration?.strategy).toBe(net.info.popcount);
+  });
+});
+
+describe('completeness', () => {
+  it('every op of the IR (and max pool on both kinds) was compared against the reference above', () => {
+    const expected = OP_NAMES.flatMap((op) =>
+      op === 'maxpool2d' ? ['maxpool2d/float', 'maxpool2d/bits'] : [op],
+    );
+    expect([...covered].sort()).toEqual([...expected].sort());
   });
 });
 
