@@ -1,0 +1,13 @@
+export { fixBatchNormWithoutScale } from './batch-norm-fix.js';
+export { type Evaluation, evaluateModel } from './evaluate.js';
+export {
+  checkSplit,
+  type EpochLog,
+  epochOrder,
+  epochSeed,
+  larqAdam,
+  type TrainCallbacks,
+  type TrainOptions,
+  type TrainResult,
+  trainModel,
+} from './train.js';

@@ -1,0 +1,100 @@
+import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ConfigError } from '../errors.js';
+import { quantConv2d, quantDense } from '../layers/index.js';
+import type { OptionSpec } from '../util/options.js';
+import { binaryArgs, checkMinSize, resolveOptions, SeededInit, type ZooOptions } from './options.js';
+
+/** Options of {@link quicknetTiny}. */
+export interface QuicknetTinyOptions extends ZooOptions {
+  /** Channels of the two stages, `[c1, c2]` with c2 = 2 c1 (the shortcut duplicates channels). Default [32, 64]. */
+  filters?: [number, number];
+  /** Residual blocks per stage, counting the downsampling block of stage 2. Default [2, 3]. */
+  blocks?: [number, number];
+}
+
+const pair: OptionSpec = {
+  check: (v) => Array.isArray(v) && v.length === 2 && v.every((d) => Number.isInteger(d) && d > 0),
+  expected: 'an array of 2 positive integers',
+};
+
+/** The recipe lowbit trains quicknet-tiny with (bench/accuracy.ts). */
+export const QUICKNET_TINY_RECIPE = {
+  /** Adam with this peak learning rate and epsilon 1e-7... */
+  learningRate: 2e-3,
+  /** ...decayed by a cosine to 0 over the epochs: lr(e) = lr0 (1 + cos(pi e / epochs)) / 2. */
+  schedule: 'cosine',
+  epochs: 12,
+  batchSize: 64,
+} as const;
+
+/**
+ * A small residual binarized network of lowbit's design, in the spirit of Larq's QuickNet
+ * (Bannink et al. 2021, "Larq Compute Engine", arXiv 2011.09398) and Bi-Real Net (Liu et al. 2018,
+ * arXiv 1808.00278): binary 3x3 convolutions with real-valued shortcuts.
+ *
+ * stem: float conv c1@3x3 'same' -> BN -> maxpool 2x2;
+ * stage 1 (H/2): blocks[0] x { x + BN(bconv c1@3x3(x)) };
+ * stage 2: maxpool 2x2, then { concat(x, x) + BN(bconv c2@3x3(x)) }, then (blocks[1] - 1) x
+ * { x + BN(bconv c2@3x3(x)) };
+ * head: global average pool -> float dense -> softmax.
+ * bconv: ste_sign input and kernel, weight_clip, no bias, 'same' padding with padValues 1 (so a
+ * bitpacked engine needs no zero padding); BN: Keras defaults, with scale. Every hidden layer's
+ * inputs and kernels are binary; only the stem, the head and the shortcuts are real-valued.
+ *
+ * On 28x28x1 with the defaults: 288 float stem weights (225,792 float MACs), 2 x 9,216 + 18,432 +
+ * 2 x 36,864 = 110,592 binary kernel weights (8,128,512 binary MACs per image), 650 head weights.
+ *
+ * @example
+ * ```ts
+ * const model = lq.zoo.get('quicknet-tiny', { seed: 1 });
+ * ```
+ */
+export function quicknetTiny(options?: QuicknetTinyOptions): tfl.LayersModel {
+  const o = resolveOptions('quicknet-tiny', options, { filters: pair, blocks: pair });
+  checkMinSize('quicknet-tiny', o.inputShape, 4);
+  const [c1, c2] = options?.filters ?? [32, 64];
+  const [b1, b2] = options?.blocks ?? [2, 3];
+  if (c2 !== 2 * c1) {
+    throw new ConfigError({
+      where: "zoo 'quicknet-tiny' option filters",
+      received: [c1, c2],
+      expected: '[c1, c2] with c2 = 2 c1 (the downsampling shortcut duplicates channels)',
+    });
+  }
+  const init = new SeededInit(o.seed);
+  const bn = () => tfl.layers.batchNormalization({ momentum: 0.99, epsilon: 1e-3 });
+  const bconv = (filters: number) =>
+    quantConv2d({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      padValues: 1,
+      useBias: false,
+      kernelInitializer: init.glorot(),
+      ...binaryArgs(o.float, true),
+    });
+  const residual = (x: SymbolicTensor, shortcut: SymbolicTensor, filters: number) =>
+    tfl.layers
+      .add()
+      .apply([shortcut, bn().apply(bconv(filters).apply(x)) as SymbolicTensor]) as SymbolicTensor;
+
+  const input = tfl.input({ shape: o.inputShape });
+  let x = quantConv2d({
+    filters: c1,
+    kernelSize: 3,
+    padding: 'same',
+    useBias: false,
+    kernelInitializer: init.glorot(),
+  }).apply(input) as SymbolicTensor;
+  x = bn().apply(x) as SymbolicTensor;
+  x = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(x) as SymbolicTensor;
+  for (let i = 0; i < b1; i++) x = residual(x, x, c1);
+  x = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(x) as SymbolicTensor;
+  x = residual(x, tfl.layers.concatenate().apply([x, x]) as SymbolicTensor, c2);
+  for (let i = 1; i < b2; i++) x = residual(x, x, c2);
+  x = tfl.layers.globalAveragePooling2d({}).apply(x) as SymbolicTensor;
+  x = quantDense({ units: o.numClasses, kernelInitializer: init.glorot() }).apply(x) as SymbolicTensor;
+  const output = tfl.layers.activation({ activation: 'softmax' }).apply(x) as SymbolicTensor;
+  return tfl.model({ name: o.name, inputs: input, outputs: output });
+}
