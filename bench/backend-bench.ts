@@ -266,7 +266,7 @@ async function main(): Promise<void> {
       what: `Conv2DBackpropFilter x=[${xs}] f=[${fs}]`,
       stockMs: null,
       lowbitMs: r1(xs[3] <= 3 ? pa.median : tr.median),
-      note: `transposed conv2d ${r1(tr.median)} ms, depthwise patches + matMul ${r1(pa.median)} ms, strided-slice im2col + matMul ${r1(im.median)} ms`,
+      note: `transposed conv2d ${r1(tr.median)} ms, depthwise patches + matMul ${r1(pa.median)} ms, im2col + matMul ${r1(im.median)} ms`,
     });
   }
 

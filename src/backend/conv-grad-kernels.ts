@@ -117,7 +117,7 @@ export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
 }
 
 /**
- * Conv2DBackpropFilter by im2col + matMul: patches P[(b, oh, ow), (i, j, c)] = xpad[b, oh*s + i, ow*s + j, c],
+ * Conv2DBackpropFilter by im2col (strided views) + matMul: patches P[(b, oh, ow), (i, j, c)] = xpad[b, oh*s + i, ow*s + j, c],
  * dW = reshape(P^T dy). An alternative to {@link conv2DBackpropFilterFromOps}, kept for the benchmark.
  */
 export function conv2DBackpropFilterIm2col(args: KernelArgs): tf.Tensor {
@@ -144,29 +144,57 @@ export function conv2DBackpropFilterIm2col(args: KernelArgs): tf.Tensor {
     );
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co, batchSize: b } = info;
-    const [, h, w] = xh.shape;
     const { top, left } = info.padInfo;
-    const needH = fh + (oh - 1) * sh;
-    const needW = fw + (ow - 1) * sw;
-    const xp = padOrCrop4(xh, top, needH - h - top, left, needW - w - left);
+    const tap = stridedTaps(xh, top, left, fh + (oh - 1) * sh, fw + (ow - 1) * sw, sh, sw, oh, ow);
     const cols: tf.Tensor[] = [];
     for (let i = 0; i < fh; i++) {
-      for (let j = 0; j < fw; j++) {
-        cols.push(
-          tf.stridedSlice(
-            xp,
-            [0, i, j, 0],
-            [b, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, ci],
-            [1, sh, sw, 1],
-          ),
-        );
-      }
+      for (let j = 0; j < fw; j++) cols.push(tap(i, j));
     }
     const n = b * oh * ow;
     const patches = tf.reshape(tf.stack(cols, 3), [n, fh * fw * ci]);
     const g = tf.matMul(patches, tf.reshape(dyh, [n, co]), true, false);
     return tf.reshape(g, [fh, fw, ci, co]);
   });
+}
+
+/**
+ * Returns a function giving, for a row/column offset (r, q), the strided view
+ * xpad[:, r + s_h * (0..oh-1), q + s_w * (0..ow-1), :] as a [B, oh, ow, C] tensor, where xpad is x padded
+ * by (top, left) and cropped or padded to (needH, needW). wasm's StridedSlice is a slow scalar loop, so
+ * for strides > 1 the padded input is split once into its s_h*s_w phases with SpaceToBatchND
+ * (phase (a, b) holds rows = a mod s_h, columns = b mod s_w) and each view is a contiguous slice of a phase.
+ */
+function stridedTaps(
+  x: tf.Tensor4D,
+  top: number,
+  left: number,
+  needH: number,
+  needW: number,
+  sh: number,
+  sw: number,
+  oh: number,
+  ow: number,
+): (r: number, q: number) => tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (sh === 1 && sw === 1) {
+    const xp = padOrCrop4(x, top, needH - h - top, left, needW - w - left);
+    return (r, q) => tf.slice(xp, [0, r, q, 0], [b, oh, ow, c]);
+  }
+  const hh = Math.ceil(needH / sh) * sh;
+  const ww = Math.ceil(needW / sw) * sw;
+  const xp = padOrCrop4(x, top, hh - h - top, left, ww - w - left);
+  const phases = tf.spaceToBatchND(
+    xp,
+    [sh, sw],
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  ) as tf.Tensor4D; // [sh*sw*B, hh/sh, ww/sw, C]
+  return (r, q) => {
+    const phase = (r % sh) * sw + (q % sw);
+    return tf.slice(phases, [phase * b, Math.floor(r / sh), Math.floor(q / sw), 0], [b, oh, ow, c]);
+  };
 }
 
 interface DepthwiseAttrs {
@@ -200,22 +228,16 @@ export function depthwiseBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
     const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, batchSize: b } = info;
     const c = info.inChannels;
     const m = filterShape[3];
-    const [, h, w] = x.shape;
     const needH = (fh - 1) * dh + (oh - 1) * sh + 1;
     const needW = (fw - 1) * dw + (ow - 1) * sw + 1;
     const { top, left } = info.padInfo;
-    const xp = padOrCrop4(x, top, needH - h - top, left, needW - w - left);
     const n = b * oh * ow;
     const dy3 = tf.reshape(dy, [n, c, m]);
+    const tapPatch = stridedTaps(x, top, left, needH, needW, sh, sw, oh, ow);
     const taps: tf.Tensor[] = [];
     for (let i = 0; i < fh; i++) {
       for (let j = 0; j < fw; j++) {
-        const patch = tf.stridedSlice(
-          xp,
-          [0, i * dh, j * dw, 0],
-          [b, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, c],
-          [1, sh, sw, 1],
-        );
+        const patch = tapPatch(i * dh, j * dw);
         taps.push(tf.sum(tf.mul(tf.reshape(patch, [n, c, 1]), dy3), 0));
       }
     }
