@@ -24,13 +24,25 @@ function median(v: number[]): number {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function time(fn: () => void, runs: number, warmup = 2): number[] {
+/**
+ * CPU seconds of this process per run, next to the wall-clock seconds: when other jobs share the
+ * machine, the wall clock includes time spent waiting for a core, CPU time does not (only for
+ * single-threaded work; worker threads add their own CPU time).
+ */
+const cpuSeconds: Record<string, number[]> = {};
+
+function time(fn: () => void, runs: number, warmup = 2, cpuKey?: string): number[] {
   for (let i = 0; i < warmup; i++) fn();
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
     out.push((performance.now() - t0) / 1000);
+    if (cpuKey) {
+      const c = process.cpuUsage(c0);
+      (cpuSeconds[cpuKey] ??= []).push((c.user + c.system) / 1e6);
+    }
   }
   return out;
 }
@@ -45,6 +57,8 @@ interface GemmResult {
   twoThreadsGmacs: number;
   /** Plain JavaScript binary GEMM (2x2 tile, SWAR popcount). */
   plainJsGmacs: number;
+  /** G MAC/s per CPU second of this process (medians): robust to other jobs sharing the machine. */
+  perCpuSecond: Record<string, number>;
   /** Fastest single run (less sensitive to other jobs on the machine than the median). */
   bestOfRuns: Record<string, number>;
   seconds: Record<string, number[]>;
@@ -68,6 +82,7 @@ async function tfjsMatmul(m: number, n: number, k: number): Promise<number[]> {
     },
     RUNS,
     1,
+    `${m}x${n}x${k}/tfjsWasmFloat32`,
   );
   a.dispose();
   b.dispose();
@@ -126,7 +141,9 @@ async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResul
   for (const st of strategies) seconds[st] = [];
   for (let r = 0; r < RUNS; r++)
     for (const st of strategies)
-      seconds[st].push(...time(() => k.bgemm(st, a, b, c, m, n, rowBytes), 1, r === 0 ? 2 : 0));
+      seconds[st].push(
+        ...time(() => k.bgemm(st, a, b, c, m, n, rowBytes), 1, r === 0 ? 2 : 0, `${m}x${n}x${kBits}/${st}`),
+      );
   // Both strategies must agree (a quick correctness guard for the benchmark itself).
   k.bgemm('scalar', a, b, c, m, n, rowBytes);
   const ref = k.i32(c, m * n).slice();
@@ -167,6 +184,12 @@ async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResul
     speedupBestVsTfjs: best / g('tfjsWasmFloat32'),
     twoThreadsGmacs: g('twoThreads'),
     plainJsGmacs: g('plainJs'),
+    perCpuSecond: Object.fromEntries(
+      ['scalar', 'simd', 'tfjsWasmFloat32'].map((key) => [
+        key,
+        macs / median(cpuSeconds[`${m}x${n}x${kBits}/${key}`]) / 1e9,
+      ]),
+    ),
     bestOfRuns: {
       scalar: macs / Math.min(...seconds.scalar) / 1e9,
       simd: macs / Math.min(...seconds.simd) / 1e9,
@@ -254,7 +277,16 @@ async function main() {
     '',
     'Targets (engine.md): >= 100 G binary MAC/s single thread at 256x4096x4096 and >= 12x tfjs-wasm float32.',
     '',
-    'Fastest single run (scalar / SIMD / tfjs): ' +
+    'Per CPU second of this process, medians (scalar / SIMD / tfjs-wasm float32; excludes time spent waiting for a core): ' +
+      gemm
+        .map(
+          (r) =>
+            `${r.shape.join('x')}: ${f(r.perCpuSecond.scalar)} / ${f(r.perCpuSecond.simd)} / ${f(r.perCpuSecond.tfjsWasmFloat32, 2)} (best / tfjs ${f(Math.max(r.perCpuSecond.scalar, r.perCpuSecond.simd) / r.perCpuSecond.tfjsWasmFloat32)}x)`,
+        )
+        .join('; ') +
+      '.',
+    '',
+    'Fastest single run, wall clock (scalar / SIMD / tfjs): ' +
       gemm
         .map(
           (r) =>
