@@ -7,3 +7,4 @@ export { thresholdsFromAffine } from './reference/transform.js';
 export type { Calibration, PopcountStrategy } from './runtime/kernels.js';
 export * from './runtime/net.js';
 export * from './shapes.js';
+export * from './weights.js';
