@@ -190,6 +190,34 @@ describe('flip ratio in model.fit logs', () => {
     expect(Object.keys(h2.history)).toEqual(['loss']);
   });
 
+  it('repeated fits with Bop, CaseOptimizer and flip-ratio logging hold no extra tensors', async () => {
+    const model = metricsScope(['flip_ratio'], () =>
+      tfl.sequential({
+        layers: [
+          quantDense({
+            units: 8,
+            kernelQuantizer: 'ste_sign',
+            kernelConstraint: 'weight_clip',
+            inputShape: [10],
+          }),
+          tfl.layers.batchNormalization(),
+          tfl.layers.dense({ units: 2 }),
+        ],
+      }),
+    );
+    model.compile({
+      optimizer: new CaseOptimizer([[isBinaryVariable, new Bop()]], tf.train.adam(0.01)),
+      loss: 'meanSquaredError',
+    });
+    const { x, y } = data(32, 9);
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+      counts.push(tf.memory().numTensors);
+    }
+    expect(counts[2]).toBe(counts[1]);
+  });
+
   it('FlipRatioLogger is a tfjs callback that can also be passed by hand', () => {
     expect(new FlipRatioLogger()).toBeInstanceOf(tfl.Callback);
   });

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../backend/index.js';
 import '../constraints/index.js';
 import '../quantizers/index.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { quantDense } from '../layers/index.js';
 import { Bop, ExponentialDecay, isBinaryVariable } from './index.js';
@@ -35,7 +35,15 @@ const close = (actual: number[][], expected: number[][]) => {
   });
 };
 
-describe('Bop update, worked by hand (gamma 0.5, threshold 0.1)', () => {
+describe.each(['cpu', 'wasm'])('Bop update on %s, worked by hand (gamma 0.5, threshold 0.1)', (backend) => {
+  beforeAll(async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    expect(tf.getBackend()).toBe(backend);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
   // Two steps. m <- m + gamma (g - m); w flips to -sign(w) where w m > threshold, else becomes sign(w).
   const w0 = [
     [1, -1, 1],

@@ -112,7 +112,9 @@ describe('Bop + Adam through CaseOptimizer', () => {
       class_name: 'CaseOptimizer',
       config: (model.optimizer as CaseOptimizer).getConfig(),
     });
-    const optimizerWeights = (artifacts.weightSpecs ?? []).filter((s) => s.group === 'optimizer').map((s) => s.name);
+    const optimizerWeights = (artifacts.weightSpecs ?? [])
+      .filter((s) => s.group === 'optimizer')
+      .map((s) => s.name);
     // CaseOptimizer iter, Bop iter + m of 2 kernels, Adam iter + m and v of 4 BN variables.
     expect(optimizerWeights).toHaveLength(1 + 3 + 9);
     expect(optimizerWeights.filter((n) => n.startsWith('optimizer_0/') && n.endsWith('/m'))).toHaveLength(2);
