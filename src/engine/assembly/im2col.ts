@@ -19,8 +19,18 @@ export function im2colBits(
       for (let ox = 0; ox < ow; ox++) {
         for (let ky = 0; ky < kh; ky++) {
           const iy = oy * sh - padTop + ky * dh;
+          const ix0 = ox * sw - padLeft;
+          // A whole kernel row inside the input with dilation 1 is one contiguous run of kw pixels.
+          if (dw == 1 && iy >= 0 && iy < h && ix0 >= 0 && ix0 + kw <= w) {
+            const p = src + (<usize>((b * h + iy) * w + ix0)) * pixBytes;
+            const words = kw * cw;
+            if (words <= 16) for (let i = 0; i < words; i++) store<u32>(q + <usize>i * 4, load<u32>(p + <usize>i * 4));
+            else memory.copy(q, p, <usize>words * 4);
+            q += <usize>words * 4;
+            continue;
+          }
           for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - padLeft + kx * dw;
+            const ix = ix0 + kx * dw;
             if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
               const p = src + (<usize>((b * h + iy) * w + ix)) * pixBytes;
               if (cw == 1) store<u32>(q, load<u32>(p));
@@ -66,11 +76,20 @@ export function im2colF32(
       for (let ox = 0; ox < ow; ox++)
         for (let ky = 0; ky < kh; ky++) {
           const iy = oy * sh - padTop + ky * dh;
+          const ix0 = ox * sw - padLeft;
+          if (dw == 1 && iy >= 0 && iy < h && ix0 >= 0 && ix0 + kw <= w) {
+            const p = src + (<usize>((b * h + iy) * w + ix0)) * pixBytes;
+            const count = kw * c;
+            // memory.copy has a call's overhead: copy short runs (first layers: 1 to 4 channels) inline.
+            if (count <= 32) for (let i = 0; i < count; i++) store<f32>(q + <usize>i * 4, load<f32>(p + <usize>i * 4));
+            else memory.copy(q, p, <usize>count * 4);
+            q += <usize>count * 4;
+            continue;
+          }
           for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - padLeft + kx * dw;
+            const ix = ix0 + kx * dw;
             if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
               const p = src + (<usize>((b * h + iy) * w + ix)) * pixBytes;
-              // memory.copy has a call's overhead: copy small pixels (first layers: 1 to 4 channels) inline.
               if (c <= 8) for (let i = 0; i < c; i++) store<f32>(q + <usize>i * 4, load<f32>(p + <usize>i * 4));
               else memory.copy(q, p, pixBytes);
             } else {

@@ -21,7 +21,12 @@ export function packSigns(src: usize, dst: usize, rows: i32, cols: i32, rowWords
     const rest = cols & 31;
     if (rest > 0) {
       let word: u32 = 0;
-      for (let i = 0; i < rest; i++) {
+      let i = 0;
+      for (; i + 3 < rest; i += 4) {
+        word |= (<u32>i32x4.bitmask(f32x4.lt(v128.load(p), zero))) << <u32>i;
+        p += 16;
+      }
+      for (; i < rest; i++) {
         if (load<f32>(p) < 0) word |= (<u32>1) << <u32>i;
         p += 4;
       }
