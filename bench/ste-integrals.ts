@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/ste-integrals.ts [--reps 7] [--quick]
  *
- * Writes bench/results/ste-integrals.json and bench/results/ste-integrals.md (atomically).
+ * Writes bench/ste-integrals.json and bench/ste-integrals.md (atomically).
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -102,6 +102,7 @@ const machine = {
   os: `${os.type()} ${os.release()} ${os.arch()}`,
   cpu: os.cpus()[0]?.model ?? 'unknown',
   cores: os.cpus().length,
+  loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
   node: process.version,
   backend: 'plain TypeScript (Float64, no tfjs)',
   date: new Date().toISOString(),
@@ -123,7 +124,7 @@ const result = {
 const fmt = (x: number) => (x < 0.01 ? x.toExponential(2) : x.toPrecision(3));
 const md = `# STE toy-model numerics benchmark
 
-Machine: ${machine.os}, ${machine.cpu}, ${machine.cores} logical cores, Node ${machine.node}, ${machine.backend}. ${machine.date}. Median of ${REPS} runs after a warm-up.
+Machine: ${machine.os}, ${machine.cpu}, ${machine.cores} logical cores (1-minute load average ${machine.loadAverage1m} at the end: the machine was shared), Node ${machine.node}, ${machine.backend}. ${machine.date}. Median of ${REPS} runs after a warm-up.
 
 | what | ms per call |
 | --- | ---: |
@@ -132,11 +133,11 @@ Machine: ${machine.os}, ${machine.cpu}, ${machine.cores} logical cores, Node ${m
 | speed-up of the closed form | ${result.clippedReluIntegralsMsPerCall.speedup.toFixed(0)}x |
 ${STE_NAMES.map((s) => `| E[g_${s}] closed form (m = 10, n = 20) | ${fmt(gradient[s])} |`).join('\n')}
 ${STE_NAMES.map((s) => `| one population step of Algorithm 1, ${s} (with loss and gradient bookkeeping) | ${fmt(step[s])} |`).join('\n')}
-| Monte Carlo, ${samples} samples (m = 10, n = 20), ReLU STE | ${fmt(mcMs)} (${(result.monteCarlo.samplesPerSecond / 1e6).toFixed(2)} M samples/s) |
+| Monte Carlo, ${samples} samples (m = 10, n = 20: 200 normal draws each, which dominate), ReLU STE | ${fmt(mcMs)} (${(result.monteCarlo.samplesPerSecond / 1e6).toFixed(2)} M samples/s) |
 `;
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outDir = join(here, 'results');
+const outDir = here;
 for (const [name, text] of [
   ['ste-integrals.json', `${JSON.stringify(result, null, 2)}\n`],
   ['ste-integrals.md', md],

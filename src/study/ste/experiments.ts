@@ -284,6 +284,7 @@ export type EndPoint =
   | 'global minimum'
   | 'spurious minimum'
   | 'saddle'
+  | 'other point with vanishing coarse gradient'
   | 'w collapsed to 0'
   | 'not converged';
 
@@ -365,13 +366,14 @@ export function classifyEnd(
   if (theta < 1e-3 && close(v, cp.globalMin.v)) return 'global minimum';
   if (Math.PI - theta < 1e-3 && close(v, cp.spurious.v)) return 'spurious minimum';
   if (cp.saddle && Math.abs(theta - cp.saddle.theta) < 1e-3 && close(v, cp.saddle.v)) return 'saddle';
-  return coarseNorm < tolerance * 10 ? 'saddle' : 'not converged';
+  return coarseNorm < tolerance * 10 ? 'other point with vanishing coarse gradient' : 'not converged';
 }
 
 const END_POINTS: EndPoint[] = [
   'global minimum',
   'spurious minimum',
   'saddle',
+  'other point with vanishing coarse gradient',
   'w collapsed to 0',
   'not converged',
 ];
@@ -471,6 +473,7 @@ export function addConvergenceSection(report: Report, result: ConvergenceResult,
     x.ends['global minimum'],
     x.ends['spurious minimum'],
     x.ends.saddle,
+    x.ends['other point with vanishing coarse gradient'],
     x.ends['w collapsed to 0'],
     x.ends['not converged'],
     x.fractionGlobal,
@@ -489,6 +492,7 @@ export function addConvergenceSection(report: Report, result: ConvergenceResult,
         'global min',
         'spurious min',
         'saddle',
+        'other vanishing coarse gradient',
         'w -> 0',
         'not converged',
         'fraction global',

@@ -208,7 +208,7 @@ export interface ClippedReluIntegrals {
  * [pi/2 - theta, pi/2] only, since the rest of the range is symmetric about 0 and its odd integrand
  * integrates to 0, which keeps the small q near theta = 0 accurate).
  *
- * method 'closed' (default, about 100 times faster) uses forms derived for lowbit by writing the polar
+ * method 'closed' (default; several hundred times faster, see bench/ste-integrals.ts) uses forms derived for lowbit by writing the polar
  * integrals in Cartesian coordinates (x along w_hat, a = 1 / |w|, region 0 < x < a, y > -x cot(theta)):
  * p(theta, w) = 1 / sqrt(2 pi) [1/2 - exp(-a^2 / 2) Phi(a cot(theta)) + cos(theta) / 2 erf(a / (sqrt(2) sin(theta)))],
  * q(theta, w) = sin(theta) / (2 sqrt(2 pi)) erf(a / (sqrt(2) sin(theta))),

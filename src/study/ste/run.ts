@@ -153,6 +153,8 @@ export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyRes
     throw new ConfigError({ where: 'runSteStudy seed', received: seed, expected: 'an integer in [0, 2^32)' });
   }
   const started = Date.now();
+  // CPU time of this process, reported next to wall time because the machine may be shared.
+  const cpu0 = typeof process !== 'undefined' && process.cpuUsage ? process.cpuUsage() : null;
   const settings = steStudySettings(options.quick);
   const { m, n } = settings;
   const teacher = studyTeacher(seed, m, n);
@@ -200,6 +202,10 @@ export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyRes
     instability: tInstability,
     compute: computeMs,
   };
+  if (cpu0) {
+    const used = process.cpuUsage(cpu0);
+    report.meta.cpuMs = Math.round((used.user + used.system) / 1000);
+  }
   const files = await report.write(options.outDir);
   const total = Date.now() - started;
   return {
