@@ -66,6 +66,55 @@ function bnn(seed: number): tfl.Sequential {
 const caseOptimizer = () =>
   new CaseOptimizer([[isBinaryVariable, new Bop({ threshold: 1e-6, gamma: 1e-3 })]], tf.train.adam(0.01));
 
+describe('Bop alone in model.compile', () => {
+  const binaryOnly = (useBias: boolean) =>
+    tfl.sequential({
+      layers: [
+        quantDense({
+          units: 8,
+          kernelQuantizer: 'ste_sign',
+          kernelConstraint: 'weight_clip',
+          kernelInitializer: tfl.initializers.glorotNormal({ seed: 5 }),
+          useBias,
+          inputShape: [10],
+        }),
+        quantDense({
+          units: 2,
+          inputQuantizer: 'ste_sign',
+          kernelQuantizer: 'ste_sign',
+          kernelConstraint: 'weight_clip',
+          kernelInitializer: tfl.initializers.glorotNormal({ seed: 6 }),
+          useBias: false,
+        }),
+      ],
+    });
+
+  it('trains a network whose trainable variables are all binary kernels', async () => {
+    const rng = new Random(8);
+    const v = Array.from({ length: 10 }, () => rng.normal());
+    const { x, y } = separable(256, rng, v);
+    const model = binaryOnly(false);
+    model.compile({ optimizer: new Bop({ threshold: 1e-7, gamma: 1e-2 }), loss: 'meanSquaredError' });
+    const before = model.getWeights().map((w) => Array.from(w.dataSync()));
+    await model.fit(x, y, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
+    const after = model.getWeights().map((w) => Array.from(w.dataSync()));
+    for (const [i, kernel] of after.entries()) {
+      expect(kernel.every((w) => w === 1 || w === -1)).toBe(true);
+      expect(kernel).not.toEqual(before[i].map((w) => (w >= 0 ? 1 : -1)));
+    }
+  });
+
+  it('a float variable (a bias) makes fit fail with the error naming it', async () => {
+    const model = binaryOnly(true);
+    model.compile({ optimizer: new Bop(), loss: 'meanSquaredError' });
+    const bias = model.layers[0].weights[1].name;
+    await expect(model.fit(tf.ones([4, 10]), tf.ones([4, 2]), { epochs: 1, verbose: 0 })).rejects.toThrow(
+      /Bop: variable '.*' has precision 32: received ".*bias.*"; expected a binary variable \(precision 1/,
+    );
+    expect(bias).toMatch(/bias/);
+  });
+});
+
 describe('Bop + Adam through CaseOptimizer', () => {
   let model: tfl.Sequential;
   let test: { x: tf.Tensor2D; y: tf.Tensor2D };
