@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { getVariablePrecision } from '../context/precision.js';
-import { ConfigError, describe } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { QuantizedLayerMembers } from '../layers/base.js';
 import { kernelSlotsOf } from '../layers/float-options.js';
 import { countOps, type OpCounts } from './ops.js';
@@ -316,7 +316,7 @@ export function checkBuilt(model: tfl.LayersModel, where: string): void {
   if (!Array.isArray(layers)) {
     throw new ConfigError({
       where,
-      received: describe(model),
+      received: model,
       expected: 'a tfjs LayersModel (tf.sequential() or tf.model())',
     });
   }

@@ -428,6 +428,9 @@ describe('bad input', () => {
 
   it('something that is not a model gets a ConfigError', () => {
     expect(() => profile({} as tfl.LayersModel)).toThrow(ConfigError);
+    expect(() => profile(tfl.layers.dense({ units: 1 }) as unknown as tfl.LayersModel)).toThrow(
+      /profile\(\): received an instance of Dense; expected a tfjs LayersModel/,
+    );
   });
 
   it('an unknown metric or latency without a benchmark gets a ConfigError', () => {
