@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { Random } from '../../util/random.js';
+import { popcount32 } from '../reference/bits.js';
+import { Kernels } from './kernels.js';
+
+/** popcount(a_i XOR b_j) over `words` 32-bit words, straight from the definition. */
+function reference(a: Uint32Array, b: Uint32Array, m: number, n: number, words: number): Int32Array {
+  const c = new Int32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < words; t++) s += popcount32(a[i * words + t] ^ b[j * words + t]);
+      c[i * n + j] = s;
+    }
+  return c;
+}
+
+describe('binary GEMM kernels', () => {
+  // Odd m and n (tile remainders), rows longer than 31 SIMD steps (several byte-counter flushes:
+  // 31 * 128 = 3968 bits), and more weight rows than one cache block (128 KiB / row bytes).
+  const shapes: [number, number, number][] = [
+    [1, 1, 128],
+    [3, 5, 512],
+    [7, 9, 3968],
+    [5, 4, 3968 + 128],
+    [4, 3, 8192 + 256],
+    [2, 300, 8192],
+    [33, 65, 1024],
+  ];
+  for (const [m, n, bits] of shapes)
+    it(`${m} x ${n} x ${bits} bits: scalar and SIMD popcount equal the definition`, async () => {
+      const rng = new Random(m * 1000 + n + bits);
+      const k = await Kernels.create();
+      const words = bits / 32;
+      const a = k.alloc(m * words * 4);
+      const b = k.alloc(n * words * 4);
+      const c = k.alloc(m * n * 4);
+      const av = Uint32Array.from({ length: m * words }, () => (rng.next() * 2 ** 32) >>> 0);
+      const bv = Uint32Array.from({ length: n * words }, () => (rng.next() * 2 ** 32) >>> 0);
+      k.u32(a, av.length).set(av);
+      k.u32(b, bv.length).set(bv);
+      const want = Array.from(reference(av, bv, m, n, words));
+      for (const strategy of ['scalar', 'simd'] as const) {
+        k.i32(c, m * n).fill(-1);
+        k.bgemm(strategy, a, b, c, m, n, words * 4);
+        expect(Array.from(k.i32(c, m * n)), strategy).toEqual(want);
+      }
+    });
+
+  it('all-equal and all-opposite rows give 0 and K mismatches', async () => {
+    const k = await Kernels.create();
+    const words = 4096 / 32;
+    const a = k.alloc(2 * words * 4);
+    const b = k.alloc(2 * words * 4);
+    const c = k.alloc(16);
+    k.u32(a, 2 * words).fill(0x12345678);
+    k.u32(b, words).fill(0x12345678);
+    k.u32(b + words * 4, words).fill(~0x12345678 >>> 0);
+    for (const strategy of ['scalar', 'simd'] as const) {
+      k.bgemm(strategy, a, b, c, 2, 2, words * 4);
+      expect(Array.from(k.i32(c, 4)), strategy).toEqual([0, 4096, 0, 4096]);
+    }
+  });
+});
