@@ -9,8 +9,8 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classCounts } from './dataset.js';
-import { FASHION_MNIST_DEFAULT_DIR, FASHION_MNIST_FILES, fashionMnist } from './fashion-mnist.js';
-import { mnist } from './mnist.js';
+import { FASHION_MNIST_DEFAULT_DIR, FASHION_MNIST_FILES } from './fashion-mnist.js';
+import { mnistFromDigits } from './mnist.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -24,10 +24,31 @@ const digitsDir = join(
   'digits',
 );
 
+/** The first 60 digits of each class of the mnist package: the same code path as all 10,000, faster. */
+let cached: number[][] | null = null;
+function digits(): number[][] {
+  cached ??= Array.from({ length: 10 }, (_, c) =>
+    JSON.parse(readFileSync(join(digitsDir, `${c}.json`), 'utf8')).data.slice(0, 60 * 784),
+  );
+  return cached;
+}
+
+/** Uncompressed IDX bytes of unsigned bytes, written by hand. */
+function idxBytes(dims: number[], payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + payload.length);
+  out[2] = 0x08;
+  out[3] = dims.length;
+  const view = new DataView(out.buffer);
+  for (const [i, d] of dims.entries()) view.setUint32(4 + 4 * i, d, false);
+  out.set(payload, 4 + 4 * dims.length);
+  return out;
+}
+
 /**
- * The page: lowbit's data module bundled for the browser. It fetches the ten MNIST digit files and
- * (when served) the four Fashion-MNIST .gz files, decodes them with the browser's
- * DecompressionStream, and publishes class counts and raw pixel sums on window.__data.
+ * The page: lowbit's data module bundled for the browser. It fetches ten MNIST digit files (60
+ * digits each) and, when served, the real Fashion-MNIST test files (.gz, inflated by the browser's
+ * DecompressionStream) with two hand-made training files, and publishes class counts and raw pixel
+ * sums on window.__data.
  */
 const PAGE = `
 import { mnist, fashionMnist, fashionMnistFromBytes, decodeIdx } from './index.ts';
@@ -39,7 +60,7 @@ async function main() {
   const digits = await Promise.all(Array.from({ length: 10 }, async (_, c) => (await (await fetch('/digits/' + c + '.json')).json()).data));
   const m = await mnist({ digits });
   out.mnist = { train: counts(m.train.y), test: counts(m.test.y), trainSum: byteSum(m.train.x), firstLabels: Array.from(m.test.y.slice(0, 20)) };
-  if ((await fetch('/fashion/trainLabels')).ok) {
+  if ((await fetch('/fashion/testLabels')).ok) {
     const keys = ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
     const files = Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await bytes('/fashion/' + k)])));
     const f = await fashionMnistFromBytes(files);
@@ -77,21 +98,29 @@ describe.skipIf(!hasChromium)(
       for (let c = 0; c < 10; c++) {
         files.set(`/digits/${c}.json`, {
           type: 'application/json',
-          body: readFileSync(join(digitsDir, `${c}.json`)),
+          body: JSON.stringify({ data: digits()[c] }),
         });
       }
+      const binary = 'application/octet-stream';
       if (hasFashion) {
-        for (const [key, name] of Object.entries(FASHION_MNIST_FILES)) {
-          files.set(`/fashion/${key}`, {
-            type: 'application/octet-stream',
-            body: readFileSync(join(FASHION_MNIST_DEFAULT_DIR, `${name}.gz`)),
-          });
+        // The real test files; two hand-made training images (labels 3 and 7) stand in for the
+        // 26 MB training file. Gzipped and plain files both go through decodeIdx.
+        for (const key of ['testImages', 'testLabels'] as const) {
+          const path = join(FASHION_MNIST_DEFAULT_DIR, `${FASHION_MNIST_FILES[key]}.gz`);
+          files.set(`/fashion/${key}`, { type: binary, body: readFileSync(path) });
         }
+        files.set('/fashion/trainImages', {
+          type: binary,
+          body: idxBytes([2, 28, 28], new Uint8Array(2 * 784)),
+        });
+        files.set('/fashion/trainLabels', {
+          type: binary,
+          body: gzipSync(idxBytes([2], new Uint8Array([3, 7]))),
+        });
       }
       // A valid IDX header declaring 8 bytes, 5 bytes of data, gzipped, then cut before its trailer.
-      const idx = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 8, 1, 2, 3, 4, 5]);
-      const gz = gzipSync(idx);
-      files.set('/truncated.gz', { type: 'application/octet-stream', body: gz.subarray(0, gz.length - 6) });
+      const gz = gzipSync(idxBytes([8], new Uint8Array([1, 2, 3, 4, 5])));
+      files.set('/truncated.gz', { type: binary, body: gz.subarray(0, gz.length - 6) });
       server = createServer((req, res) => {
         const f = files.get(new URL(req.url ?? '/', 'http://x').pathname);
         if (!f) {
@@ -133,23 +162,24 @@ describe.skipIf(!hasChromium)(
       }
       if ('error' in result) throw new Error(`browser: ${result.error}`);
 
-      const m = await mnist();
+      const m = mnistFromDigits(digits());
       let trainSum = 0;
       for (const x of m.train.x) trainSum += Math.round((x + 1) * 127.5);
       expect(result.mnist).toEqual({
-        train: classCounts(m.train.y, 10),
-        test: classCounts(m.test.y, 10),
+        // round(0.8 * 60) = 48 train and 12 test per class.
+        train: new Array(10).fill(48),
+        test: new Array(10).fill(12),
         trainSum,
         firstLabels: Array.from(m.test.y.subarray(0, 20)),
       });
+      expect(classCounts(m.train.y, 10)).toEqual(new Array(10).fill(48));
       if (hasFashion) {
-        const f = await fashionMnist({ dir: FASHION_MNIST_DEFAULT_DIR });
         expect(result.fashion).toEqual({
-          train: new Array(10).fill(6000),
+          train: [0, 0, 0, 1, 0, 0, 0, 1, 0, 0],
           test: new Array(10).fill(1000),
           // Sum of the raw test-image bytes, computed with Python's gzip module.
           testSum: 573469082,
-          trainShape: f.train.xShape,
+          trainShape: [2, 28, 28, 1],
         });
       }
       expect(result.truncated).toMatch(/^FormatError: IDX data: /);
