@@ -274,14 +274,13 @@ async function main(): Promise<void> {
   const xm = t([BATCH, 784], 8);
   const ym = labels(BATCH);
   const m1 = mlp();
-  stock();
-  const ms = await timeIt(() => trainStep(m1, xm, ym));
-  lowbit();
-  const ml = await timeIt(() => trainStep(m1, xm, ym));
+  const mr = await sideBySide(() => trainStep(m1, xm, ym));
   rows.push({
     what: `MLP 784-512-512-10 train step, batch ${BATCH}`,
-    stockMs: r1(ms.median),
-    lowbitMs: r1(ml.median),
+    stockMs: r1(mr.stock),
+    lowbitMs: r1(mr.lowbit),
+    stockRuns: round1(mr.stockRuns),
+    lowbitRuns: round1(mr.lowbitRuns),
   });
 
   // CNN conv32-pool-conv64-pool-dense128-dense10 training step.
