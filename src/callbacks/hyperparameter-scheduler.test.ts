@@ -145,6 +145,14 @@ describe('errors', () => {
           optimizer: tf.train.adam(),
         }),
     ).toThrow(/received "iterations"; expected one of beta1, beta2, epsilon, learningRate/);
+    expect(
+      () =>
+        new HyperparameterScheduler({
+          schedule: () => 1,
+          hyperparameter: 'learningRate',
+          optimizer: new CaseOptimizer([[isBinaryVariable, new Bop()]], tf.train.adam()),
+        }),
+    ).toThrow(/CaseOptimizer has none \(schedule one of its optimizers instead/);
     // Without an optimizer option, the model's is checked when training starts.
     const { model, x, y } = oneWeight(tf.train.sgd(0.1));
     const scheduler = new HyperparameterScheduler({ schedule: () => 1, hyperparameter: 'lr' });

@@ -116,7 +116,14 @@ export class HyperparameterScheduler extends tfl.Callback {
         }
       }
       for (const k of ['gamma', 'threshold'] as const) if (k in optimizer) names.add(k);
-      throw new ConfigError({ where, received: this.hyperparameter, expected: [...names].sort() });
+      throw new ConfigError({
+        where,
+        received: this.hyperparameter,
+        expected:
+          names.size > 0
+            ? [...names].sort()
+            : `an attribute holding a number or schedule; ${optimizer.getClassName()} has none (schedule one of its optimizers instead, e.g. caseOptimizer.optimizers[0])`,
+      });
     }
   }
 
