@@ -88,24 +88,36 @@ export function thresholdsFromAffine(
   beta: ArrayLike<number>,
   clamps: { dotClamp?: Range; outClamp?: Range } = {},
 ): { sign: Int32Array; threshold: Int32Array } {
-  const n = gamma.length;
-  const sign = new Int32Array(n);
-  const threshold = new Int32Array(n);
   const t: ResolvedFloatTransform = { kind: 'float', ...clamps };
-  for (let c = 0; c < n; c++) {
-    const g = Math.fround(gamma[c]);
-    const b = Math.fround(beta[c]);
-    const neg = (d: number) => floatTransform(d, g, b, t) < 0;
-    if (g === 0 || neg(-k) === neg(k)) {
+  const g = Float32Array.from(gamma);
+  const b = Float32Array.from(beta);
+  return thresholdsFromSign(k, g.length, (c, d) => floatTransform(d, g[c], b[c], t) < 0);
+}
+
+/**
+ * Bit-output thresholds for any per-channel predicate `negative(c, dot)` that is monotone in dot
+ * (e.g. an output transform followed by more affine maps and a sign): for every integer dot in
+ * [-K, K], sign[c] * dot < threshold[c] iff negative(c, dot). Binary search per channel.
+ */
+export function thresholdsFromSign(
+  k: number,
+  channels: number,
+  negative: (c: number, dot: number) => boolean,
+): { sign: Int32Array; threshold: Int32Array } {
+  const sign = new Int32Array(channels);
+  const threshold = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const neg = (d: number) => negative(c, d);
+    const atLo = neg(-k);
+    if (atLo === neg(k)) {
       // Constant over the whole range of dot.
       sign[c] = 0;
-      threshold[c] = neg(0) ? 1 : 0;
+      threshold[c] = atLo ? 1 : 0;
       continue;
     }
-    // Find the boundary: lo has one bit value, hi the other.
+    // Find the boundary: lo has the bit value of -K, hi the other.
     let lo = -k;
     let hi = k;
-    const atLo = neg(lo);
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
       if (neg(mid) === atLo) lo = mid;
