@@ -64,6 +64,19 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'batchNormalization (training mode) after conv2d and dense, globalAveragePooling2d',
+    input: [6, 8, 8, 3],
+    build: () => [
+      tfl.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false }),
+      tfl.layers.batchNormalization({ momentum: 0.9 }),
+      tfl.layers.activation({ activation: 'relu' }),
+      tfl.layers.globalAveragePooling2d({}),
+      tfl.layers.dense({ units: 5 }),
+      tfl.layers.batchNormalization({ center: true, scale: true }),
+      tfl.layers.dense({ units: 2 }),
+    ],
+  },
+  {
     name: 'embedding (gather gradient), dense',
     input: [6, 4],
     intInput: 10,
