@@ -190,6 +190,55 @@ describe('flip ratio in model.fit logs', () => {
     expect(Object.keys(h2.history)).toEqual(['loss']);
   });
 
+  it('fitDataset logs them too, and user callbacks (objects and callback instances) still run', async () => {
+    const model = tfl.sequential({
+      layers: [
+        quantDense({
+          units: 4,
+          kernelQuantizer: { className: 'SteSign', config: { metrics: ['flip_ratio'] } },
+          kernelConstraint: 'weight_clip',
+          inputShape: [10],
+          useBias: false,
+          name: 'fr_dataset',
+        }),
+      ],
+    });
+    model.compile({ optimizer: new Bop({ threshold: 0, gamma: 1 }), loss: 'meanSquaredError' });
+    const { x } = data(8, 4);
+    // A minimal tf.data-like dataset: 3 batches of the same inputs (fresh tensors: fitDataset disposes them).
+    const dataset = {
+      size: 3,
+      iterator: async () => {
+        let i = 0;
+        return {
+          next: async () =>
+            i++ < 3
+              ? { value: { xs: tf.clone(x), ys: tf.fill([8, 4], 100) }, done: false }
+              : { value: undefined, done: true },
+        };
+      },
+    };
+    const seen: string[] = [];
+    class Marker extends tfl.Callback {
+      override async onEpochEnd(_: number, logs?: tfl.Logs) {
+        seen.push(`instance:${Object.keys(logs ?? {}).join(',')}`);
+      }
+    }
+    const history = await model.fitDataset(dataset as never, {
+      epochs: 2,
+      verbose: 0,
+      callbacks: [{ onEpochEnd: async () => void seen.push('object') }, new Marker() as never],
+    });
+    expect(Object.keys(history.history).sort()).toEqual(['flip_ratio/fr_dataset', 'loss']);
+    // The logger runs first, so later callbacks see the flip ratio in the epoch logs.
+    expect(seen).toEqual([
+      'object',
+      'instance:loss,flip_ratio/fr_dataset',
+      'object',
+      'instance:loss,flip_ratio/fr_dataset',
+    ]);
+  });
+
   it('repeated fits with Bop, CaseOptimizer and flip-ratio logging hold no extra tensors', async () => {
     const model = metricsScope(['flip_ratio'], () =>
       tfl.sequential({

@@ -167,7 +167,9 @@ describe('Bop trains binary variables only', () => {
     const bop = new Bop();
     const step = () => bop.applyGradients({ [binary.name]: tf.ones([2, 3]), [float.name]: tf.ones([2]) });
     expect(step).toThrow(ConfigError);
-    expect(step).toThrow(/variable 'bop_test_float_2' has precision 32/);
+    expect(step).toThrow(
+      /^Bop: precision of variable 'bop_test_float_2': received 32; expected 1 \(Bop trains binary variables only/,
+    );
     expect(Array.from(binary.dataSync())).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
     expect(bop.iterations).toBe(0);
   });

@@ -110,10 +110,10 @@ export class Bop extends tf.Optimizer {
       const precision = getVariablePrecision(name);
       if (precision !== 1) {
         throw new ConfigError({
-          where: `${this.name}: variable '${name}' has precision ${precision}`,
-          received: name,
+          where: `${this.name}: precision of variable '${name}'`,
+          received: precision,
           expected:
-            'a binary variable (precision 1, e.g. a kernel quantized by ste_sign); train the other variables with another optimizer through CaseOptimizer([[Bop.isBinaryVariable, bop]], defaultOptimizer)',
+            '1 (Bop trains binary variables only, e.g. kernels quantized by ste_sign); train the other variables with another optimizer through CaseOptimizer([[Bop.isBinaryVariable, bop]], defaultOptimizer)',
         });
       }
       return variable;
