@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { lineChart } from '../plot/chart.js';
-import { formatNumber, jsonReplacer, Report } from './report.js';
+import { formatNumber, jsonReplacer, Report, stringifyReport } from './report.js';
 
 describe('formatNumber', () => {
   it.each([
@@ -69,6 +69,14 @@ describe('Report', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('stringifyReport keeps arrays of values on one line and round-trips', () => {
+    const value = { a: [1, 2.5, -3e-7], b: { c: ['x', 'y'], d: [{ e: 1 }] } };
+    const text = stringifyReport(value);
+    expect(text).toContain('"a": [1, 2.5, -3e-7]');
+    expect(text).toContain('"c": ["x", "y"]');
+    expect(JSON.parse(text)).toEqual(value);
   });
 
   it('jsonReplacer turns typed arrays into arrays', () => {

@@ -204,11 +204,22 @@ export class Report {
     }
     const md = nodePath.join(outDir, 'report.md');
     const json = nodePath.join(outDir, 'report.json');
-    await writeFileAtomic(json, `${JSON.stringify(this.toJSON(), jsonReplacer, 2)}\n`);
+    await writeFileAtomic(json, `${stringifyReport(this.toJSON())}\n`);
     await writeFileAtomic(md, this.toMarkdown());
     files.push(json, md);
     return files;
   }
+}
+
+/**
+ * JSON text of a report: indented objects, but arrays of plain values (numbers, strings) on one line so
+ * long trajectories stay compact and diffable.
+ */
+export function stringifyReport(value: unknown): string {
+  return JSON.stringify(value, jsonReplacer, 2).replace(
+    /\[\n\s+([^[\]{}]*?)\n\s*\]/g,
+    (_m, inner: string) => `[${inner.split(/,\n\s*/).join(', ')}]`,
+  );
 }
 
 /** JSON replacer: typed arrays become arrays; non-finite numbers become strings ('NaN', 'inf'). */

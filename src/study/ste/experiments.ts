@@ -914,15 +914,21 @@ export function addInstabilitySection(report: Report, result: InstabilityResult,
     .set('teacherRuns', result.teacherRuns)
     .set(
       'empiricalRuns',
-      result.empiricalRuns.map(({ records, ...rest }) => ({
-        ...rest,
-        trajectory: {
-          iteration: records.map((r) => r.iteration),
-          loss: records.map((r) => r.loss),
-          theta: records.map((r) => r.theta),
-          wNorm: records.map((r) => r.wNorm),
-        },
-      })),
+      result.empiricalRuns.map(({ records, ...rest }) => {
+        const kept = downsample(
+          records.map((r) => r.loss),
+          1000,
+        ).map((i) => records[i]);
+        return {
+          ...rest,
+          trajectory: {
+            iteration: kept.map((r) => r.iteration),
+            loss: kept.map((r) => r.loss),
+            theta: kept.map((r) => r.theta),
+            wNorm: kept.map((r) => r.wNorm),
+          },
+        };
+      }),
     )
     .set('lemma9Norm', result.lemma9Norm)
     .set('spuriousLoss', result.spuriousLoss)
