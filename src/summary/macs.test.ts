@@ -223,6 +223,42 @@ describe('MAC precision = max(input precision or 32, kernel bits)', () => {
   });
 });
 
+describe('shared layers', () => {
+  it('a layer called twice in a functional model counts the MACs of both calls', () => {
+    const shared = tfl.layers.dense({ units: 3, useBias: false, name: 'shared' });
+    const a = tfl.input({ shape: [4] });
+    const b = tfl.input({ shape: [4] });
+    const sum = tfl.layers.add().apply([shared.apply(a), shared.apply(b)] as tfl.SymbolicTensor[]);
+    const p = profile(tfl.model({ inputs: [a, b], outputs: sum as tfl.SymbolicTensor }));
+    const row = p.layers.find((l) => l.name === 'shared');
+    // 4 x 3 = 12 weights, counted once as parameters, used in 2 calls: 24 MACs.
+    expect(row).toMatchObject({ calls: 2, params: 12, macs: 24 });
+  });
+
+  it('a convolution shared between inputs of different sizes counts each call at its own size', () => {
+    const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, useBias: false, name: 'conv' });
+    const small = tfl.input({ shape: [4, 4, 1] });
+    const large = tfl.input({ shape: [6, 6, 1] });
+    const pooled = [conv.apply(small), conv.apply(large)].map((t) =>
+      tfl.layers.globalAveragePooling2d({}).apply(t as tfl.SymbolicTensor),
+    );
+    const out = tfl.layers.concatenate().apply(pooled as tfl.SymbolicTensor[]);
+    const p = profile(tfl.model({ inputs: [small, large], outputs: out as tfl.SymbolicTensor }));
+    const row = p.layers.find((l) => l.name === 'conv');
+    // kernel 3 x 3 x 1 x 2 = 18; outputs 2 x 2 = 4 and 4 x 4 = 16 positions: 18 x 20 = 360.
+    expect(row).toMatchObject({ calls: 2, params: 18, macs: 360, outputShapeText: 'multiple' });
+  });
+
+  it('layers reused in another model are counted once per call in this one', () => {
+    const dense = tfl.layers.dense({ units: 2, inputShape: [3], name: 'reused' });
+    tfl.sequential({ layers: [dense] });
+    const again = tfl.input({ shape: [3] });
+    const model = tfl.model({ inputs: again, outputs: dense.apply(again) as tfl.SymbolicTensor });
+    expect(dense.inboundNodes.length).toBe(2);
+    expect(profile(model).layers[1]).toMatchObject({ calls: 1, macs: 6 });
+  });
+});
+
 /** A layer tfjs and lowbit know nothing about, with one weight. */
 class MysteryScale extends tfl.layers.Layer {
   static readonly className = 'MysteryScale';

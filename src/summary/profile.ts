@@ -31,6 +31,8 @@ export interface LayerProfile {
   className: string;
   /** Precision of the layer's input quantizer, or null when the input is not quantized. */
   inputPrecision: number | null;
+  /** Times the layer runs per example: more than 1 for a layer shared within a functional model. */
+  calls: number;
   /** Output shape(s) with null for the batch, or null when unknown. */
   outputShape: (number | null)[] | (number | null)[][] | null;
   /** The output shape as Larq prints it: `(-1, 32, 32, 3)`, `multiple`. */
@@ -165,8 +167,37 @@ function sublayersOf(layer: tfl.layers.Layer): tfl.layers.Layer[] | null {
   return Array.isArray(layers) ? (layers as tfl.layers.Layer[]) : null;
 }
 
+/** The input and output shapes of one call of a layer. */
+interface Call {
+  input: Shape | Shape[] | null;
+  output: Shape | Shape[] | null;
+}
+
+function single(shapes: Shape | Shape[] | null): Shape | Shape[] | null {
+  return isShapeList(shapes) && shapes.length === 1 ? shapes[0] : shapes;
+}
+
 /**
- * MACs per example of one layer, by precision, from its kernel slots:
+ * The calls of `layer` per example inside `container`: one per inbound node that belongs to the
+ * container's graph (a layer shared within a functional model runs once per call). Models
+ * without a graph of their own (Sequential) call each layer once, with its current shapes.
+ */
+function callsOf(layer: tfl.layers.Layer, container: tfl.layers.Layer | null): Call[] {
+  const nodeKeys = (container as { containerNodes?: Set<string> } | null)?.containerNodes;
+  if (nodeKeys && nodeKeys.size > 0) {
+    const calls = layer.inboundNodes
+      .filter((_, i) => nodeKeys.has(`${layer.name}_ib-${i}`))
+      .map((node) => ({
+        input: single(node.inputShapes as Shape | Shape[]),
+        output: single(node.outputShapes as Shape | Shape[]),
+      }));
+    if (calls.length > 0) return calls;
+  }
+  return [{ input: inputShapeOf(layer), output: outputShapeOf(layer) }];
+}
+
+/**
+ * MACs per example of one layer, by precision, from its kernel slots, summed over its calls:
  * MACs = kernel weights x uses per example, where the uses are the output positions for
  * convolutions (H' x W' (x D')), the input positions for transposed convolutions, and 1 for
  * dense and locally connected kernels (whose kernel already holds one weight set per position).
@@ -176,7 +207,7 @@ function sublayersOf(layer: tfl.layers.Layer): tfl.layers.Layer[] | null {
 function macsOf(
   layer: tfl.layers.Layer,
   inputPrecision: number | null,
-  outputShape: Shape | Shape[] | null,
+  calls: readonly Call[],
   notes: string[],
 ): Array<[number, number]> {
   const macs: Array<[number, number]> = [];
@@ -186,35 +217,35 @@ function macsOf(
     ];
     if (!variable) continue;
     const count = product(variable.shape as number[]);
-    let positions: Shape;
-    if (slot.reuse === 'once') {
-      positions =
-        variable.shape.length === 2 && outputShape && !isShapeList(outputShape)
-          ? outputShape.slice(1, -1)
-          : [];
-    } else {
-      const shape = slot.reuse === 'outputPositions' ? outputShape : inputShapeOf(layer);
+    const precision = Math.max(inputPrecision ?? 32, getVariablePrecision(variable));
+    for (const call of calls) {
+      let positions: Shape;
+      const shape = slot.reuse === 'inputPositions' ? call.input : call.output;
       if (shape === null || isShapeList(shape)) {
         notes.push(
-          `${layer.name}: MACs not counted (its ${slot.reuse === 'outputPositions' ? 'output' : 'input'} shape is not unique)`,
+          `${layer.name}: MACs not counted (its ${slot.reuse === 'inputPositions' ? 'input' : 'output'} shape is not unique)`,
         );
         continue;
       }
-      positions = spatial(shape, layer);
+      if (slot.reuse === 'once') positions = variable.shape.length === 2 ? shape.slice(1, -1) : [];
+      else positions = spatial(shape, layer);
+      if (positions.some((d) => d === null)) {
+        notes.push(`${layer.name}: MACs not counted (spatial size unknown: ${shapeText(shape)})`);
+        continue;
+      }
+      macs.push([precision, count * product(positions as number[])]);
     }
-    if (positions.some((d) => d === null)) {
-      notes.push(`${layer.name}: MACs not counted (spatial size unknown: ${shapeText(outputShape)})`);
-      continue;
-    }
-    const precision = Math.max(inputPrecision ?? 32, getVariablePrecision(variable));
-    macs.push([precision, count * product(positions as number[])]);
   }
   return macs;
 }
 
-function layerProfile(layer: tfl.layers.Layer): LayerProfile {
+function layerProfile(layer: tfl.layers.Layer, container: tfl.layers.Layer | null): LayerProfile {
   const children = sublayersOf(layer);
-  if (children) return containerProfile(layer, children.map(layerProfile));
+  if (children)
+    return containerProfile(
+      layer,
+      children.map((child) => layerProfile(child, layer)),
+    );
   const notes: string[] = [];
   const trainable = new Set(layer.trainableWeights);
   const weights: WeightProfile[] = countedWeights(layer).map((v) => ({
@@ -227,7 +258,8 @@ function layerProfile(layer: tfl.layers.Layer): LayerProfile {
   const inputPrecision = (layer as Partial<QuantizedLayerMembers>).inputQuantizer?.precision ?? null;
   const outputShape = outputShapeOf(layer);
   const hasKernels = kernelSlotsOf(layer).length > 0;
-  const macs = macsOf(layer, inputPrecision, outputShape, notes);
+  const calls = callsOf(layer, container);
+  const macs = macsOf(layer, inputPrecision, calls, notes);
   if (!isRegistered(layer)) {
     notes.push(
       `${layer.name}: unknown layer type ${layer.getClassName()}; its ${weights.reduce((s, w) => s + w.count, 0)} params are counted at their tagged precision (32 bits unless quantized) and its MACs as 0`,
@@ -237,6 +269,7 @@ function layerProfile(layer: tfl.layers.Layer): LayerProfile {
   }
   return assemble({
     name: layer.name,
+    calls: calls.length,
     className: layer.getClassName(),
     inputPrecision,
     outputShape,
@@ -248,6 +281,7 @@ function layerProfile(layer: tfl.layers.Layer): LayerProfile {
 
 interface Parts {
   name: string;
+  calls: number;
   className: string;
   inputPrecision: number | null;
   outputShape: Shape | Shape[] | null;
@@ -265,6 +299,7 @@ function assemble(parts: Parts): LayerProfile {
   return {
     name: parts.name,
     className: parts.className,
+    calls: parts.calls,
     inputPrecision: parts.inputPrecision,
     outputShape: parts.outputShape,
     outputShapeText: shapeText(parts.outputShape),
@@ -288,6 +323,7 @@ function assemble(parts: Parts): LayerProfile {
 function containerProfile(layer: tfl.layers.Layer, layers: LayerProfile[]): LayerProfile {
   return assemble({
     name: layer.name,
+    calls: 1,
     className: layer.getClassName(),
     inputPrecision: layers[0]?.inputPrecision ?? null,
     outputShape: layers.length > 0 ? layers[layers.length - 1].outputShape : null,
@@ -364,7 +400,10 @@ export function checkBuilt(model: tfl.LayersModel, where: string): void {
  */
 export function profile(model: tfl.LayersModel): ModelProfile {
   checkBuilt(model, 'profile()');
-  const base = containerProfile(model as unknown as tfl.layers.Layer, model.layers.map(layerProfile));
+  const base = containerProfile(
+    model as unknown as tfl.layers.Layer,
+    model.layers.map((layer) => layerProfile(layer, model as unknown as tfl.layers.Layer)),
+  );
   const macsAt = (bits: number) => base.macsByPrecision.find((m) => m.bits === bits)?.count ?? 0;
   return {
     ...base,
