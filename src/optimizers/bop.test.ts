@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 
 /** A built QuantDense(3) on 2 inputs whose kernel (shape [2, 3]) is binary, set to `kernel`. */
-function binaryKernel(kernel: number[][], quantizer = 'ste_sign'): tf.Variable {
+function binaryKernel(kernel: number[][], quantizer: string | object = 'ste_sign'): tf.Variable {
   const layer = quantDense({
     units: 3,
     kernelQuantizer: quantizer,
@@ -155,6 +155,26 @@ describe('Bop trains binary variables only', () => {
     expect(isBinaryVariable(binary)).toBe(true);
     expect(Bop.isBinaryVariable(binary.name)).toBe(true);
     expect(isBinaryVariable(ternary)).toBe(false);
+    // Larq's way to mark a variable binary without quantizing it: NoOp(precision=1).
+    const marked = binaryKernel(
+      [
+        [1, 1, 1],
+        [1, 1, 1],
+      ],
+      { className: 'NoOp', config: { precision: 1 } },
+    );
+    expect(isBinaryVariable(marked)).toBe(true);
+    expect(
+      isBinaryVariable(
+        binaryKernel(
+          [
+            [1, 1, 1],
+            [1, 1, 1],
+          ],
+          { className: 'NoOp', config: { precision: 8 } },
+        ),
+      ),
+    ).toBe(false);
     expect(isBinaryVariable(float)).toBe(false);
   });
 
