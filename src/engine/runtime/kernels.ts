@@ -143,7 +143,14 @@ export class Kernels {
         throw new LowbitError(
           `engine: needs ${this.top} bytes of WebAssembly memory; the limit is ${this.maxBytes} bytes (use a smaller batch)`,
         );
-      this.memory.grow(Math.ceil((this.top - have) / 65536));
+      try {
+        this.memory.grow(Math.ceil((this.top - have) / 65536));
+      } catch (e) {
+        this.top = p;
+        throw new LowbitError(
+          `engine: cannot grow WebAssembly memory to ${this.top + bytes} bytes (${(e as Error).message}); use a smaller batch`,
+        );
+      }
     }
     return p;
   }

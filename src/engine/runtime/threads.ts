@@ -162,7 +162,10 @@ export class ThreadPool {
           } else {
             const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
             const w = new g.Worker!(url);
-            w.onmessage = (e) => onMessage(e.data);
+            w.onmessage = (e) => {
+              URL.revokeObjectURL(url);
+              onMessage(e.data);
+            };
             w.postMessage(msg);
             workers.push(w);
           }
