@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { registerMissingGradients } from './gradients.js';
@@ -94,5 +96,27 @@ describe('importing lowbit registers everything idempotently and silently', () =
     const added = registerTrainingKernels(`${FAKE}-empty`);
     expect(added.sort()).toEqual(Object.keys(TRAINING_KERNELS).sort());
     for (const k of added) tf.unregisterKernel(k, `${FAKE}-empty`);
+  });
+});
+
+describe('importing lowbit in a fresh process', () => {
+  it('prints nothing, even when imported twice and the wasm backend is started', () => {
+    const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+    const script = [
+      `await import(${JSON.stringify(index)});`,
+      // A query string makes Node evaluate the module again, as a second copy of lowbit would.
+      `await import(${JSON.stringify(`${index.replace(/index\.ts$/, 'install.ts')}?second-copy`)});`,
+      `await import(${JSON.stringify(`${index.replace(/index\.ts$/, 'register.ts')}?second-copy`)}).then((m) => m.installAll());`,
+      "const tf = await import('@tensorflow/tfjs-core');",
+      "await tf.setBackend('wasm');",
+      'tf.dispose(tf.matMul(tf.ones([2, 3]), tf.ones([2, 3]), false, true));',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('');
   });
 });
