@@ -6,6 +6,7 @@ import '../quantizers/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { quantDense } from '../layers/index.js';
+import type { QuantizerIdentifier } from '../quantizers/index.js';
 import { Bop, ExponentialDecay, isBinaryVariable } from './index.js';
 
 beforeAll(async () => {
@@ -13,7 +14,7 @@ beforeAll(async () => {
 });
 
 /** A built QuantDense(3) on 2 inputs whose kernel (shape [2, 3]) is binary, set to `kernel`. */
-function binaryKernel(kernel: number[][], quantizer: string | object = 'ste_sign'): tf.Variable {
+function binaryKernel(kernel: number[][], quantizer: QuantizerIdentifier = 'ste_sign'): tf.Variable {
   const layer = quantDense({
     units: 3,
     kernelQuantizer: quantizer,
