@@ -241,11 +241,13 @@ function macsOf(
 
 function layerProfile(layer: tfl.layers.Layer, container: tfl.layers.Layer | null): LayerProfile {
   const children = sublayersOf(layer);
-  if (children)
+  if (children) {
     return containerProfile(
       layer,
       children.map((child) => layerProfile(child, layer)),
+      container,
     );
+  }
   const notes: string[] = [];
   const trainable = new Set(layer.trainableWeights);
   const weights: WeightProfile[] = countedWeights(layer).map((v) => ({
@@ -319,19 +321,34 @@ function assemble(parts: Parts): LayerProfile {
   };
 }
 
-/** A container's profile: the sums of its layers'; input precision of the first, output of the last. */
-function containerProfile(layer: tfl.layers.Layer, layers: LayerProfile[]): LayerProfile {
+/**
+ * A container's profile: the sums of its layers'; input precision of the first, output of the
+ * last. A nested model called k times in its parent's graph counts its MACs k times.
+ */
+function containerProfile(
+  layer: tfl.layers.Layer,
+  layers: LayerProfile[],
+  parent: tfl.layers.Layer | null,
+): LayerProfile {
+  const calls = parent ? callsOf(layer, parent) : [];
+  const times = Math.max(1, calls.length);
+  const notes = layers.flatMap((l) => l.notes);
+  if (new Set(calls.map((c) => JSON.stringify(c.input))).size > 1) {
+    notes.push(
+      `${layer.name}: a nested model called at different input shapes; each of its ${times} calls is counted with the MACs of its own graph's shapes`,
+    );
+  }
   return assemble({
     name: layer.name,
-    calls: 1,
+    calls: times,
     className: layer.getClassName(),
     inputPrecision: layers[0]?.inputPrecision ?? null,
     outputShape: layers.length > 0 ? layers[layers.length - 1].outputShape : null,
     weights: layers.flatMap((l) => l.weights),
     macsByPrecision: bitCounts(
-      layers.flatMap((l) => l.macsByPrecision.map((m) => [m.bits, m.count] as [number, number])),
+      layers.flatMap((l) => l.macsByPrecision.map((m) => [m.bits, times * m.count] as [number, number])),
     ),
-    notes: layers.flatMap((l) => l.notes),
+    notes,
     layers,
   });
 }
@@ -403,6 +420,7 @@ export function profile(model: tfl.LayersModel): ModelProfile {
   const base = containerProfile(
     model as unknown as tfl.layers.Layer,
     model.layers.map((layer) => layerProfile(layer, model as unknown as tfl.layers.Layer)),
+    null,
   );
   const macsAt = (bits: number) => base.macsByPrecision.find((m) => m.bits === bits)?.count ?? 0;
   return {

@@ -414,6 +414,26 @@ describe('nested models', () => {
   });
 });
 
+describe('a nested model called twice', () => {
+  it('counts its MACs once per call, its parameters once', () => {
+    const x = tfl.input({ shape: [4] });
+    const inner = tfl.model({
+      name: 'inner',
+      inputs: x,
+      outputs: tfl.layers.dense({ units: 3, useBias: false }).apply(x) as tfl.SymbolicTensor,
+    });
+    const a = tfl.input({ shape: [4] });
+    const b = tfl.input({ shape: [4] });
+    const sum = tfl.layers.add().apply([inner.apply(a), inner.apply(b)] as tfl.SymbolicTensor[]);
+    const p = profile(tfl.model({ inputs: [a, b], outputs: sum as tfl.SymbolicTensor }));
+    const row = p.layers.find((l) => l.name === 'inner');
+    // 4 x 3 = 12 weights; 12 MACs per call, 2 calls.
+    expect(row).toMatchObject({ calls: 2, params: 12, macs: 24 });
+    expect(p.macs).toBe(24);
+    expect(p.notes).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   it('an unbuilt model gets a ConfigError saying how to build it', () => {
     expect(() => summary(tfl.sequential({ name: 'empty' }), { printFn: () => {} })).toThrow(ConfigError);
