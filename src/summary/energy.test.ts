@@ -152,6 +152,20 @@ describe('summary with metrics', () => {
     ]);
   });
 
+  it("'flops' alone prints operations without energy; 'energy' alone prints energy without operation columns", () => {
+    const flops: string[] = [];
+    summary(larqIntroCnn(), { metrics: ['flops'], printFn: (s) => flops.push(s) });
+    expect(flops).toHaveLength(4);
+    expect(flops.join('\n')).not.toMatch(/Energy|pJ/);
+    expect(flops[2]).toMatch(/\| Total\s+5,199,104\s+389,376 \|/);
+    const energy: string[] = [];
+    summary(larqIntroCnn(), { metrics: ['energy'], printFn: (s) => energy.push(s) });
+    expect(energy).toHaveLength(5);
+    expect(energy[2]).not.toMatch(/FLOPs|binary ops/);
+    expect(energy[2]).toMatch(/\| Total\s+915,061\.4\s+16,885\.0\s+2,161,280\.0 \|/);
+    expect(energy[3]).not.toMatch(/FLOPs/);
+  });
+
   it('without metrics prints only the two Larq tables', () => {
     const out: string[] = [];
     summary(larqIntroCnn(), { printFn: (s) => out.push(s) });
