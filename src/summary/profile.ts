@@ -4,6 +4,7 @@ import { getVariablePrecision } from '../context/precision.js';
 import { ConfigError } from '../errors.js';
 import type { QuantizedLayerMembers } from '../layers/base.js';
 import { kernelSlotsOf } from '../layers/float-options.js';
+import { shapeAsPython } from './format.js';
 import { countOps, type OpCounts } from './ops.js';
 
 /** One weight as the summary counts it. */
@@ -136,13 +137,10 @@ function inputShapeOf(layer: tfl.layers.Layer): Shape | null {
   return shape;
 }
 
+/** As Larq prints output shapes: a tuple, a list of tuples for several outputs, or 'multiple'. */
 function shapeText(shape: Shape | Shape[] | null): string {
   if (shape === null) return 'multiple';
-  const one = (s: Shape) => {
-    const dims = s.map((d) => (d ? String(d) : '-1'));
-    return dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  };
-  return isShapeList(shape) ? `[${shape.map(one).join(', ')}]` : one(shape);
+  return isShapeList(shape) ? `[${shape.map(shapeAsPython).join(', ')}]` : shapeAsPython(shape);
 }
 
 /** The spatial positions of a feature-map shape: all axes but batch and channels. */
