@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { quantDense } from '../layers/index.js';
 import type { QuantizerIdentifier } from '../quantizers/index.js';
+import { Random } from '../util/random.js';
 import { Bop, ExponentialDecay, isBinaryVariable } from './index.js';
 
 beforeAll(async () => {
@@ -136,6 +137,47 @@ describe.each(['cpu', 'wasm'])('Bop update on %s, worked by hand (gamma 0.5, thr
       [-1, -1, -1],
       [-1, -1, -1],
     ]); // m = 0.5 > 0
+  });
+});
+
+describe('Bop against a scalar reference implementation', () => {
+  it('matches, element by element, over 6 steps of seeded gradients on a 7 x 13 kernel', async () => {
+    const rng = new Random(42);
+    const [rows_, cols] = [7, 13];
+    const layer = quantDense({
+      units: cols,
+      kernelQuantizer: 'ste_sign',
+      kernelConstraint: 'weight_clip',
+      useBias: false,
+    });
+    layer.build([null, rows_]);
+    const start = Array.from({ length: rows_ * cols }, () => (rng.next() < 0.5 ? -1 : 1));
+    layer.setWeights([tf.tensor2d(start, [rows_, cols])]);
+    const w = (layer as unknown as { kernel: { read(): tf.Variable } }).kernel.read();
+    const gamma = (step: number) => 0.3 / (step + 1);
+    const threshold = 0.01;
+    const bop = new Bop({ gamma, threshold });
+
+    // Reference: one float32 operation at a time, as the tensor ops round.
+    const f = Math.fround;
+    const ref: { w: number[]; m: number[] } = { w: [...start], m: start.map(() => 0) };
+    for (let step = 0; step < 6; step++) {
+      const g = start.map(() => rng.normal() * 0.05);
+      bop.applyGradients({ [w.name]: tf.tensor2d(g, [rows_, cols]) });
+      const gm = f(gamma(step));
+      for (let i = 0; i < g.length; i++) {
+        ref.m[i] = f(ref.m[i] + f(gm * f(f(g[i]) - ref.m[i])));
+        const s = ref.w[i] >= 0 ? 1 : -1;
+        ref.w[i] = f(ref.w[i] * ref.m[i]) > f(threshold) ? -s : s;
+      }
+      expect(Array.from(w.dataSync())).toEqual(ref.w);
+    }
+    const m = Array.from((await bop.getWeights())[1].tensor.dataSync());
+    expect(m).toEqual(ref.m);
+    // Some weights flipped and some did not: the comparison is not vacuous.
+    const flipped = ref.w.filter((x, i) => x !== start[i]).length;
+    expect(flipped).toBeGreaterThan(0);
+    expect(flipped).toBeLessThan(start.length);
   });
 });
 
