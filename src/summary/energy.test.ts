@@ -101,6 +101,16 @@ describe('estimateEnergy', () => {
     expect(e.assumptions.join('\n')).toMatch(/binary MAC = 0.0075 pJ/);
   });
 
+  it('profile(model).energy is the same estimate, and survives JSON', () => {
+    const p = JSON.parse(JSON.stringify(profile(larqIntroCnn())));
+    expect(p.energy.estimate).toBe(true);
+    expect(p.energy.computePj).toBeCloseTo(915061.44, 6);
+    expect(p.energy.totalDramPj).toBeCloseTo(3076341.44, 6);
+    // A table override reaches the profile: binary MACs at 0 pJ leave 194,688 x 4.6 = 895,564.8.
+    const custom = profile(larqIntroCnn(), { energy: { table: { binaryMac: 0 } } });
+    expect(custom.energy.computePj).toBeCloseTo(895564.8, 6);
+  });
+
   it("Larq's profile model: 1-, 2- and 32-bit MACs", () => {
     const e = estimateEnergy(tfl.sequential({ layers: larqProfileLayers() }));
     // 158,752 x 0.0075 + 34,848 x 0.0425 + 1,218,368 x 4.6 = 1,190.64 + 1,481.04 + 5,604,492.8

@@ -1,7 +1,5 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
 import { type OpKind, opKind } from './ops.js';
-import { type LayerProfile, profile } from './profile.js';
 
 /**
  * Energy per operation and per memory access, in picojoules. All figures but `binaryMac` and
@@ -136,12 +134,16 @@ function checkTable(table: Partial<EnergyTable>): EnergyTable {
   return merged as unknown as EnergyTable;
 }
 
-function isProfile(x: unknown): x is LayerProfile {
-  return typeof x === 'object' && x !== null && Array.isArray((x as LayerProfile).macsByPrecision);
+/** What an energy estimate is computed from: a profile (of a model or a layer) has both. */
+export interface EnergyFigures {
+  /** MACs per example by precision. */
+  macsByPrecision: readonly { bits: number; count: number }[];
+  /** Bits of weights (the model size). */
+  memoryBits: number;
 }
 
 /**
- * Estimates the energy of one inference (batch 1) from a model's MACs and weight size:
+ * Estimates the energy of one inference (batch 1) from MACs and weight size:
  *
  *   E_compute = sum over precisions p of MACs_p x e(p)   (e: {@link energyPerMac})
  *   E_weights = (model size in bits / 32) x e_read32    (SRAM and DRAM variants)
@@ -149,19 +151,14 @@ function isProfile(x: unknown): x is LayerProfile {
  *
  * with Horowitz's 45 nm figures (ISSCC 2014) by default. An estimate for comparing designs,
  * not a measurement: activations' memory traffic, control and data movement inside the
- * datapath are left out (listed in `assumptions`).
+ * datapath are left out (listed in `assumptions`). `estimateEnergy(model)` profiles a model first.
  *
  * @example
- * const e = lq.models.estimateEnergy(model);
- * e.totalSramPj; e.assumptions;
- * @throws ConfigError on a bad table entry or an unbuilt model.
+ * energyOf({ macsByPrecision: [{ bits: 1, count: 1000 }], memoryBits: 64 }).totalSramPj; // 7.5 + 10
+ * @throws ConfigError on a bad table entry.
  */
-export function estimateEnergy(
-  model: tfl.LayersModel | LayerProfile,
-  options: EnergyOptions = {},
-): EnergyEstimate {
+export function energyOf(p: EnergyFigures, options: EnergyOptions = {}): EnergyEstimate {
   const table = checkTable(options.table ?? {});
-  const p = isProfile(model) ? model : profile(model);
   const compute = p.macsByPrecision.map(({ bits, count }) => {
     const pjPerMac = energyPerMac(bits, table);
     return { precision: bits, kind: opKind(bits), macs: count, pjPerMac, pj: count * pjPerMac };

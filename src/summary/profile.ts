@@ -4,6 +4,7 @@ import { getVariablePrecision } from '../context/precision.js';
 import { ConfigError } from '../errors.js';
 import type { QuantizedLayerMembers } from '../layers/base.js';
 import { kernelSlotsOf } from '../layers/float-options.js';
+import { type EnergyEstimate, type EnergyOptions, energyOf } from './energy.js';
 import { shapeAsPython } from './format.js';
 import { countOps, type OpCounts } from './ops.js';
 
@@ -77,6 +78,14 @@ export interface ModelProfile extends LayerProfile {
   paramBitWidths: number[];
   /** Every MAC precision that occurs, ascending: the table's MAC columns. */
   macPrecisions: number[];
+  /** Estimated energy of one inference (see {@link energyOf}); an estimate, not a measurement. */
+  energy: EnergyEstimate;
+}
+
+/** Options of {@link profile}. */
+export interface ProfileOptions {
+  /** Options of the energy estimate (default: Horowitz, ISSCC 2014, 45 nm). */
+  energy?: EnergyOptions;
 }
 
 type Shape = (number | null)[];
@@ -392,7 +401,7 @@ export function checkBuilt(model: tfl.LayersModel, where: string): void {
 
 /**
  * The figures of Larq's `summary(model)` as data: per layer, and for the whole model, parameters
- * by bit-width, memory, MACs by precision, FLOPs and low-bit ops.
+ * by bit-width, memory, MACs by precision, FLOPs and low-bit ops, and the estimated energy.
  *
  * - A kernel's width is its quantizer's precision; every other weight counts 32 bits.
  * - Batch normalization counts moving mean and variance only (beta and gamma fold into them).
@@ -410,10 +419,11 @@ export function checkBuilt(model: tfl.LayersModel, where: string): void {
  * @example
  * const p = lq.models.profile(model);
  * p.paramsByBits; // [{ bits: 1, count: 93088 }, { bits: 32, count: 468 }]
+ * p.ops.flops; p.energy.totalSramPj;
  * JSON.stringify(p);
  * @throws ConfigError if the model is not built.
  */
-export function profile(model: tfl.LayersModel): ModelProfile {
+export function profile(model: tfl.LayersModel, options: ProfileOptions = {}): ModelProfile {
   checkBuilt(model, 'profile()');
   const base = containerProfile(
     model as unknown as tfl.layers.Layer,
@@ -429,5 +439,6 @@ export function profile(model: tfl.LayersModel): ModelProfile {
     ternarizedRatio: macsAt(2) / Math.max(1, base.macs),
     paramBitWidths: base.paramsByBits.map((p) => p.bits),
     macPrecisions: base.macsByPrecision.map((m) => m.bits),
+    energy: energyOf(base, options.energy),
   };
 }

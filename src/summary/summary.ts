@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
 import type { BenchmarkResult } from './benchmark.js';
-import { type EnergyEstimate, type EnergyOptions, estimateEnergy } from './energy.js';
+import { type EnergyEstimate, type EnergyOptions, energyOf } from './energy.js';
 import { asciiTable, memoryAsReadable, numberAsReadable, pyFixed } from './format.js';
 import type { OpGroup } from './ops.js';
 import { type LayerProfile, type ModelProfile, profile } from './profile.js';
@@ -70,10 +70,10 @@ export function efficiencyReport(model: tfl.LayersModel, options: SummaryOptions
       expected: 'benchmark: await lq.models.benchmark(model) (latency is measured, which is asynchronous)',
     });
   }
-  const p = profile(model);
+  const p = profile(model, { energy: options.energy });
   return {
     profile: p,
-    ...(metrics.includes('energy') ? { energy: estimateEnergy(p, options.energy) } : {}),
+    ...(metrics.includes('energy') ? { energy: p.energy } : {}),
     ...(options.benchmark ? { latency: options.benchmark } : {}),
   };
 }
@@ -174,7 +174,7 @@ export function operationsTable(report: EfficiencyReport, showOps: boolean): str
   const p = report.profile;
   const groups = showOps ? p.ops.groups : [];
   const energy = report.energy;
-  const layerEnergy = (l: LayerProfile) => (energy ? estimateEnergy(l, { table: energy.table }) : null);
+  const layerEnergy = (l: LayerProfile) => (energy ? energyOf(l, { table: energy.table }) : null);
   const row = (l: LayerProfile) => {
     const e = layerEnergy(l);
     return [
