@@ -13,6 +13,8 @@ export {
   restoreOriginalKernel,
 } from './kernel-registry.js';
 export {
+  CPU_OVERRIDES,
+  installCpuOverrides,
   installWasmOverrides,
   registerTrainingKernels,
   TRAINING_KERNELS,

@@ -12,7 +12,9 @@ import {
   restoreOriginalKernel,
 } from './kernel-registry.js';
 import {
+  CPU_OVERRIDES,
   installAll,
+  installCpuOverrides,
   installWasmOverrides,
   registerTrainingKernels,
   TRAINING_KERNELS,
@@ -86,6 +88,8 @@ describe('importing lowbit registers everything idempotently and silently', () =
     for (const name of [...Object.keys(TRAINING_KERNELS), ...Object.keys(WASM_OVERRIDES)]) {
       expect(isLowbitKernel(name, 'wasm'), name).toBe(true);
     }
+    for (const name of Object.keys(CPU_OVERRIDES)) expect(isLowbitKernel(name, 'cpu'), name).toBe(true);
+    expect(installCpuOverrides()).toEqual([]);
     expect(warn).not.toHaveBeenCalled();
     expect(log).not.toHaveBeenCalled();
     warn.mockRestore();

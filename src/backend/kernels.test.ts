@@ -413,6 +413,56 @@ describe('pooling gradients on wasm match cpu', () => {
   });
 });
 
+/**
+ * The gradient of a linear map y = A x against r is A^T r; entry j is sum(resize(e_j) * r) with e_j
+ * the j-th one-hot input. Computed from the forward op only (on cpu), independent of any grad kernel.
+ */
+async function linearGradReference(
+  f: (x: tf.Tensor4D) => tf.Tensor,
+  shape: [number, number, number, number],
+  r: tf.Tensor,
+): Promise<Float32Array> {
+  await tf.setBackend('cpu');
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    const e = new Float32Array(n);
+    e[j] = 1;
+    out[j] = tf.tidy(() => tf.sum(tf.mul(f(tf.tensor4d(e, shape)), r)).dataSync()[0]!);
+  }
+  return out;
+}
+
+describe('resize gradients (cpu and wasm) equal the forward-derived reference', () => {
+  const shape: [number, number, number, number] = [2, 3, 4, 2];
+  it.each([
+    { op: 'nearest', size: [7, 9], align: false, half: false },
+    { op: 'nearest', size: [6, 8], align: true, half: false },
+    { op: 'nearest', size: [5, 7], align: false, half: true },
+    { op: 'nearest', size: [2, 3], align: false, half: false },
+    { op: 'bilinear', size: [7, 9], align: false, half: false },
+    { op: 'bilinear', size: [5, 6], align: true, half: false },
+    { op: 'bilinear', size: [5, 7], align: false, half: true },
+    { op: 'bilinear', size: [2, 3], align: false, half: false },
+  ] as { op: 'nearest' | 'bilinear'; size: [number, number]; align: boolean; half: boolean }[])(
+    '$op to $size alignCorners=$align halfPixelCenters=$half',
+    async ({ op, size, align, half }) => {
+      const f = (x: tf.Tensor4D) =>
+        op === 'nearest'
+          ? tf.image.resizeNearestNeighbor(x, size, align, half)
+          : tf.image.resizeBilinear(x, size, align, half);
+      const rShape = [shape[0], size[0], size[1], shape[3]];
+      const ref = await linearGradReference(f, shape, tf.tensor(seededValues(rShape, 9), rShape));
+      for (const backend of ['cpu', 'wasm']) {
+        const [g] = await runOn(backend, () =>
+          tf.grad((v: tf.Tensor) => tf.sum(tf.mul(f(v as tf.Tensor4D), t(rShape, 9))))(t4(shape, 1)),
+        );
+        expect(relError(g!, ref), backend).toBeLessThan(TOL);
+      }
+    },
+  );
+});
+
 describe('gather gradient (UnsortedSegmentSum) on wasm matches cpu', () => {
   it('gather with repeated indices, axis 0 and 1', async () => {
     for (const axis of [0, 1]) {

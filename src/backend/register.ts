@@ -15,6 +15,7 @@ import { type KernelArgs, type OpKernel, overrideKernel, registerMissingKernel }
 import { makeBatchMatMul, makeFusedMatMul } from './matmul-kernels.js';
 import { maxPool3dGradWasm, maxPool3dWasm, maxPoolGradWasm } from './pool-kernels.js';
 import { makeLeadingReduce } from './reduce-kernels.js';
+import { resizeBilinearGradFromOps, resizeNearestNeighborGradFromOps } from './resize-kernels.js';
 import { unsortedSegmentSumFromOps } from './segment-kernels.js';
 
 /**
@@ -86,10 +87,22 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   Mean: (original) => makeLeadingReduce(original, true),
   /** No NCHW support. */
   Conv2D: makeConv2DAnyFormat,
+  /** Wrong with halfPixelCenters (tf.image.resizeNearestNeighbor's option). */
+  ResizeNearestNeighborGrad: () => resizeNearestNeighborGradFromOps,
+  /** Wrong with halfPixelCenters. */
+  ResizeBilinearGrad: () => resizeBilinearGradFromOps,
   /** Wrong values (every case tested). */
   Conv3DBackpropInputV2: () => conv3DBackpropInputFromOps,
   /** Wrong values for strides > 1. */
   Conv3DBackpropFilterV2: () => conv3DBackpropFilterFromOps,
+};
+
+/** Names of the cpu kernels lowbit replaces because they are wrong, with why. */
+export const CPU_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) => OpKernel>> = {
+  /** Wrong values for batch > 1 or more than one channel (UpSampling2D's gradient). */
+  ResizeNearestNeighborGrad: () => resizeNearestNeighborGradFromOps,
+  /** Height and width swapped in the result: non-square bilinear resizing cannot train. */
+  ResizeBilinearGrad: () => resizeBilinearGradFromOps,
 };
 
 /** Installs the wasm overrides (if the wasm backend's kernels are registered). */
@@ -101,6 +114,15 @@ export function installWasmOverrides(): string[] {
   return done;
 }
 
+/** Installs the cpu correctness fixes (if the cpu backend's kernels are registered). */
+export function installCpuOverrides(): string[] {
+  const done: string[] = [];
+  for (const [name, make] of Object.entries(CPU_OVERRIDES)) {
+    if (overrideKernel(name, 'cpu', make)) done.push(name);
+  }
+  return done;
+}
+
 /** Everything lowbit installs on import: training kernels for every registered backend and wasm overrides. */
 export function installAll(): void {
   const backends = new Set([...Object.keys(tf.engine().registryFactory), 'wasm']);
@@ -108,4 +130,5 @@ export function installAll(): void {
     if (tf.getKernelsForBackend(name).length > 0) registerTrainingKernels(name);
   }
   installWasmOverrides();
+  installCpuOverrides();
 }
