@@ -22,7 +22,6 @@ export interface TrackedKernel {
   attribute: string;
   quantizer: Quantizer;
   variable: tfl.LayerVariable;
-  metric: FlipRatio;
 }
 
 interface QuantizedLayerLike {
@@ -30,9 +29,6 @@ interface QuantizedLayerLike {
   kernelSlots?: ReadonlyArray<{ attribute: string; quantizerOption: string }>;
   layers?: tfl.layers.Layer[];
 }
-
-// One metric per kernel variable, kept across fit calls (in Larq the metric lives on the quantizer).
-const metrics = new WeakMap<tfl.LayerVariable, FlipRatio>();
 
 function collect(layers: readonly tfl.layers.Layer[], out: Omit<TrackedKernel, 'key'>[]): void {
   for (const layer of layers) {
@@ -44,13 +40,7 @@ function collect(layers: readonly tfl.layers.Layer[], out: Omit<TrackedKernel, '
       if (!quantizer?.metrics.includes('flip_ratio')) continue;
       const variable = (layer as unknown as Record<string, tfl.LayerVariable | undefined>)[slot.attribute];
       if (variable === undefined || variable === null) continue;
-      let metric = metrics.get(variable);
-      if (!metric) {
-        // Quantized values are exact, so compare them as floats: right for k-bit kernels too.
-        metric = new FlipRatio({ valuesDtype: 'float32' });
-        metrics.set(variable, metric);
-      }
-      out.push({ layer, attribute: slot.attribute, quantizer, variable, metric });
+      out.push({ layer, attribute: slot.attribute, quantizer, variable });
     }
   }
 }
@@ -79,15 +69,25 @@ export function trackedKernels(model: tfl.LayersModel): TrackedKernel[] {
  * quantized values that changed since the previous step.
  */
 export class FlipRatioLogger extends tfl.Callback {
-  private tracked: TrackedKernel[] = [];
+  private tracked: Array<TrackedKernel & { metric: FlipRatio }> = [];
 
-  /** The kernels being tracked (known once training begins). */
-  get kernels(): readonly TrackedKernel[] {
+  /** The kernels being tracked and their metrics (known once training begins). */
+  get kernels(): ReadonlyArray<TrackedKernel & { metric: FlipRatio }> {
     return this.tracked;
   }
 
   override async onTrainBegin(): Promise<void> {
-    this.tracked = trackedKernels(this.model);
+    // Fresh metrics per fit: every epoch starts with a reset, after which the first update counts
+    // 0 whatever the previous values, so nothing needs to outlive the fit (no tensors left behind).
+    // Quantized values are exact, so they are compared as floats: right for k-bit kernels too.
+    this.tracked = trackedKernels(this.model).map((k) => ({
+      ...k,
+      metric: new FlipRatio({ valuesDtype: 'float32' }),
+    }));
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    for (const k of this.tracked) k.metric.dispose();
   }
 
   override async onEpochBegin(): Promise<void> {
