@@ -31,7 +31,15 @@ function clipConstraint(c: number): ConstraintInstance {
 
 function denseModel(kernelConstraint: ConstraintInstance): tfl.Sequential {
   const model = tfl.sequential();
-  model.add(tfl.layers.dense({ inputShape: [6], units: 5, useBias: false, kernelConstraint }));
+  model.add(
+    tfl.layers.dense({
+      inputShape: [6],
+      units: 5,
+      useBias: false,
+      kernelConstraint,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
   model.compile({ optimizer: tf.train.sgd(5), loss: 'meanSquaredError' });
   return model;
 }
