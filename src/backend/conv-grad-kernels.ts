@@ -1,7 +1,10 @@
 /**
- * Convolution gradient kernels built from ops every backend has, for backends that lack them
+ * Convolution gradient kernels built from ops every backend has: for backends that lack them
  * (tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter or
- * DepthwiseConv2dNativeBackpropInput; upstream tensorflow/tfjs issues 8474 and 8082).
+ * DepthwiseConv2dNativeBackpropInput; upstream tensorflow/tfjs issues 8474 and 8082), and to replace
+ * wasm kernels that are slow (Conv2DBackpropInput) or wrong (Conv3DBackpropInputV2, and
+ * Conv3DBackpropFilterV2 for strides > 1). Each is written as forward convolutions, which run on
+ * XNNPACK, plus data movement.
  *
  * Each kernel runs its ops inside `tf.tidy` and returns a Tensor, which the engine accepts as a kernel
  * output. Ops run inside a kernel are not recorded on the gradient tape (the engine stops taping while
