@@ -3,12 +3,16 @@
  * CaseOptimizer learns a separable task, and saving with the optimizer and loading back resumes
  * training exactly.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../backend/index.js';
 import '../constraints/index.js';
 import '../quantizers/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, saveModel } from '../io/index.js';
 import { quantDense } from '../layers/index.js';
 import { Random } from '../util/random.js';
 import { Bop, CaseOptimizer, isBinaryVariable } from './index.js';
@@ -174,6 +178,22 @@ describe('Bop + Adam through CaseOptimizer', () => {
     expect(restored.optimizers[0]).toBeInstanceOf(Bop);
     expect(restored.getConfig()).toEqual((model.optimizer as CaseOptimizer).getConfig());
     expect(restored.iterations).toBe(252);
+
+    // The same through lowbit's directory format on disk.
+    const dir = await mkdtemp(join(tmpdir(), 'lowbit-optimizers-'));
+    try {
+      await saveModel(model, dir, { includeOptimizer: true });
+      const fromDisk = await loadModel(dir);
+      expect(fromDisk.optimizer).toBeInstanceOf(CaseOptimizer);
+      expect((fromDisk.optimizer as CaseOptimizer).getConfig()).toEqual(restored.getConfig());
+      const diskWeights = await fromDisk.optimizer.getWeights();
+      const memoryWeights = await restored.getWeights();
+      expect(diskWeights.map((w) => Array.from(w.tensor.dataSync()))).toEqual(
+        memoryWeights.map((w) => Array.from(w.tensor.dataSync())),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
 
     // One more step on the same batch: identical weights only if every optimizer state came back.
     const batch = { x: tf.slice(test.x, [0, 0], [64, 10]), y: tf.slice(test.y, [0, 0], [64, 2]) };
