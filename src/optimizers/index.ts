@@ -1,4 +1,4 @@
-export { Bop, type BopArgs, type NamedGradient, namedGradients, registeredVariable } from './bop.js';
+export { Bop, type BopArgs } from './bop.js';
 export {
   CaseOptimizer,
   type CaseOptimizerArgs,
