@@ -12,6 +12,7 @@ declare global {
           threads: number;
           fallback: string | null;
           isolated: boolean;
+          ms: { load: number; run: number };
         }
       | { error: string };
   }
@@ -22,10 +23,12 @@ async function main(): Promise<void> {
   const shape = (params.get('shape') ?? '').split(',').map(Number);
   const bytes = new Uint8Array(await (await fetch('/model.lbm')).arrayBuffer());
   const input = new Float32Array(await (await fetch('/input.bin')).arrayBuffer());
+  const t0 = performance.now();
   const net = await load(bytes, {
     popcount: (params.get('popcount') as 'scalar' | 'simd') ?? 'auto',
     threads: Number(params.get('threads') ?? 1),
   });
+  const t1 = performance.now();
   const values: Record<string, number[]> = {};
   for (const [name, t] of net.trace(input, shape)) values[name] = Array.from(t.data);
   window.__engineResult = {
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     threads: net.info.threads,
     fallback: net.info.threadFallback,
     isolated: globalThis.crossOriginIsolated === true,
+    ms: { load: t1 - t0, run: performance.now() - t1 },
   };
   net.dispose();
 }

@@ -204,7 +204,6 @@ export class Kernels {
     n: number,
     rowBytes: number,
   ): void {
-    const f = strategy === 'simd' ? this.x.bgemmSimd : this.x.bgemmScalar;
     if (this.pool && m >= 4 && m * n * rowBytes * 8 >= PARALLEL_MIN_WORK)
       this.pool.run(
         strategy === 'simd' ? OP_BGEMM_SIMD : OP_BGEMM_SCALAR,
@@ -216,17 +215,16 @@ export class Kernels {
         rowBytes,
         rowBytes,
         n * 4,
-        (a0, c0, rows) => f(a0, b, c0, rows, n, rowBytes),
+        this.x,
       );
-    else f(a, b, c, m, n, rowBytes);
+    else if (strategy === 'simd') this.x.bgemmSimd(a, b, c, m, n, rowBytes);
+    else this.x.bgemmScalar(a, b, c, m, n, rowBytes);
   }
 
   /** Runs the float GEMM c[m, ldb] = a[m, k] b[k, ldb] (see sgemm.ts), split over the threads when large. */
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void {
     if (this.pool && m >= 4 && m * k * ldb * 32 >= PARALLEL_MIN_WORK)
-      this.pool.run(OP_SGEMM, a, b, c, m, k, ldb, k * 4, ldb * 4, (a0, c0, rows) =>
-        this.x.sgemm(a0, b, c0, rows, k, ldb),
-      );
+      this.pool.run(OP_SGEMM, a, b, c, m, k, ldb, k * 4, ldb * 4, this.x);
     else this.x.sgemm(a, b, c, m, k, ldb);
   }
 }

@@ -42,6 +42,13 @@ function maxRelError(a: Float32Array, b: Float32Array): number {
  * inputs must give exactly the runtime's output for binary parts (packed bits, and the integer dot
  * products of binary ops with their float32 transform) and within 1e-5 relative for float ops.
  */
+/** Bit-exact equality of two arrays (Object.is per element), reporting the first difference. */
+function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, label: string): void {
+  expect(got.length, `${label} length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++)
+    if (!Object.is(got[i], want[i])) expect(`${label}[${i}] = ${got[i]}`).toBe(`${label}[${i}] = ${want[i]}`);
+}
+
 /** Every op some test compared against the reference (the completeness test reads it). */
 const covered = new Set<string>();
 
@@ -57,7 +64,7 @@ function checkEveryNode(net: Net, graph: Graph, input: { data: Float32Array; sha
     expect(got.kind, node.name).toBe(want.kind);
     if (FLOAT_OPS.has(node.op))
       expect(maxRelError(got.data as Float32Array, want.data as Float32Array), node.name).toBeLessThan(1e-5);
-    else expect(Array.from(got.data), `${node.op} ${node.name}`).toEqual(Array.from(want.data));
+    else expectSame(got.data, want.data, `${node.op} ${node.name}`);
     checked++;
   }
   return checked;
@@ -229,7 +236,7 @@ describe('engine runtime on whole networks', () => {
       checkEveryNode(scalar, graph, input);
       const a = scalar.trace(input.data, input.shape);
       const b = simd.trace(input.data, input.shape);
-      for (const [k, v] of a) expect(Array.from(b.get(k)!.data), k).toEqual(Array.from(v.data));
+      for (const [k, v] of a) expectSame(b.get(k)!.data, v.data, k);
       const ref = runReference(graph, input.data, input.shape).get(graph.outputs[0]) as FloatTensor;
       const out = scalar.predict(input.data, input.shape);
       expect(out.shape).toEqual([5, 10]);
@@ -284,20 +291,23 @@ describe('completeness', () => {
 });
 
 describe('engine runtime with worker threads', () => {
-  it('2 threads (worker_threads on a shared memory) give exactly the single-thread values', async () => {
+  it('2 and 3 threads (worker_threads on a shared memory, chunks claimed by compare-and-swap) give exactly the single-thread values', async () => {
     const graph = quicknetLike();
     const bytes = encodeModel(graph);
     // Batch 16: the binary GEMMs have 16 * 14 * 14 rows, enough to be split over the threads.
     const input = randomInput(graph, 16);
     const one = await load(bytes, { popcount: 'scalar' });
-    for (const popcount of ['scalar', 'simd'] as const) {
-      const two = await load(bytes, { popcount, threads: 2 });
+    for (const [popcount, threads] of [
+      ['scalar', 2],
+      ['simd', 3],
+    ] as const) {
+      const two = await load(bytes, { popcount, threads });
       try {
-        expect(two.info.threads).toBe(2);
+        expect(two.info.threads).toBe(threads);
         expect(two.info.threadFallback).toBeNull();
         const a = one.trace(input.data, input.shape);
         const b = two.trace(input.data, input.shape);
-        for (const [k, v] of a) expect(Array.from(b.get(k)!.data), k).toEqual(Array.from(v.data));
+        for (const [k, v] of a) expectSame(b.get(k)!.data, v.data, k);
       } finally {
         two.dispose();
       }

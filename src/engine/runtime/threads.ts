@@ -1,15 +1,20 @@
 /**
  * Optional multi-threading: worker threads (Node's worker_threads, or Web Workers in a
  * cross-origin-isolated page) instantiate the shared-memory build of the kernels on the same
- * WebAssembly.Memory and split the rows of each large GEMM with the main thread. Dispatch is a
- * control block in shared memory: the main thread writes the job, bumps a sequence number and
- * Atomics.notify()s; each worker computes its slice and counts itself done. Browsers' main threads
- * cannot Atomics.wait, so there the main thread spins on the done counter.
+ * WebAssembly.Memory and share the rows of each large GEMM with the main thread.
+ *
+ * Dispatch is a control block in shared memory. The main thread writes the job, resets the chunk
+ * counter NEXT to (job << 16 | 0), bumps SEQ and Atomics.notify()s. Every participant (main thread
+ * included) then claims chunks of rows with a compare-and-swap on NEXT, which succeeds only while NEXT
+ * still carries its job number, runs them and counts them in COMPLETED. The main thread returns once
+ * every chunk is completed, so a worker that the OS has not scheduled yet never delays it (the main
+ * thread simply takes its chunks), and a worker that wakes late for an old job claims nothing.
+ * Browsers' main threads cannot Atomics.wait, so there the main thread spins for in-flight chunks.
  */
 
 /** Control block layout (Int32 slots). */
 const SEQ = 0;
-const DONE = 1;
+const NEXT = 1;
 const OP = 2;
 const A = 3;
 const B = 4;
@@ -19,8 +24,9 @@ const P1 = 7;
 const P2 = 8;
 const A_STRIDE = 9;
 const C_STRIDE = 10;
-const THREADS = 11;
+const CHUNK = 11;
 const QUIT = 12;
+const COMPLETED = 13;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 
@@ -31,11 +37,47 @@ export const OP_BGEMM_SIMD = 2;
 /** Job code: float GEMM. */
 export const OP_SGEMM = 3;
 
-/** Rows of participant `index` of `threads` for an m-row job: slices of an even row count (the 2x2 tiles). The worker source repeats this function. */
-export function sliceRows(m: number, threads: number, index: number): [number, number] {
-  const per = Math.ceil(m / threads / 2) * 2;
-  const m0 = Math.min(m, index * per);
-  return [m0, Math.min(m, m0 + per)];
+/** Rows per chunk for an m-row job on `threads` participants: about 4 chunks each, even (2x2 tiles). */
+export function chunkRows(m: number, threads: number): number {
+  return Math.max(2, Math.ceil(m / (threads * 4) / 2) * 2);
+}
+
+interface ClaimExports {
+  bgemmScalar(a: number, b: number, c: number, m: number, n: number, rowBytes: number): void;
+  bgemmSimd(a: number, b: number, c: number, m: number, n: number, rowBytes: number): void;
+  sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void;
+}
+
+/**
+ * Claims and runs chunks of job `job` until none is left or the job changed. It runs on the main
+ * thread and, through its source text, in the workers, so it refers to nothing outside itself: the
+ * slot numbers are the constants above (NEXT 1, OP 2, A 3, B 4, C 5, M 6, P1 7, P2 8, A_STRIDE 9,
+ * C_STRIDE 10, CHUNK 11, COMPLETED 13) and the job codes OP_BGEMM_SCALAR 1, OP_BGEMM_SIMD 2.
+ */
+function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports): void {
+  const m = ctrl[base + 6];
+  const rows = ctrl[base + 11];
+  const chunks = Math.ceil(m / rows);
+  const a0 = ctrl[base + 3];
+  const b = ctrl[base + 4];
+  const c0 = ctrl[base + 5];
+  const p1 = ctrl[base + 7];
+  const p2 = ctrl[base + 8];
+  const as = ctrl[base + 9];
+  const cs = ctrl[base + 10];
+  const op = ctrl[base + 2];
+  for (;;) {
+    const v = Atomics.load(ctrl, base + 1);
+    if (v >>> 16 !== job || (v & 0xffff) >= chunks) return;
+    if (Atomics.compareExchange(ctrl, base + 1, v, v + 1) !== v) continue;
+    const r0 = (v & 0xffff) * rows;
+    const n = Math.min(rows, m - r0);
+    if (op === 1) x.bgemmScalar(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
+    else if (op === 2) x.bgemmSimd(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
+    else x.sgemm(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
+    Atomics.add(ctrl, base + 13, 1);
+    Atomics.notify(ctrl, base + 13);
+  }
 }
 
 // The worker's whole program (plain JavaScript, the same text for Node and browsers).
@@ -43,11 +85,7 @@ const WORKER_SOURCE = `
 'use strict';
 const isNode = typeof process === 'object' && !!(process.versions && process.versions.node);
 let post;
-function sliceRows(m, threads, index) {
-  const per = Math.ceil(m / threads / 2) * 2;
-  const m0 = Math.min(m, index * per);
-  return [m0, Math.min(m, m0 + per)];
-}
+const claimLoop = (${claimLoop.toString()});
 async function start(d) {
   try {
     const inst = await WebAssembly.instantiate(d.module, { env: { memory: d.memory, abort() { throw new Error('wasm abort'); } } });
@@ -60,17 +98,7 @@ async function start(d) {
       Atomics.wait(ctrl, base + ${SEQ}, seq);
       seq = Atomics.load(ctrl, base + ${SEQ});
       if (Atomics.load(ctrl, base + ${QUIT})) return;
-      const r = sliceRows(ctrl[base + ${M}], ctrl[base + ${THREADS}], d.index);
-      if (r[1] > r[0]) {
-        const a = ctrl[base + ${A}] + r[0] * ctrl[base + ${A_STRIDE}];
-        const c = ctrl[base + ${C}] + r[0] * ctrl[base + ${C_STRIDE}];
-        const op = ctrl[base + ${OP}];
-        if (op === ${OP_BGEMM_SCALAR}) x.bgemmScalar(a, ctrl[base + ${B}], c, r[1] - r[0], ctrl[base + ${P1}], ctrl[base + ${P2}]);
-        else if (op === ${OP_BGEMM_SIMD}) x.bgemmSimd(a, ctrl[base + ${B}], c, r[1] - r[0], ctrl[base + ${P1}], ctrl[base + ${P2}]);
-        else x.sgemm(a, ctrl[base + ${B}], c, r[1] - r[0], ctrl[base + ${P1}], ctrl[base + ${P2}]);
-      }
-      Atomics.add(ctrl, base + ${DONE}, 1);
-      Atomics.notify(ctrl, base + ${DONE});
+      claimLoop(ctrl, base, seq & 0x7fff, x);
     }
   } catch (e) {
     post({ error: String(e && e.stack || e) });
@@ -183,7 +211,7 @@ export class ThreadPool {
   }
 
   /**
-   * Runs job `op` over `m` rows on every participant; `self` computes the main thread's slice.
+   * Runs job `op` over `m` rows on every participant, the main thread included (its exports are `x`).
    * Row r of operand a starts at a + r * aStride, of the result at c + r * cStride.
    */
   run(
@@ -196,10 +224,13 @@ export class ThreadPool {
     p2: number,
     aStride: number,
     cStride: number,
-    self: (a: number, c: number, rows: number) => void,
+    x: ClaimExports,
   ): void {
     const ctrl = new Int32Array(this.memory.buffer);
     const base = this.ctrl >> 2;
+    const rows = chunkRows(m, this.threads);
+    const chunks = Math.ceil(m / rows);
+    const job = (Atomics.load(ctrl, base + SEQ) + 1) & 0x7fff;
     ctrl[base + OP] = op;
     ctrl[base + A] = a;
     ctrl[base + B] = b;
@@ -209,21 +240,20 @@ export class ThreadPool {
     ctrl[base + P2] = p2;
     ctrl[base + A_STRIDE] = aStride;
     ctrl[base + C_STRIDE] = cStride;
-    ctrl[base + THREADS] = this.threads;
-    Atomics.store(ctrl, base + DONE, 0);
+    ctrl[base + CHUNK] = rows;
+    Atomics.store(ctrl, base + COMPLETED, 0);
+    Atomics.store(ctrl, base + NEXT, job << 16);
     Atomics.add(ctrl, base + SEQ, 1);
     Atomics.notify(ctrl, base + SEQ);
-    const [m0, m1] = sliceRows(m, this.threads, 0);
-    if (m1 > m0) self(a + m0 * aStride, c + m0 * cStride, m1 - m0);
-    const others = this.threads - 1;
+    claimLoop(ctrl, base, job, x);
     for (;;) {
-      const done = Atomics.load(ctrl, base + DONE);
-      if (done >= others) break;
+      const done = Atomics.load(ctrl, base + COMPLETED);
+      if (done >= chunks) break;
       if (this.canWait) {
         try {
-          Atomics.wait(ctrl, base + DONE, done, 1000);
+          Atomics.wait(ctrl, base + COMPLETED, done, 1000);
         } catch {
-          // A browser's main thread may not block: spin instead.
+          // A browser's main thread may not block: spin for the chunks still in flight.
           this.canWait = false;
         }
       }
