@@ -222,6 +222,8 @@ describe('command-line errors', () => {
     expect(sub.code).toBe(0);
     expect(sub.out).toContain('--data <name>');
     expect(sub.out).toContain('choices: "mnist", "fashion-mnist"');
+    expect(sub.out).toContain('Global Options:');
+    expect(sub.out).toContain('--json');
     const none = await run([]);
     expect(none.code).toBe(2);
     expect(none.err).toContain('Usage: lowbit');

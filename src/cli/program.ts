@@ -13,6 +13,8 @@ const VERSION: string = createRequire(import.meta.url)('../../package.json').ver
 /** Applies the shared output and exit behaviour to a command and all its subcommands. */
 function configureTree(command: Command, io: CliIo, json: boolean): void {
   command.exitOverride();
+  // Subcommand help lists --json and --version too.
+  command.configureHelp({ showGlobalOptions: true });
   command.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),
