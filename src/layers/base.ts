@@ -86,9 +86,54 @@ function causalPaddings(shape: readonly number[], conv: ConvAttributes): Array<[
   return paddings;
 }
 
-/** A stand-in for `variable` whose read() gives the quantized values; everything else is inherited. */
+/** A stand-in for `variable` whose read() gives `read()`'s value; everything else is inherited. */
+function viewOf(variable: tfl.LayerVariable, read: () => tf.Tensor): tfl.LayerVariable {
+  return Object.create(variable, { read: { value: read } });
+}
+
+/** A stand-in for `variable` whose read() gives the quantized values. */
 function quantizedView(variable: tfl.LayerVariable, quantizer: Quantizer): tfl.LayerVariable {
-  return Object.create(variable, { read: { value: () => quantizer.quantize(variable.read()) } });
+  return viewOf(variable, () => quantizer.quantize(variable.read()));
+}
+
+interface CachedKernel {
+  /** The latent variable's data when this was computed: tfjs gives a variable new data on assign. */
+  dataId: object;
+  value: tf.Tensor;
+}
+const inferenceKernels = new WeakMap<object, Map<string, CachedKernel>>();
+
+/**
+ * A layer's quantized kernel for one call. While gradients are recorded it is computed afresh, on
+ * the tape. Otherwise (inference) it is kept until the latent variable is assigned again: the wasm
+ * backend caches its XNNPACK operator per filter tensor, and a new tensor on every call rebuilt it
+ * each time (binary convolutions ran 20x slower than float ones).
+ */
+function quantizedKernel(
+  layer: object,
+  attribute: string,
+  variable: tfl.LayerVariable,
+  q: Quantizer,
+): tf.Tensor {
+  const latent = variable.read();
+  if (tf.engine().isTapeOn()) return q.quantize(latent);
+  let cache = inferenceKernels.get(layer);
+  if (!cache) {
+    cache = new Map();
+    inferenceKernels.set(layer, cache);
+  }
+  const hit = cache.get(attribute);
+  if (hit && hit.dataId === latent.dataId && !hit.value.isDisposed) return hit.value;
+  hit?.value.dispose();
+  const value = tf.keep(q.quantize(latent));
+  cache.set(attribute, { dataId: latent.dataId, value });
+  return value;
+}
+
+/** Frees a layer's cached inference kernels. */
+function disposeInferenceKernels(layer: object): void {
+  for (const { value } of inferenceKernels.get(layer)?.values() ?? []) value.dispose();
+  inferenceKernels.delete(layer);
 }
 
 /**
@@ -234,8 +279,9 @@ export function quantizedLayer<B extends LayerConstructor>(
         const self = this as unknown as Record<string, unknown>;
         const saved = new Map<string, unknown>();
         for (const [attribute, q] of quantizedSlots(this, spec)) {
-          saved.set(attribute, self[attribute]);
-          self[attribute] = quantizedView(self[attribute] as tfl.LayerVariable, q);
+          const variable = self[attribute] as tfl.LayerVariable;
+          saved.set(attribute, variable);
+          self[attribute] = viewOf(variable, () => quantizedKernel(this, attribute, variable, q));
         }
         if (explicitPad) {
           saved.set('padding', conv.padding);
@@ -263,6 +309,11 @@ export function quantizedLayer<B extends LayerConstructor>(
 
     override set nonTrainableWeights(weights: tfl.LayerVariable[]) {
       super.nonTrainableWeights = weights;
+    }
+
+    override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+      disposeInferenceKernels(this);
+      return super.dispose();
     }
 
     override getConfig(): tf.serialization.ConfigDict {

@@ -11,7 +11,7 @@ import { getVariablePrecision } from '../context/precision.js';
 import { quantizedScope } from '../context/scopes.js';
 import { ConfigError } from '../errors.js';
 import { loadModel, saveModel } from '../io/index.js';
-import { setPrecision } from '../quantizers/index.js';
+import { SteSign, setPrecision } from '../quantizers/index.js';
 import { setWarningHandler } from '../util/log.js';
 import { QuantConv1D, QuantConv2D, QuantDense, quantConv2d, quantDense } from './index.js';
 
@@ -130,6 +130,37 @@ describe('latent weights, quantized scope and precision tags', () => {
     expect(values((await loadModel(join(dir, 'latent'))).getWeights()[0])).toEqual([
       0.5, -0.25, -0.75, 0.125, 0, -1,
     ]);
+  });
+});
+
+describe('inference kernel cache', () => {
+  it('quantizes a kernel once across inference calls, again after the latent weights change', () => {
+    const kernelQuantizer = new SteSign();
+    let calls = 0;
+    const quantize = kernelQuantizer.quantize.bind(kernelQuantizer);
+    kernelQuantizer.quantize = (x: tf.Tensor) => {
+      calls++;
+      return quantize(x);
+    };
+    const layer = quantDense({ units: 1, useBias: false, kernelQuantizer, kernelConstraint: 'weight_clip' });
+    layer.build([null, 2]);
+    layer.setWeights([tf.tensor([[0.5], [0.5]])]);
+    const x = tf.tensor([[1, 2]]);
+    expect(values(layer.apply(x) as tf.Tensor)).toEqual([3]);
+    expect(values(layer.apply(x) as tf.Tensor)).toEqual([3]);
+    expect(calls).toBe(1);
+    layer.setWeights([tf.tensor([[0.5], [-0.5]])]);
+    expect(values(layer.apply(x) as tf.Tensor)).toEqual([-1]);
+    expect(calls).toBe(2);
+    // Under a gradient tape the kernel is quantized on the tape, so the latent weights get gradients.
+    const kernel = layer.trainableWeights[0].read() as tf.Variable;
+    const { grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as tf.Tensor) as tf.Scalar, [kernel]);
+    expect(values(grads[kernel.name])).toEqual([1, 2]);
+    // The cache holds one tensor per kernel, not one per call.
+    (layer.apply(x) as tf.Tensor).dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) (layer.apply(x) as tf.Tensor).dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 
