@@ -150,20 +150,33 @@ export class Net {
    * graph output. Throws ShapeError for a wrong shape, length or dtype.
    */
   predict(input: Float32Array, shape: number[]): Prediction {
+    return this.run(input, shape, 'Net.predict input')[this.model.graph.outputs[0]];
+  }
+
+  /** Like {@link predict} for a graph with several outputs: every output by name. */
+  predictAll(input: Float32Array, shape: number[]): Record<string, Prediction> {
+    return this.run(input, shape, 'Net.predictAll input');
+  }
+
+  private run(input: Float32Array, shape: number[], where: string): Record<string, Prediction> {
     const graph = this.model.graph;
-    const n = checkInput(graph.inputs[0], input, shape, 'Net.predict input');
-    const outName = graph.outputs[0];
-    const outInfo = this.model.checked.values.get(outName)!;
-    const per = sizeOf(outInfo.shape);
-    const out = new Float32Array(n * per);
+    const n = checkInput(graph.inputs[0], input, shape, where);
+    const outs: Record<string, Prediction> = {};
+    for (const name of graph.outputs) {
+      const info = this.model.checked.values.get(name)!;
+      outs[name] = { data: new Float32Array(n * sizeOf(info.shape)), shape: [n, ...info.shape] };
+    }
     const inPer = sizeOf(graph.inputs[0].shape);
     const chunk = Math.max(1, Math.min(n, Math.floor(this.maxChunkBytes / this.sampleBytes)));
     for (let b = 0; b < n; b += chunk) {
       const m = Math.min(chunk, n - b);
-      const ptr = this.runChunk(input.subarray(b * inPer, (b + m) * inPer), m).get(outName)!.ptr;
-      out.set(this.k.f32(ptr, m * per), b * per);
+      const slots = this.runChunk(input.subarray(b * inPer, (b + m) * inPer), m);
+      for (const name of graph.outputs) {
+        const per = outs[name].data.length / n;
+        outs[name].data.set(this.k.f32(slots.get(name)!.ptr, m * per), b * per);
+      }
     }
-    return { data: out, shape: [n, ...outInfo.shape] };
+    return outs;
   }
 
   /**

@@ -258,6 +258,19 @@ describe('engine runtime on whole networks', () => {
     }
   });
 
+  it('predictAll returns every graph output', async () => {
+    const b = new GraphBuilder('x', [6]);
+    const r = b.node({ op: 'relu', inputs: [b.input] });
+    const s = b.node({ op: 'softmax', inputs: [b.input] });
+    const net = await load(encodeModel(b.build([r, s])), { maxChunkBytes: 1 });
+    const x = Float32Array.from([1, -2, 3, -4, 0, 2, -1, 1, 0, 0, 5, -5]);
+    const all = net.predictAll(x, [2, 6]);
+    expect(Object.keys(all)).toEqual([r, s]);
+    expect(Array.from(all[r].data)).toEqual([1, 0, 3, 0, 0, 2, 0, 1, 0, 0, 5, 0]);
+    expect(all[s].shape).toEqual([2, 6]);
+    expect(Array.from(net.predict(x, [2, 6]).data)).toEqual(Array.from(all[r].data));
+  });
+
   it("reports the network's sizes: larq-intro-cnn has 93,088 binary weights and 2,599,552 binary MACs", async () => {
     const graph = larqIntroCnn();
     const bytes = encodeModel(graph);
