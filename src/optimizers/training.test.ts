@@ -11,7 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '../backend/index.js';
 import '../constraints/index.js';
 import '../quantizers/index.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../io/index.js';
 import { quantDense } from '../layers/index.js';
 import { Random } from '../util/random.js';
@@ -119,9 +119,15 @@ describe('Bop alone in model.compile', () => {
   });
 });
 
-describe('Bop + Adam through CaseOptimizer', () => {
+describe.each(['cpu', 'wasm'])('Bop + Adam through CaseOptimizer on %s', (backend) => {
   let model: tfl.Sequential;
   let test: { x: tf.Tensor2D; y: tf.Tensor2D };
+  beforeAll(async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
 
   it('learns a separable task: held-out accuracy >= 90% (chance 50%), binary kernels stay +-1', async () => {
     const rng = new Random(2024);
