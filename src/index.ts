@@ -10,7 +10,9 @@
  * training kernels and speed fixes, constraint enforcement during `model.fit`, file:// model
  * routers in Node, and every quantizer and quantized layer class for model loading.
  */
+export * as activations from './activations/index.js';
 export * as backend from './backend/index.js';
+export * as callbacks from './callbacks/index.js';
 export * as constraints from './constraints/index.js';
 export * as context from './context/index.js';
 export * as data from './data/index.js';
@@ -27,5 +29,12 @@ export {
 export * as io from './io/index.js';
 export * as layers from './layers/index.js';
 export * as math from './math/index.js';
+export * as metrics from './metrics/index.js';
+export * as models from './summary/index.js';
+export * as optimizers from './optimizers/index.js';
+export * as plot from './plot/index.js';
 export * as quantizers from './quantizers/index.js';
+export * as study from './study/index.js';
+export * as train from './train/index.js';
 export { setWarningHandler, type WarnFn } from './util/log.js';
+export * as zoo from './zoo/index.js';
