@@ -21,6 +21,7 @@ import type { ActivationIdentifier } from '@tensorflow/tfjs-layers/dist/keras_fo
 import type { DataFormat } from '@tensorflow/tfjs-layers/dist/keras_format/common.js';
 import type { Regularizer, RegularizerIdentifier } from '@tensorflow/tfjs-layers/dist/regularizers.js';
 import { ConfigError } from '../../errors.js';
+import { LAYER_ARG_KEYS } from '../../util/options.js';
 
 export type { Activation, Constraint, Initializer, Regularizer };
 
@@ -175,21 +176,8 @@ export function checkDataFormat(value: unknown, where: string): DataFormat {
     : checkOneOf(value, ['channelsLast', 'channelsFirst'] as const, where);
 }
 
-/**
- * Options every tfjs layer accepts (tfjs-layers' `LayerArgs`), plus `customObjects`, which
- * tfjs-layers' deserializer adds to every config it passes to a constructor.
- */
-export const LAYER_ARG_NAMES: readonly string[] = [
-  'customObjects',
-  'inputShape',
-  'batchInputShape',
-  'batchSize',
-  'dtype',
-  'name',
-  'trainable',
-  'weights',
-  'inputDType',
-];
+/** Options every tfjs layer accepts (tfjs-layers' `LayerArgs`, plus the deserializer's `customObjects`). */
+export const LAYER_ARG_NAMES: readonly string[] = LAYER_ARG_KEYS;
 
 /**
  * Throws a ConfigError naming the first option of `args` that is not in `known`, so a typo such as
