@@ -41,7 +41,7 @@ function time(fn: () => void, runs: number, warmup = 2, cpuKey?: string): number
     out.push((performance.now() - t0) / 1000);
     if (cpuKey) {
       const c = process.cpuUsage(c0);
-      (cpuSeconds[cpuKey] ??= []).push((c.user + c.system) / 1e6);
+      cpuSeconds[cpuKey] = [...(cpuSeconds[cpuKey] ?? []), (c.user + c.system) / 1e6];
     }
   }
   return out;
