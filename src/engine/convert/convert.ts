@@ -121,7 +121,12 @@ class Converter {
     return this.g.node({ ...spec, name: this.unique(base) } as NodeSpec);
   }
 
-  private constant(base: string, dtype: 'float32' | 'uint32', shape: number[], data: ArrayLike<number>): string {
+  private constant(
+    base: string,
+    dtype: 'float32' | 'uint32',
+    shape: number[],
+    data: ArrayLike<number>,
+  ): string {
     return this.g.constant(this.unique(base), dtype, shape, data);
   }
 
@@ -175,7 +180,7 @@ class Converter {
       throw unsupported(
         layer,
         'a quantizer used as a layer',
-        "quantizers as layer options (inputQuantizer, kernelQuantizer) of QuantDense/QuantConv2D",
+        'quantizers as layer options (inputQuantizer, kernelQuantizer) of QuantDense/QuantConv2D',
       );
     const x = inputs[0];
     const channelsLast = () => {
@@ -196,7 +201,8 @@ class Converter {
         const kernelSize = pair(config.poolSize);
         const strides = config.strides == null ? kernelSize : pair(config.strides);
         const padding = config.padding as string;
-        if (padding !== 'valid' && padding !== 'same') throw unsupported(layer, `padding ${padding}`, 'valid, same');
+        if (padding !== 'valid' && padding !== 'same')
+          throw unsupported(layer, `padding ${padding}`, 'valid, same');
         const op = cls === 'MaxPooling2D' ? 'maxpool2d' : 'avgpool2d';
         return out(this.node(layer.name, { op, inputs: [x.name], kernelSize, strides, padding }));
       }
@@ -249,7 +255,11 @@ class Converter {
     const axis = config.axis as number | number[];
     const ax = Array.isArray(axis) ? axis : [axis];
     if (ax.length !== 1 || !(ax[0] === -1 || ax[0] === rank - 1))
-      throw unsupported(layer, `axis ${JSON.stringify(axis)}`, 'BatchNormalization over the last (channel) axis');
+      throw unsupported(
+        layer,
+        `axis ${JSON.stringify(axis)}`,
+        'BatchNormalization over the last (channel) axis',
+      );
     const weights = layer.getWeights().map((w) => w.dataSync() as Float32Array);
     let i = 0;
     const gamma = config.scale === false ? undefined : weights[i++];
@@ -275,7 +285,11 @@ class Converter {
     const rank = inputs[0].shape.length + 1;
     const axis = config.axis as number;
     if (!(axis === -1 || axis === rank - 1) || (rank !== 2 && rank !== 4))
-      throw unsupported(layer, `axis ${axis} on rank ${rank}`, 'Concatenate over the last axis of [N, C] or [N, H, W, C]');
+      throw unsupported(
+        layer,
+        `axis ${axis} on rank ${rank}`,
+        'Concatenate over the last axis of [N, C] or [N, H, W, C]',
+      );
     const channels = inputs.map((v) => v.shape[v.shape.length - 1]);
     const total = channels.reduce((a, b) => a + b, 0);
     const parts: string[] = [];
@@ -347,7 +361,8 @@ class Converter {
       );
     const outC = kshape[kshape.length - 1];
     const biasVar = self.bias as tfl.LayerVariable | null | undefined;
-    const bias = config.useBias === false || !biasVar ? undefined : (biasVar.read().dataSync() as Float32Array);
+    const bias =
+      config.useBias === false || !biasVar ? undefined : (biasVar.read().dataSync() as Float32Array);
     const transform: FloatTransform = { kind: 'float' };
     if (kernel.kind === 'binary' && kernel.scale)
       transform.multiplier = this.constant(`${layer.name}/scale`, 'float32', [outC], kernel.scale);
@@ -369,7 +384,13 @@ class Converter {
         padding: padding as 'valid' | 'same',
         filters: cout,
       };
-      const packed = () => this.constant(weightName, 'uint32', [cout, kh, kw, Math.ceil(cin / 32)], packConvKernel(kernel.values, [kh, kw, cin, cout]));
+      const packed = () =>
+        this.constant(
+          weightName,
+          'uint32',
+          [cout, kh, kw, Math.ceil(cin / 32)],
+          packConvKernel(kernel.values, [kh, kw, cin, cout]),
+        );
       if (inKind === 'sign') {
         if (pad !== 0 && pad !== 1)
           throw unsupported(layer, `padValues ${pad} with a binarized input`, 'padValues 0 or 1');
@@ -386,7 +407,14 @@ class Converter {
           kernel.kind === 'binary'
             ? packed()
             : this.constant(weightName, 'float32', [kh, kw, cin, cout], kernel.values);
-        name = this.node(layer.name, { op: 'conv2d', inputs: [x.name], ...window, padValue: pad, weights, transform });
+        name = this.node(layer.name, {
+          op: 'conv2d',
+          inputs: [x.name],
+          ...window,
+          padValue: pad,
+          weights,
+          transform,
+        });
       }
     } else {
       const [k, units] = kshape as [number, number];
@@ -398,13 +426,23 @@ class Converter {
           op: 'bdense',
           inputs: [this.bits(src)],
           units,
-          weights: this.constant(weightName, 'uint32', words, packDenseKernel(kernel.values, [k, units], inner)),
+          weights: this.constant(
+            weightName,
+            'uint32',
+            words,
+            packDenseKernel(kernel.values, [k, units], inner),
+          ),
           transform,
         });
       } else {
         const weights =
           kernel.kind === 'binary'
-            ? this.constant(weightName, 'uint32', [units, Math.ceil(k / 32)], packDenseKernel(kernel.values, [k, units]))
+            ? this.constant(
+                weightName,
+                'uint32',
+                [units, Math.ceil(k / 32)],
+                packDenseKernel(kernel.values, [k, units]),
+              )
             : this.constant(weightName, 'float32', [k, units], kernel.values);
         name = this.node(layer.name, { op: 'dense', inputs: [x.name], units, weights, transform });
       }

@@ -1,2 +1,8 @@
-export { CONVERTER_VERSION, type ConvertOptions, type ConvertResult, convert, SUPPORTED_LAYERS } from './convert.js';
+export {
+  CONVERTER_VERSION,
+  type ConvertOptions,
+  type ConvertResult,
+  convert,
+  SUPPORTED_LAYERS,
+} from './convert.js';
 export { type InputKind, inputKind, type KernelForm, kernelForm, type QuantizerLike } from './quantizers.js';

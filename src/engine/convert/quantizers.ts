@@ -70,11 +70,7 @@ export type KernelForm =
  * relatives give s = 1; magnitude_aware_sign gives s = mean |w|). Anything else (ternary, k-bit,
  * a precision-1 quantizer with other values) is unsupported.
  */
-export function kernelForm(
-  q: QuantizerLike | null,
-  latent: tf.Tensor,
-  where: string,
-): KernelForm {
+export function kernelForm(q: QuantizerLike | null, latent: tf.Tensor, where: string): KernelForm {
   const raw = latent.dataSync() as Float32Array;
   if (q === null) return { kind: 'float', values: Float32Array.from(raw) };
   const values = tf.tidy(() => Float32Array.from(q.quantize(latent).dataSync()));

@@ -192,7 +192,9 @@ export function decodeModel(bytes: Uint8Array, source = 'model.lbm'): DecodedMod
     constants[name] = { dtype, shape, data: new Float32Array(0) };
     return { name, dtype, shape, offset, count };
   });
-  // Second pass: copy the data (bounded by the file size checked above).
+  // Structure, attributes and shapes of the whole graph, still without any data copied.
+  validateGraph(source, h.inputs, h.nodes, h.outputs, constants);
+  // Copy the data (bounded by the file size checked above), then check what depends on values.
   for (const e of entries) {
     const ctor = CTORS[e.dtype];
     const start = base + e.offset;
