@@ -46,16 +46,20 @@ describe.skipIf(!hasChromium)(
         body: '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle.js"></script>',
       });
       server = createServer((req, res) => {
-        const f = files.get(new URL(req.url ?? '/', 'http://x').pathname);
+        const url = new URL(req.url ?? '/', 'http://x');
+        const f = files.get(url.pathname);
         if (!f) {
           res.writeHead(404).end();
           return;
         }
-        // Cross-origin isolation, as a threaded page would need.
-        res.writeHead(200, {
-          'content-type': f.type,
+        // Cross-origin isolation, as a threaded page needs (a page asked with isolated=0 goes without).
+        const isolation = {
           'cross-origin-opener-policy': 'same-origin',
           'cross-origin-embedder-policy': 'require-corp',
+        };
+        res.writeHead(200, {
+          'content-type': f.type,
+          ...(url.searchParams.get('isolated') === '0' ? {} : isolation),
         });
         res.end(f.body);
       });
@@ -80,11 +84,12 @@ describe.skipIf(!hasChromium)(
       await new Promise((r) => server?.close(r));
     });
 
-    for (const [name, make, threads] of [
-      ['larq-intro-cnn', larqIntroCnn, 1],
-      ['quicknet-like', quicknetLike, 2],
+    for (const [name, make, threads, isolated] of [
+      ['larq-intro-cnn', larqIntroCnn, 1, true],
+      ['quicknet-like', quicknetLike, 2, true],
+      ['larq-intro-cnn', larqIntroCnn, 2, false],
     ] as const)
-      it(`${name}, ${threads} thread(s): Chromium's values equal Node's on the same .lbm file`, async () => {
+      it(`${name}, ${threads} thread(s)${isolated ? '' : ' requested on a page without cross-origin isolation (falls back to 1)'}: Chromium's values equal Node's on the same .lbm file`, async () => {
         const graph = make();
         const bytes = encodeModel(graph);
         const input = randomInput(graph, threads > 1 ? 8 : 3);
@@ -99,16 +104,23 @@ describe.skipIf(!hasChromium)(
 
         const page = await browser.newPage();
         try {
-          await page.goto(`${base}/?shape=${input.shape.join(',')}&popcount=simd&threads=${threads}`);
+          await page.goto(
+            `${base}/?shape=${input.shape.join(',')}&popcount=simd&threads=${threads}&isolated=${isolated ? 1 : 0}`,
+          );
           await page.waitForFunction(() => window.__engineResult !== undefined, null, { timeout: 60_000 });
           const result = await page.evaluate(() => window.__engineResult!);
           if ('error' in result) throw new Error(`browser: ${result.error}`);
           if (process.env.ENGINE_BROWSER_DEBUG)
             process.stderr.write(`${name}: ${JSON.stringify(result.ms)}\n`);
           expect(result.popcount).toBe('simd');
-          expect(result.isolated).toBe(true);
-          expect(result.fallback).toBeNull();
-          expect(result.threads).toBe(threads);
+          expect(result.isolated).toBe(isolated);
+          if (isolated) {
+            expect(result.fallback).toBeNull();
+            expect(result.threads).toBe(threads);
+          } else {
+            expect(result.fallback).toMatch(/cross-origin isolation|not cross-origin isolated/);
+            expect(result.threads).toBe(1);
+          }
           expect(Object.keys(result.values).sort()).toEqual([...nodeTrace.keys()].sort());
           for (const [k, v] of nodeTrace) expect(firstMismatch(result.values[k], v.data), k).toBe(-1);
           expect(firstMismatch(result.output, nodeOut.data)).toBe(-1);
