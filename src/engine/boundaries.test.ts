@@ -40,6 +40,17 @@ describe('engine module boundaries', () => {
     expect(offenders.map((f) => relative(here, f))).toEqual([]);
   });
 
+  it('no runtime file (the lowbit/engine entry and everything it reaches) imports the converter in convert/', () => {
+    const offenders = files
+      .filter((f) => !f.endsWith('.test.ts'))
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((s) => /(^|\/)convert(\/|\.js$|$)/.test(s))
+          .map((s) => `${relative(here, f)}: ${s}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+
   it('runtime code (not tests) imports only relative modules, so it bundles for browsers', () => {
     const runtime = files.filter((f) => !f.endsWith('.test.ts'));
     const offenders = runtime.flatMap((f) =>
