@@ -1,0 +1,205 @@
+/**
+ * Converted zoo networks: file sizes (.lbm vs the tfjs model's float32 weights) and whole-network
+ * speed, lowbit engine vs tfjs on its fastest available backend, measured side by side (the two
+ * alternate run by run, so machine noise hits both alike).
+ *
+ * Run: `npx tsx bench/convert-bench.ts [--quick]`. Writes bench/convert-bench.json and bench/convert-bench.md.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { backendInfo, useFastestBackend } from '../src/backend/index.js';
+import { mnist } from '../src/data/index.js';
+import { convert } from '../src/engine/convert/index.js';
+import { argmaxRows, randomizeBatchNorm } from '../src/engine/convert/testing.js';
+import { load } from '../src/engine/index.js';
+import { get as zoo } from '../src/zoo/index.js';
+
+const quick = process.argv.includes('--quick');
+
+function quantile(v: number[], q: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+}
+
+/** Bytes of the weights file tfjs writes for `model` (model.save's weightData). */
+async function tfjsWeightBytes(model: tfl.LayersModel): Promise<number> {
+  let bytes = 0;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const w = artifacts.weightData;
+      bytes = Array.isArray(w) ? w.reduce((a, b) => a + b.byteLength, 0) : (w?.byteLength ?? 0);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return bytes;
+}
+
+interface Timing {
+  p50Ms: number;
+  p90Ms: number;
+  samplesPerSecond: number;
+  /** Median CPU milliseconds of this process per run (all its threads). */
+  cpuMsMedian: number;
+}
+
+function summarize(wallMs: number[], cpuMs: number[], batch: number): Timing {
+  const p50 = quantile(wallMs, 0.5);
+  return {
+    p50Ms: p50,
+    p90Ms: quantile(wallMs, 0.9),
+    samplesPerSecond: (batch * 1000) / p50,
+    cpuMsMedian: quantile(cpuMs, 0.5),
+  };
+}
+
+/** Runs `a` and `b` alternately `runs` times (after warm-up), timing each call. */
+function sideBySide(a: () => void, b: () => void, runs: number, warmup: number) {
+  for (let i = 0; i < warmup; i++) {
+    a();
+    b();
+  }
+  const t = { a: [] as number[], b: [] as number[], ca: [] as number[], cb: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    for (const [fn, wall, cpu] of [
+      [a, t.a, t.ca],
+      [b, t.b, t.cb],
+    ] as const) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      fn();
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+    }
+  }
+  return t;
+}
+
+async function main() {
+  const backend = await useFastestBackend();
+  const info = await backendInfo();
+  const machine = {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+    tfjsBackend: `${backend} (simd ${info.simd}, threads ${info.threads})`,
+    engine: 'lowbit engine WebAssembly, 1 thread',
+    date: new Date().toISOString(),
+    loadAverageAtStart: os.loadavg(),
+  };
+  const data = await mnist();
+  const [, h, w, c] = data.train.xShape;
+  const pixels = h * w * c;
+  const rows = [];
+  const sizes = [];
+  for (const name of ['binary-mlp', 'larq-intro-cnn']) {
+    const model = zoo(name, { seed: 1 });
+    const calib = tf.tensor4d(data.train.x.subarray(0, 64 * pixels), [64, h, w, c]);
+    randomizeBatchNorm(model, calib, 2);
+    calib.dispose();
+    const { bytes, graph } = convert(model);
+    const tfjsBytes = await tfjsWeightBytes(model);
+    sizes.push({
+      model: name,
+      lbmBytes: bytes.length,
+      tfjsFloat32WeightBytes: tfjsBytes,
+      ratio: tfjsBytes / bytes.length,
+      nodes: graph.nodes.map((n) => ('transform' in n ? `${n.op}:${n.transform.kind}` : n.op)).join(' '),
+    });
+    const net = await load(bytes);
+    for (const batch of [1, 64]) {
+      const x = data.test.x.subarray(0, batch * pixels);
+      const xt = tf.tensor4d(x, [batch, h, w, c]);
+      // Same predictions, as a sanity check of what is timed.
+      const e = net.predict(x, [batch, h, w, c]).data;
+      const t = tf.tidy(() => (model.predict(xt) as tf.Tensor).dataSync());
+      const same = argmaxRows(e, 10).every((v, i) => v === argmaxRows(t, 10)[i]);
+      const runs = quick ? 10 : batch === 1 ? 200 : 40;
+      const r = sideBySide(
+        () => net.predict(x, [batch, h, w, c]),
+        () => {
+          const y = model.predict(xt) as tf.Tensor;
+          y.dataSync();
+          y.dispose();
+        },
+        runs,
+        quick ? 2 : 10,
+      );
+      xt.dispose();
+      const engine = summarize(r.a, r.ca, batch);
+      const tfjs = summarize(r.b, r.cb, batch);
+      rows.push({
+        model: name,
+        batch,
+        runs,
+        sameArgmax: same,
+        engine,
+        tfjs,
+        speedupP50: tfjs.p50Ms / engine.p50Ms,
+        speedupCpu: tfjs.cpuMsMedian / engine.cpuMsMedian,
+      });
+      process.stdout.write(`${name} batch ${batch}: ${(tfjs.p50Ms / engine.p50Ms).toFixed(1)}x\n`);
+    }
+    net.dispose();
+    model.dispose();
+  }
+  const loadAverageAtEnd = os.loadavg();
+  const result = {
+    machine: { ...machine, loadAverageAtEnd },
+    sizes,
+    speed: rows,
+    targets: { sizeRatio: 25, speedup: 8 },
+  };
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const md = [
+    '# Converted networks: engine vs tfjs',
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; tfjs backend ${machine.tfjsBackend}; engine ${machine.engine}; ${machine.date}; load average ${machine.loadAverageAtStart.map((x) => x.toFixed(1)).join(' / ')} at start, ${loadAverageAtEnd.map((x) => x.toFixed(1)).join(' / ')} at end (other jobs shared the 2 cores).`,
+    `Command: \`npx tsx bench/convert-bench.ts${quick ? ' --quick' : ''}\`. Zoo networks with seeded weights and BatchNorm statistics from MNIST training images; inputs: MNIST test images. Engine and tfjs alternate run by run; p50/p90 of wall-clock latency, samples/s = batch / p50; CPU ms = median CPU time of this process per run.`,
+    '',
+    '## File size',
+    '',
+    '| model | .lbm bytes | tfjs float32 weights bytes | ratio |',
+    '|---|---|---|---|',
+    ...sizes.map((s) => `| ${s.model} | ${s.lbmBytes} | ${s.tfjsFloat32WeightBytes} | ${f(s.ratio)}x |`),
+    '',
+    'Target: binary-mlp .lbm >= 25x smaller than its tfjs float32 weights.',
+    '',
+    '## Whole-network latency',
+    '',
+    '| model | batch | engine p50 ms | engine p90 ms | engine samples/s | tfjs p50 ms | tfjs p90 ms | tfjs samples/s | speed-up (p50) | speed-up (CPU ms) | same argmax |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.batch} | ${f(r.engine.p50Ms, 3)} | ${f(r.engine.p90Ms, 3)} | ${f(r.engine.samplesPerSecond, 0)} | ${f(r.tfjs.p50Ms, 3)} | ${f(r.tfjs.p90Ms, 3)} | ${f(r.tfjs.samplesPerSecond, 0)} | ${f(r.speedupP50)}x | ${f(r.speedupCpu)}x | ${r.sameArgmax} |`,
+    ),
+    '',
+    'Target: >= 8x faster than tfjs on its fastest available backend, batch 1 and 64.',
+    '',
+    '## Converted graphs',
+    '',
+    ...sizes.map((s) => `- ${s.model}: ${s.nodes}`),
+    '',
+  ].join('\n');
+  const outDir = dirname(fileURLToPath(import.meta.url));
+  for (const [file, text] of [
+    ['convert-bench.json', `${JSON.stringify(result, null, 2)}\n`],
+    ['convert-bench.md', md],
+  ]) {
+    const tmp = join(outDir, `.${file}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, join(outDir, file));
+  }
+  process.stdout.write(`${md}\n`);
+}
+
+await main();
