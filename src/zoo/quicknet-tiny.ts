@@ -24,7 +24,7 @@ export const QUICKNET_TINY_RECIPE = {
   learningRate: 2e-3,
   /** ...decayed by a cosine to 0 over the epochs: lr(e) = lr0 (1 + cos(pi e / epochs)) / 2. */
   schedule: 'cosine',
-  epochs: 12,
+  epochs: 8,
   batchSize: 64,
 } as const;
 
@@ -33,17 +33,19 @@ export const QUICKNET_TINY_RECIPE = {
  * (Bannink et al. 2021, "Larq Compute Engine", arXiv 2011.09398) and Bi-Real Net (Liu et al. 2018,
  * arXiv 1808.00278): binary 3x3 convolutions with real-valued shortcuts.
  *
- * stem: float conv c1@3x3 'same' -> BN -> maxpool 2x2;
+ * stem: float conv c1@5x5 stride 2 'same' -> BN;
  * stage 1 (H/2): blocks[0] x { x + BN(bconv c1@3x3(x)) };
  * stage 2: maxpool 2x2, then { concat(x, x) + BN(bconv c2@3x3(x)) }, then (blocks[1] - 1) x
  * { x + BN(bconv c2@3x3(x)) };
  * head: global average pool -> float dense -> softmax.
  * bconv: ste_sign input and kernel, weight_clip, no bias, 'same' padding with padValues 1 (so a
- * bitpacked engine needs no zero padding); BN: Keras defaults, with scale. Every hidden layer's
+ * bitpacked engine needs no zero padding); BN with scale, momentum 0.9, epsilon 1e-3. Every hidden layer's
  * inputs and kernels are binary; only the stem, the head and the shortcuts are real-valued.
  *
- * On 28x28x1 with the defaults: 288 float stem weights (225,792 float MACs), 2 x 9,216 + 18,432 +
+ * On 28x28x1 with the defaults: 800 float stem weights (156,800 float MACs), 2 x 9,216 + 18,432 +
  * 2 x 36,864 = 110,592 binary kernel weights (8,128,512 binary MACs per image), 650 head weights.
+ * Training cost measured on this machine's wasm backend: about 0.79 CPU-s per batch of 64, 740
+ * CPU-s per Fashion-MNIST epoch, so the 8-epoch recipe takes about 1 h 45 min on one idle core.
  *
  * @example
  * ```ts
@@ -63,7 +65,9 @@ export function quicknetTiny(options?: QuicknetTinyOptions): tfl.LayersModel {
     });
   }
   const init = new SeededInit(o.seed);
-  const bn = () => tfl.layers.batchNormalization({ momentum: 0.99, epsilon: 1e-3 });
+  // momentum 0.9 (Keras: 0.99): the moving statistics, which inference uses, catch up within ~50
+  // steps; in a residual stack their lag compounds from block to block.
+  const bn = () => tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
   const bconv = (filters: number) =>
     quantConv2d({
       filters,
@@ -80,15 +84,17 @@ export function quicknetTiny(options?: QuicknetTinyOptions): tfl.LayersModel {
       .apply([shortcut, bn().apply(bconv(filters).apply(x)) as SymbolicTensor]) as SymbolicTensor;
 
   const input = tfl.input({ shape: o.inputShape });
+  // A strided stem: downsampling in the (cheap, float) first layer keeps full-resolution
+  // activations, their BatchNorm and a max-pool gradient out of every training step.
   let x = quantConv2d({
     filters: c1,
-    kernelSize: 3,
+    kernelSize: 5,
+    strides: 2,
     padding: 'same',
     useBias: false,
     kernelInitializer: init.glorot(),
   }).apply(input) as SymbolicTensor;
   x = bn().apply(x) as SymbolicTensor;
-  x = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(x) as SymbolicTensor;
   for (let i = 0; i < b1; i++) x = residual(x, x, c1);
   x = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(x) as SymbolicTensor;
   x = residual(x, tfl.layers.concatenate().apply([x, x]) as SymbolicTensor, c2);

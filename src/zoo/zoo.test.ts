@@ -92,11 +92,11 @@ describe('parameter counts per precision (hand-computed)', () => {
 
   it('quicknet-tiny: 110,592 1-bit', () => {
     // Binary: stage 1 2 * 3*3*32*32 = 18,432; transition 3*3*32*64 = 18,432; stage 2 2 * 3*3*64*64 = 73,728.
-    // Float: stem 3*3*1*32 = 288; BN gamma + beta 2 * (32 + 2*32 + 3*64) = 576; head 64*10 + 10 = 650.
+    // Float: stem 5*5*1*32 = 800; BN gamma + beta 2 * (32 + 2*32 + 3*64) = 576; head 64*10 + 10 = 650.
     // Moving statistics 2 * 288 = 576.
     expect(countParams(get('quicknet-tiny'))).toEqual({
       oneBit: 110592,
-      trainable32: 288 + 576 + 650,
+      trainable32: 800 + 576 + 650,
       nonTrainable32: 576,
     });
   });
@@ -188,6 +188,8 @@ describe('topologies as specified', () => {
     expect(stem.getClassName()).toBe('QuantConv2D');
     expect(stem.inputQuantizer).toBeNull();
     expect(stem.kernelQuantizers?.kernelQuantizer).toBeNull();
+    expect(stem.getConfig().strides).toEqual([2, 2]);
+    expect(stem.getConfig().kernelSize).toEqual([5, 5]);
     expect(head.getClassName()).toBe('QuantDense');
     expect(head.inputQuantizer).toBeNull();
     for (const l of rest) {
