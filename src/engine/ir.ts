@@ -176,6 +176,11 @@ export interface AddNode extends NodeBase {
   op: 'add';
 }
 
+/** Concatenation of two or more float values along the last (channel) axis; the other dims must match. */
+export interface ConcatNode extends NodeBase {
+  op: 'concat';
+}
+
 /** Per-channel affine map on float values: y = x * multiplier[c] + bias[c] (a folded BatchNorm). */
 export interface AffineNode extends NodeBase {
   op: 'affine';
@@ -205,6 +210,7 @@ export type GraphNode =
   | GlobalAvgPoolNode
   | FlattenNode
   | AddNode
+  | ConcatNode
   | AffineNode
   | ReluNode
   | SoftmaxNode;
@@ -224,6 +230,7 @@ export const OP_NAMES: readonly OpName[] = [
   'globalavgpool',
   'flatten',
   'add',
+  'concat',
   'affine',
   'relu',
   'softmax',

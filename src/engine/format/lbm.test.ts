@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../errors.js';
 import { Random } from '../../util/random.js';
+import { GraphBuilder } from '../builder.js';
 import { craftLbm, mutateJson, splitLbm } from '../testing/craft.js';
 import { binaryMlp, larqIntroCnn, quicknetLike } from '../testing/models.js';
 import { crc32 } from './crc32.js';
@@ -181,6 +182,19 @@ describe('.lbm encode/decode', () => {
       const g = binaryMlp();
       (g.constants['bn2/sign'].data as Int32Array)[3] = 2;
       expect(() => encodeModel(g)).toThrow(/bn2\/sign\[3\] = 2; expected -1, 0 or 1/);
+    });
+
+    it('concat of values whose outer dimensions differ', () => {
+      const b = new GraphBuilder('x', [4, 4, 3]);
+      const p = b.node({
+        op: 'maxpool2d',
+        inputs: [b.input],
+        kernelSize: [2, 2],
+        strides: [1, 1],
+        padding: 'valid',
+      });
+      const g = b.build([b.node({ op: 'concat', inputs: [b.input, p] })]);
+      expect(() => encodeModel(g)).toThrow(/shape \[N, 3, 3, 3\]; expected \[N, 4, 4, C\] like inputs\[0\]/);
     });
 
     it('a window larger than its input', () => {

@@ -40,6 +40,7 @@ const KEYS: Record<string, readonly string[]> = {
   globalavgpool: [],
   flatten: [],
   add: [],
+  concat: [],
   affine: ['multiplier', 'bias'],
   relu: [],
   softmax: [],
@@ -242,13 +243,10 @@ function checkNode(
   if (values.has(name))
     j.fail(`${where}.name`, `duplicate value name ${JSON.stringify(name)}`, 'unique names');
   const rawIn = j.array(o.inputs, `${where}.inputs`, 64);
-  const arity = op === 'add' ? [2, 64] : [1, 1];
+  const multi = op === 'add' || op === 'concat';
+  const arity = multi ? [2, 64] : [1, 1];
   if (rawIn.length < arity[0] || rawIn.length > arity[1])
-    j.fail(
-      `${where}.inputs`,
-      `${rawIn.length} inputs`,
-      op === 'add' ? '2 or more inputs' : 'exactly 1 input',
-    );
+    j.fail(`${where}.inputs`, `${rawIn.length} inputs`, multi ? '2 to 64 inputs' : 'exactly 1 input');
   const inputs = rawIn.map((v, i) => j.string(v, `${where}.inputs[${i}]`));
   const ins = inputs.map((n, i) => {
     const info = values.get(n);
@@ -387,6 +385,23 @@ function checkNode(
       info = { kind: 'float', shape: x.shape };
       node = { op, name, inputs };
       break;
+    case 'concat': {
+      needKind('float', null);
+      const outer = x.shape.slice(0, -1).join();
+      let channels = 0;
+      for (const [i, v] of ins.entries()) {
+        if (v.shape.length !== x.shape.length || v.shape.slice(0, -1).join() !== outer)
+          j.fail(
+            `${where}.inputs[${i}]`,
+            `shape [N, ${v.shape.join(', ')}]`,
+            `[N, ${[...x.shape.slice(0, -1), 'C'].join(', ')}] like inputs[0] (only the last axis may differ)`,
+          );
+        channels += v.shape[v.shape.length - 1];
+      }
+      info = { kind: 'float', shape: [...x.shape.slice(0, -1), channels] };
+      node = { op, name, inputs };
+      break;
+    }
     case 'affine': {
       needKind('float', null);
       const c = x.shape[x.shape.length - 1];

@@ -190,6 +190,22 @@ export function add(xs: FloatTensor[]): FloatTensor {
   return { kind: 'float', shape: [...xs[0].shape], data: out };
 }
 
+/** Concatenation along the last axis: y[..., offset_i + c] = x_i[..., c], offset_i = sum of earlier channel counts. */
+export function concat(xs: FloatTensor[]): FloatTensor {
+  const cs = xs.map((x) => x.shape[x.shape.length - 1]);
+  const total = cs.reduce((a, b) => a + b, 0);
+  const rows = xs[0].data.length / cs[0];
+  const out = new Float32Array(rows * total);
+  for (let r = 0; r < rows; r++) {
+    let o = r * total;
+    for (const [i, x] of xs.entries()) {
+      out.set(x.data.subarray(r * cs[i], (r + 1) * cs[i]), o);
+      o += cs[i];
+    }
+  }
+  return { kind: 'float', shape: [...xs[0].shape.slice(0, -1), total], data: out };
+}
+
 /** Per-channel affine map in float32: y = fround(fround(x * m[c]) + b[c]) (a folded BatchNorm). */
 export function affine(x: FloatTensor, m?: Float32Array, bias?: Float32Array): FloatTensor {
   const c = x.shape[x.shape.length - 1];

@@ -4,7 +4,7 @@ import { wordsFor } from '../shapes.js';
 import { randomPacked } from '../testing/models.js';
 import { bconv2d, bdense } from './binary.js';
 import { packSigns, popcount32, unpackSigns } from './bits.js';
-import { avgPool2d, conv2d, dense, globalAvgPool, maxPool2d, softmax } from './float.js';
+import { avgPool2d, concat, conv2d, dense, globalAvgPool, maxPool2d, softmax } from './float.js';
 import type { BitTensor, FloatTensor } from './tensor.js';
 import { applyTransform, floatTransform, thresholdsFromAffine } from './transform.js';
 
@@ -176,6 +176,14 @@ describe('reference float ops', () => {
     expect(Array.from(globalAvgPool(x).data)).toEqual([5]);
     const m = maxPool2d(x, { kernelSize: [2, 2], strides: [2, 2], padding: 'same' }) as FloatTensor;
     expect(Array.from(m.data)).toEqual([5, 6, 8, 9]);
+  });
+
+  it('concat along channels (hand-worked)', () => {
+    const a: FloatTensor = { kind: 'float', shape: [1, 2, 2], data: Float32Array.from([1, 2, 3, 4]) };
+    const b: FloatTensor = { kind: 'float', shape: [1, 2, 1], data: Float32Array.from([9, 8]) };
+    const y = concat([a, b, a]);
+    expect(y.shape).toEqual([1, 2, 5]);
+    expect(Array.from(y.data)).toEqual([1, 2, 9, 1, 2, 3, 4, 8, 3, 4]);
   });
 
   it('softmax of [0, ln 2, ln 3] is [1/6, 2/6, 3/6] and is shift-invariant', () => {

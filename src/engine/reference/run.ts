@@ -6,6 +6,7 @@ import {
   add,
   affine,
   avgPool2d,
+  concat,
   conv2d,
   dense,
   flatten,
@@ -79,6 +80,8 @@ export function runNode(node: GraphNode, ins: Tensor[], constants: Record<string
       return flatten(x as FloatTensor);
     case 'add':
       return add(ins as FloatTensor[]);
+    case 'concat':
+      return concat(ins as FloatTensor[]);
     case 'affine':
       return affine(
         x as FloatTensor,

@@ -399,6 +399,20 @@ export class Net {
         k.x.addF32(x.ptr, ins[1].ptr, dst, len);
         for (const more of ins.slice(2)) k.x.addF32(dst, more.ptr, dst, len);
         return dst;
+      case 'concat': {
+        // A strided copy per input: memory-bound, done on views of wasm memory.
+        const total = info.shape[info.shape.length - 1];
+        const rows = len / total;
+        const out = k.f32(dst, len);
+        let offset = 0;
+        for (const s of ins) {
+          const cs = s.info.shape[s.info.shape.length - 1];
+          const src = k.f32(s.ptr, rows * cs);
+          for (let r = 0; r < rows; r++) out.set(src.subarray(r * cs, (r + 1) * cs), r * total + offset);
+          offset += cs;
+        }
+        return dst;
+      }
       case 'affine':
         k.x.affineF32(x.ptr, dst, len / c, c, p.affine!.mult, p.affine!.bias);
         return dst;

@@ -176,6 +176,17 @@ describe('engine runtime (WASM) against the reference ops', () => {
       const m = b.node({ op: 'maxpool2d', inputs: [x], ...pool });
       const a = b.node({ op: 'avgpool2d', inputs: [x], ...pool });
       x = b.node({ op: 'add', inputs: [m, a, m] });
+      // Concatenate, then a 1x1 conv back to cout channels.
+      const cat = b.node({ op: 'concat', inputs: [x, a, m] });
+      x = b.node({
+        op: 'conv2d',
+        inputs: [cat],
+        ...same(1, 1, 1),
+        filters: cout,
+        padValue: 0,
+        weights: b.constant('cw', 'float32', [1, 1, 3 * cout, cout], randomNormal(rng, 3 * cout * cout)),
+        transform: { kind: 'float' },
+      });
       x = b.node({
         op: 'affine',
         inputs: [x],
@@ -202,7 +213,7 @@ describe('engine runtime (WASM) against the reference ops', () => {
       });
       const graph = b.build([b.node({ op: 'softmax', inputs: [x] })]);
       const net = await load(encodeModel(graph));
-      expect(checkEveryNode(net, graph, randomInput(graph, 3, trial))).toBe(9);
+      expect(checkEveryNode(net, graph, randomInput(graph, 3, trial))).toBe(11);
     }
   });
 
