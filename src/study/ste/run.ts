@@ -3,8 +3,16 @@
  * toy model and writes the report (report.md, report.json, SVG and PNG charts). Later experiments append
  * sections through `extraSections`.
  */
+import { useFastestBackend } from '../../backend/index.js';
 import { ConfigError } from '../../errors.js';
 import { formatNumber, Report } from '../report.js';
+import {
+  addBinarySteSection,
+  type BinarySteResult,
+  binarySteExperiment,
+  binarySteSettings,
+} from './binary.js';
+import { addDeepSteSections, type DeepSteResult, deepSteExperiment, deepSteSettings } from './deep.js';
 import {
   addConvergenceSection,
   addFigure1Section,
@@ -39,7 +47,20 @@ export interface SteStudyOptions {
   outDir: string;
   /** Seed of every random draw (default 2019). */
   seed?: number;
-  /** Sections appended after experiments 1-3, in order. */
+  /**
+   * Experiment 4 (LeNet-5, the paper's Table 1 and Figure 2): true (default) runs it with
+   * {@link deepSteSettings}(quick), false leaves it out, a result reuses a finished run (e.g. one run
+   * in another process).
+   */
+  deep?: boolean | DeepSteResult;
+  /**
+   * Experiment 5 (Larq's binary quantizers): true (default) runs it with
+   * {@link binarySteSettings}(quick), false leaves it out, a result reuses a finished run.
+   */
+  binary?: boolean | BinarySteResult;
+  /** Progress lines of experiments 4 and 5 (default silent). */
+  log?: (line: string) => void;
+  /** Sections appended after experiments 1-5, in order. */
   extraSections?: SectionBuilder[];
 }
 
@@ -104,8 +125,22 @@ export interface SteStudyResult {
   figure1: Figure1Result;
   convergence: ConvergenceResult;
   instability: InstabilityResult;
-  /** Wall-clock milliseconds per experiment and in total (including writing). */
-  timingsMs: { figure1: number; convergence: number; instability: number; total: number };
+  /** Experiment 4's result, when it was included. */
+  deep: DeepSteResult | null;
+  /** Experiment 5's result, when it was included. */
+  binary: BinarySteResult | null;
+  /**
+   * Wall-clock milliseconds per experiment and in total (including writing); deep and binary are 0
+   * when left out and the time of the original run when a result was reused.
+   */
+  timingsMs: {
+    figure1: number;
+    convergence: number;
+    instability: number;
+    deep: number;
+    binary: number;
+    total: number;
+  };
   /** Paths written. */
   files: string[];
 }
@@ -130,7 +165,10 @@ async function machineInfo(): Promise<Record<string, unknown>> {
 }
 
 /**
- * Runs experiments 1-3 of the STE study and writes the report into `outDir`.
+ * Runs the STE study and writes the report into `outDir`: experiments 1-3 on the toy model, then
+ * experiment 4 (LeNet-5 with quantized-ReLU activations, the paper's Table 1 and Figure 2) and
+ * experiment 5 (Larq's binary quantizers), unless left out. Quick mode (what the tests run) uses tiny
+ * budgets throughout. Experiments 4 and 5 switch tfjs to the fastest backend (`useFastestBackend`).
  * @example await runSteStudy({ quick: true, outDir: 'reports/ste-quick' })
  */
 export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyResult> {
@@ -193,6 +231,27 @@ export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyRes
   addConvergenceSection(report, convergence, setup);
   addInstabilitySection(report, instability, setup);
   addVerdictSection(report, figure1, convergence, instability);
+  const wantDeep = options.deep ?? true;
+  const wantBinary = options.binary ?? true;
+  if (wantDeep === true || wantBinary === true) await useFastestBackend();
+  let deep: DeepSteResult | null = null;
+  let binary: BinarySteResult | null = null;
+  t0 = Date.now();
+  if (wantDeep === true) {
+    deep = await deepSteExperiment({ settings: deepSteSettings(options.quick), seed, log: options.log });
+  } else if (wantDeep) deep = wantDeep;
+  const tDeep = wantDeep === true ? Date.now() - t0 : deep ? Math.round(deep.seconds * 1000) : 0;
+  if (deep) addDeepSteSections(report, deep);
+  t0 = Date.now();
+  if (wantBinary === true) {
+    binary = await binarySteExperiment({
+      settings: binarySteSettings(options.quick),
+      seed,
+      log: options.log,
+    });
+  } else if (wantBinary) binary = wantBinary;
+  const tBinary = wantBinary === true ? Date.now() - t0 : binary ? Math.round(binary.seconds * 1000) : 0;
+  if (binary) addBinarySteSection(report, binary);
   for (const build of options.extraSections ?? [])
     await build(report, { quick: options.quick, seed, teacher });
   const computeMs = Date.now() - started;
@@ -200,8 +259,12 @@ export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyRes
     figure1: tFigure1,
     convergence: tConvergence,
     instability: tInstability,
+    deep: tDeep,
+    binary: tBinary,
     compute: computeMs,
   };
+  if (deep && wantDeep !== true) report.meta.deepReused = true;
+  if (binary && wantBinary !== true) report.meta.binaryReused = true;
   if (cpu0) {
     const used = process.cpuUsage(cpu0);
     report.meta.cpuMs = Math.round((used.user + used.system) / 1000);
@@ -215,7 +278,16 @@ export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyRes
     figure1,
     convergence,
     instability,
-    timingsMs: { figure1: tFigure1, convergence: tConvergence, instability: tInstability, total },
+    deep,
+    binary,
+    timingsMs: {
+      figure1: tFigure1,
+      convergence: tConvergence,
+      instability: tInstability,
+      deep: tDeep,
+      binary: tBinary,
+      total,
+    },
     files,
   };
 }
