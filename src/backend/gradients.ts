@@ -36,3 +36,49 @@ export function registerMissingGradients(): string[] {
   }
   return added;
 }
+
+const TAG = '__lowbitGradient';
+
+/**
+ * d prod(x) / d x_i = prod over j != i of x_j, computed as exclusive cumprod from the left times
+ * exclusive cumprod from the right (exact with zeros), after moving the reduced axes last and
+ * flattening them into one.
+ */
+function prodGrad(x: tf.Tensor, dy: tf.Tensor, axes: number[]): tf.Tensor {
+  const rank = x.rank;
+  const perm = tf.backend_util.getAxesPermutation(axes, rank);
+  const px = perm == null ? x : tf.transpose(x, perm);
+  const kept = px.shape.slice(0, rank - axes.length);
+  const n = px.shape.slice(rank - axes.length).reduce((a, b) => a * b, 1);
+  const flat = tf.reshape(px, [...kept, n]);
+  const last = kept.length;
+  const others = tf.mul(tf.cumprod(flat, last, true, false), tf.cumprod(flat, last, true, true));
+  const g = tf.reshape(tf.mul(tf.reshape(dy, [...kept, 1]), others), px.shape);
+  return perm == null ? g : tf.transpose(g, tf.backend_util.getUndoAxesPermutation(perm));
+}
+
+/**
+ * Replaces tfjs-core's Prod gradient, which calls chained tensor methods (`x.reshape`) that exist only
+ * when the full '@tensorflow/tfjs' bundle is loaded, so `tf.grad` through `tf.prod` throws
+ * "permutedX.reshape is not a function" with tfjs-core alone. Idempotent.
+ * @returns true if this call replaced the gradient.
+ */
+export function replaceProdGradient(): boolean {
+  const existing = tf.getGradient('Prod') as (tf.GradConfig & { [TAG]?: boolean }) | undefined;
+  if (existing?.[TAG]) return false;
+  if (existing != null) tf.unregisterGradient('Prod');
+  const config: tf.GradConfig & { [TAG]?: boolean } = {
+    kernelName: 'Prod',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const { axis } = attrs as { axis?: number | number[] | null };
+      const list = axis == null ? x.shape.map((_, i) => i) : Array.isArray(axis) ? axis : [axis];
+      const axes = [...new Set(list.map((a) => (a < 0 ? a + x.rank : a)))].sort((p, q) => p - q);
+      return { x: () => prodGrad(x, dy as tf.Tensor, axes) };
+    },
+  };
+  config[TAG] = true;
+  tf.registerGradient(config);
+  return true;
+}

@@ -5,9 +5,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { enforceConstraintsDuringFit } from './fit-constraints.js';
-import { registerMissingGradients } from './gradients.js';
+import { registerMissingGradients, replaceProdGradient } from './gradients.js';
 import { installAll } from './register.js';
 
 installAll();
 registerMissingGradients();
+replaceProdGradient();
 enforceConstraintsDuringFit();

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { replaceProdGradient } from './index.js';
+import { runOn } from './testing.js';
+
+describe.each(['cpu', 'wasm'])('gradients lowbit adds or replaces, on %s', (backend) => {
+  it('prod: d/dx_i = product of the other entries, zeros included', async () => {
+    const [g1, g2, g3, g4] = await runOn(backend, () => [
+      tf.grad((x: tf.Tensor) => tf.sum(tf.prod(x, 1)))(tf.tensor2d([3, 4, 5, 6, 7, 8], [3, 2])),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.prod(x, 0)))(tf.tensor2d([0, 5, 2, 0], [2, 2])),
+      tf.grad((x: tf.Tensor) => tf.prod(x))(tf.tensor1d([1, 2, 3, 4])),
+      // Two axes at once, with a non-trivial upstream gradient: d/dx sum(w * prod(x, [0, 2])).
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.prod(x, [0, 2]), tf.tensor1d([1, 10]))))(
+        tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]),
+      ),
+    ]);
+    expect(Array.from(g1!)).toEqual([4, 3, 6, 5, 8, 7]);
+    expect(Array.from(g2!)).toEqual([2, 0, 0, 5]);
+    expect(Array.from(g3!)).toEqual([24, 12, 8, 6]);
+    // prod over axes 0 and 2: column j=0 holds x[0,0,:] = 1, 2 and x[1,0,:] = 5, 6 (product 60);
+    // column j=1 holds 3, 4, 7, 8 (product 672), weighted by 10: 6720/3, 6720/4, 6720/7, 6720/8.
+    expect(Array.from(g4!)).toEqual([60, 30, 2240, 1680, 12, 10, 960, 840]);
+  });
+
+  it('conv3dTranspose trains: gradient of Conv3DBackpropInputV2 equals its adjoint', async () => {
+    // <conv3dTranspose(dy, W), r> = <dy, conv3d(r, W)>, so d/d(dy) equals conv3d(r, W).
+    const [g, ref] = await runOn(backend, () => {
+      const w = tf.tensor5d(
+        Array.from({ length: 2 * 2 * 2 * 3 * 2 }, (_, i) => ((i * 7) % 5) - 2),
+        [2, 2, 2, 3, 2],
+      );
+      const dy = tf.tensor5d(
+        Array.from({ length: 2 * 2 * 3 * 2 }, (_, i) => ((i * 3) % 7) - 3),
+        [1, 2, 2, 3, 2],
+      );
+      const r = tf.tensor5d(
+        Array.from({ length: 4 * 4 * 6 * 3 }, (_, i) => ((i * 5) % 11) - 5),
+        [1, 4, 4, 6, 3],
+      );
+      const f = (v: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv3dTranspose(v as tf.Tensor5D, w, [1, 4, 4, 6, 3], 2, 'same'), r));
+      return [tf.grad(f)(dy), tf.conv3d(r, w, 2, 'same')];
+    });
+    expect(Array.from(g!)).toEqual(Array.from(ref!));
+  });
+
+  it('replacing the prod gradient twice is a no-op', () => {
+    expect(replaceProdGradient()).toBe(false);
+  });
+});
