@@ -156,6 +156,22 @@ describe('trainModel', () => {
     expect(result.stoppedEarly).toBe(false);
   });
 
+  it("sets a schedule's learning rate on Adam too (which reads it every step)", async () => {
+    const model = smallBinaryNet(2);
+    const optimizer = tf.train.adam(0.1);
+    const result = await trainModel({
+      model,
+      data: blobs(32, 1),
+      epochs: 3,
+      batchSize: 16,
+      optimizer,
+      learningRate: (e) => 0.01 * 2 ** -e,
+      yieldEvery: 'never',
+    });
+    expect(result.epochs.map((e) => e.learningRate)).toEqual([0.01, 0.005, 0.0025]);
+    expect((optimizer as unknown as { learningRate: number }).learningRate).toBe(0.0025);
+  });
+
   it('a binarized network (BatchNorm without scale) learns a separable task; weight_clip holds', async () => {
     const model = smallBinaryNet(1);
     const result = await trainModel({
