@@ -14,10 +14,16 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { backendInfo, useFastestBackend } from '../src/backend/index.js';
-import { mnist } from '../src/data/index.js';
-import { convert } from '../src/engine/convert/index.js';
-import { argmaxRows, randomizeBatchNorm } from '../src/engine/convert/testing.js';
-import { load } from '../src/engine/index.js';
+import { type Dataset, fashionMnist, mnist } from '../src/data/index.js';
+import { convert, pruneGraph } from '../src/engine/convert/index.js';
+import {
+  type Agreement,
+  agreement,
+  argmaxRows,
+  logitsModel,
+  randomizeBatchNorm,
+} from '../src/engine/convert/testing.js';
+import { decodeModel, encodeModel, type Graph, load } from '../src/engine/index.js';
 import { get as zoo } from '../src/zoo/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -83,6 +89,37 @@ function sideBySide(a: () => void, b: () => void, runs: number, warmup: number) 
   return t;
 }
 
+/**
+ * Engine time by node at one batch size: every prefix of the graph that ends in a float value is run
+ * on its own (median of `runs`), and each node is charged the difference to the previous prefix.
+ * Nodes with packed-bit outputs are charged together with the next float node.
+ */
+async function breakdown(graph: Graph, x: Float32Array, shape: number[], runs: number) {
+  const values = decodeModel(encodeModel(graph)).checked.values;
+  const rows: Array<{ nodes: string; ms: number }> = [];
+  let prev = 0;
+  let pending: string[] = [];
+  for (let i = 0; i < graph.nodes.length; i++) {
+    const n = graph.nodes[i];
+    pending.push('transform' in n ? `${n.op}:${n.transform.kind}` : n.op);
+    if (values.get(n.name)?.kind !== 'float') continue;
+    const prefix = pruneGraph({ ...graph, nodes: graph.nodes.slice(0, i + 1), outputs: [n.name] });
+    const net = await load(encodeModel(prefix));
+    const t: number[] = [];
+    for (let r = 0; r < runs + 3; r++) {
+      const t0 = performance.now();
+      net.predict(x, shape);
+      if (r >= 3) t.push(performance.now() - t0);
+    }
+    net.dispose();
+    const ms = quantile(t, 0.5);
+    rows.push({ nodes: pending.join(' + '), ms: ms - prev });
+    prev = ms;
+    pending = [];
+  }
+  return rows;
+}
+
 async function main() {
   const backend = await useFastestBackend();
   const info = await backendInfo();
@@ -101,6 +138,14 @@ async function main() {
   const pixels = h * w * c;
   const rows = [];
   const sizes = [];
+  const exactness: Array<
+    ({ model: string; dataset: string } & Agreement) | { model: string; dataset: string; skipped: string }
+  > = [];
+  const perNode: Array<{ model: string; batch: number; rows: Array<{ nodes: string; ms: number }> }> = [];
+  const datasets: Record<string, Dataset | string> = {
+    mnist: data,
+    'fashion-mnist': await fashionMnist().catch((e: Error) => e.message),
+  };
   for (const name of ['binary-mlp', 'larq-intro-cnn']) {
     const model = zoo(name, { seed: 1 });
     const calib = tf.tensor4d(data.train.x.subarray(0, 64 * pixels), [64, h, w, c]);
@@ -116,6 +161,23 @@ async function main() {
       nodes: graph.nodes.map((n) => ('transform' in n ? `${n.op}:${n.transform.kind}` : n.op)).join(' '),
     });
     const net = await load(bytes);
+    // Exactness on the logits (the model without its softmax), as the tests compare them.
+    const logits = logitsModel(model);
+    const logitsNet = await load(convert(logits).bytes);
+    const predict = (x: Float32Array, shape: number[]) => logitsNet.predict(x, shape).data;
+    for (const [set, d] of Object.entries(datasets)) {
+      if (typeof d === 'string') {
+        exactness.push({ model: name, dataset: set, skipped: d });
+        continue;
+      }
+      exactness.push({ model: name, dataset: set, ...agreement(logits, predict, d.test.x, d.test.xShape) });
+    }
+    logitsNet.dispose();
+    perNode.push({
+      model: name,
+      batch: 64,
+      rows: await breakdown(graph, data.test.x.subarray(0, 64 * pixels), [64, h, w, c], quick ? 3 : 15),
+    });
     for (const batch of [1, 64]) {
       const x = data.test.x.subarray(0, batch * pixels);
       const xt = tf.tensor4d(x, [batch, h, w, c]);
@@ -184,6 +246,22 @@ async function main() {
     ),
     '',
     'Target: >= 8x faster than tfjs on its fastest available backend, batch 1 and 64.',
+    '',
+    '## Exactness on real data (engine vs tfjs on the backend above, every test image)',
+    '',
+    '| model | dataset | images | differing argmax | max relative error | classes predicted |',
+    '|---|---|---|---|---|---|',
+    ...exactness.map((e) =>
+      'skipped' in e
+        ? `| ${e.model} | ${e.dataset} | skipped: ${e.skipped} | | | |`
+        : `| ${e.model} | ${e.dataset} | ${e.count} | ${e.differingArgmax} | ${e.maxRelativeError.toExponential(1)} | ${e.classes} |`,
+    ),
+    '',
+    '## Engine time by node (batch 64, median of prefix runs; differences, so noisy on a loaded machine)',
+    '',
+    ...perNode.flatMap((p) => [
+      `- ${p.model}: ${p.rows.map((r) => `${r.nodes} ${f(r.ms, 2)} ms`).join('; ')}`,
+    ]),
     '',
     '## Converted graphs',
     '',

@@ -106,7 +106,7 @@ class Converter {
     this.g = new GraphBuilder(this.unique(input.name || 'input'), inShape);
     this.values.set(input.id, { name: this.g.input, shape: inShape });
     const outputs = model.outputs.map((t) => this.visit(t).name);
-    return prune(this.g.build(outputs));
+    return pruneGraph(this.g.build(outputs));
   }
 
   private unique(base: string): string {
@@ -455,8 +455,11 @@ class Converter {
   }
 }
 
-/** Drops nodes no output depends on (e.g. a Flatten whose binary dense reads the packed NHWC value). */
-function prune(graph: Graph): Graph {
+/**
+ * Drops the nodes no output depends on (e.g. a Flatten whose binary dense reads the packed NHWC value)
+ * and the constants no remaining node uses.
+ */
+export function pruneGraph(graph: Graph): Graph {
   const needed = new Set(graph.outputs);
   const nodes: GraphNode[] = [];
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
@@ -507,7 +510,7 @@ export function convert(model: tfl.LayersModel, options: ConvertOptions = {}): C
     graph = o.graph;
     log.push(...o.log);
   }
-  graph = prune(graph);
+  graph = pruneGraph(graph);
   graph.metadata = {
     ...options.metadata,
     source: model.name,

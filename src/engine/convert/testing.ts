@@ -83,3 +83,49 @@ export function logitsModel(model: tfl.LayersModel): tfl.LayersModel {
   if (last.getClassName() !== 'Activation' || last.getConfig().activation !== 'softmax') return model;
   return tfl.model({ inputs: model.inputs, outputs: last.input as tfl.SymbolicTensor, name: model.name });
 }
+
+/** How the engine's outputs compare with tfjs's on a set of inputs. */
+export interface Agreement {
+  count: number;
+  /** Inputs whose argmax differs. */
+  differingArgmax: number;
+  /** {@link maxRelativeError} of the outputs. */
+  maxRelativeError: number;
+  /** Distinct classes tfjs predicted (a degenerate network predicts one). */
+  classes: number;
+}
+
+/**
+ * Runs `predict` (the engine) on all of `x` and the tfjs model in batches of 500 on the current
+ * backend, and compares their [count, classes] outputs.
+ */
+export function agreement(
+  model: tfl.LayersModel,
+  predict: (x: Float32Array, shape: number[]) => Float32Array,
+  x: Float32Array,
+  shape: [number, number, number, number],
+): Agreement {
+  const [count, h, w, c] = shape;
+  const pixels = h * w * c;
+  const got = predict(x, shape);
+  const cols = got.length / count;
+  const want = new Float32Array(got.length);
+  for (let i = 0; i < count; i += 500) {
+    const n = Math.min(500, count - i);
+    const out = tf.tidy(() => {
+      const xs = tf.tensor4d(x.subarray(i * pixels, (i + n) * pixels), [n, h, w, c]);
+      return (model.predict(xs) as tf.Tensor).dataSync() as Float32Array;
+    });
+    want.set(out, i * cols);
+  }
+  const a = argmaxRows(got, cols);
+  const b = argmaxRows(want, cols);
+  let differing = 0;
+  for (let i = 0; i < count; i++) if (a[i] !== b[i]) differing++;
+  return {
+    count,
+    differingArgmax: differing,
+    maxRelativeError: maxRelativeError(got, want, cols),
+    classes: new Set(b).size,
+  };
+}
