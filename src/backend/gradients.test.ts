@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { replaceProdGradient } from './index.js';
+import { replaceCumsumGradient, replaceProdGradient } from './index.js';
 import { runOn } from './testing.js';
 
 describe.each(['cpu', 'wasm'])('gradients lowbit adds or replaces, on %s', (backend) => {
@@ -44,7 +44,28 @@ describe.each(['cpu', 'wasm'])('gradients lowbit adds or replaces, on %s', (back
     expect(Array.from(g!)).toEqual(Array.from(ref!));
   });
 
-  it('replacing the prod gradient twice is a no-op', () => {
+  it('cumsum along a non-last axis: dx[k] = sum of r[i] over the outputs i that include x[k]', async () => {
+    // y[i, :] = sum_{k <= i} x[k, :] (inclusive) and sum_{k < i} (exclusive); r weights the outputs.
+    // Inclusive forward: dx[k] = sum_{i >= k} r[i]; exclusive: sum_{i > k} r[i]; reversed likewise.
+    const r = [
+      [1, 2, 3],
+      [10, 20, 30],
+      [100, 200, 300],
+    ];
+    const [inc, exc, rev] = await runOn(backend, () => {
+      const f = (exclusive: boolean, reverse: boolean) =>
+        tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.cumsum(x, 0, exclusive, reverse), tf.tensor2d(r))))(
+          tf.ones([3, 3]),
+        );
+      return [f(false, false), f(true, false), f(false, true)];
+    });
+    expect(Array.from(inc!)).toEqual([111, 222, 333, 110, 220, 330, 100, 200, 300]);
+    expect(Array.from(exc!)).toEqual([110, 220, 330, 100, 200, 300, 0, 0, 0]);
+    expect(Array.from(rev!)).toEqual([1, 2, 3, 11, 22, 33, 111, 222, 333]);
+  });
+
+  it('replacing the gradients twice is a no-op', () => {
     expect(replaceProdGradient()).toBe(false);
+    expect(replaceCumsumGradient()).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Gradients tfjs-core 4.22 lacks on every backend, needed to train lowbit's layers.
+ * Gradients tfjs-core 4.22 lacks or gets wrong on every backend (Conv3DBackpropInputV2 missing; Prod
+ * and Cumsum broken; see each function).
  *
  * Conv3DBackpropInputV2 (the forward op of conv3dTranspose) has no registered gradient, so
  * Conv3DTranspose layers cannot train. Its gradient mirrors tfjs-core's Conv2DBackpropInput gradient:
@@ -57,6 +58,37 @@ function prodGrad(x: tf.Tensor, dy: tf.Tensor, axes: number[]): tf.Tensor {
   return perm == null ? g : tf.transpose(g, tf.backend_util.getUndoAxesPermutation(perm));
 }
 
+/** Registers `config` in place of the current gradient of its kernel, once (tagged). */
+function replaceGradient(config: tf.GradConfig): boolean {
+  const existing = tf.getGradient(config.kernelName) as (tf.GradConfig & { [TAG]?: boolean }) | undefined;
+  if (existing?.[TAG]) return false;
+  if (existing != null) tf.unregisterGradient(config.kernelName);
+  (config as tf.GradConfig & { [TAG]?: boolean })[TAG] = true;
+  tf.registerGradient(config);
+  return true;
+}
+
+/**
+ * Replaces tfjs-core's Cumsum gradient, which transposes its (already correct) result whenever the
+ * axis is not the last one: wrong values for square inputs, a shape error otherwise. The gradient of
+ * y = cumsum(x, axis, exclusive, reverse) is cumsum(dy, axis, exclusive, !reverse). Idempotent.
+ * @returns true if this call replaced the gradient.
+ */
+export function replaceCumsumGradient(): boolean {
+  return replaceGradient({
+    kernelName: 'Cumsum',
+    inputsToSave: ['x'],
+    gradFunc: (dy, _saved, attrs) => {
+      const { axis, exclusive, reverse } = attrs as unknown as {
+        axis: number;
+        exclusive: boolean;
+        reverse: boolean;
+      };
+      return { x: () => tf.cumsum(dy as tf.Tensor, axis, exclusive, !reverse) };
+    },
+  });
+}
+
 /**
  * Replaces tfjs-core's Prod gradient, which calls chained tensor methods (`x.reshape`) that exist only
  * when the full '@tensorflow/tfjs' bundle is loaded, so `tf.grad` through `tf.prod` throws
@@ -64,10 +96,7 @@ function prodGrad(x: tf.Tensor, dy: tf.Tensor, axes: number[]): tf.Tensor {
  * @returns true if this call replaced the gradient.
  */
 export function replaceProdGradient(): boolean {
-  const existing = tf.getGradient('Prod') as (tf.GradConfig & { [TAG]?: boolean }) | undefined;
-  if (existing?.[TAG]) return false;
-  if (existing != null) tf.unregisterGradient('Prod');
-  const config: tf.GradConfig & { [TAG]?: boolean } = {
+  return replaceGradient({
     kernelName: 'Prod',
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
@@ -77,8 +106,5 @@ export function replaceProdGradient(): boolean {
       const axes = [...new Set(list.map((a) => (a < 0 ? a + x.rank : a)))].sort((p, q) => p - q);
       return { x: () => prodGrad(x, dy as tf.Tensor, axes) };
     },
-  };
-  config[TAG] = true;
-  tf.registerGradient(config);
-  return true;
+  });
 }

@@ -5,7 +5,7 @@ export {
   enforceConstraintsDuringFit,
   stopEnforcingConstraintsDuringFit,
 } from './fit-constraints.js';
-export { registerMissingGradients, replaceProdGradient } from './gradients.js';
+export { registerMissingGradients, replaceCumsumGradient, replaceProdGradient } from './gradients.js';
 export {
   isLowbitKernel,
   kernelsMissing,
