@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   for (const name of Object.keys(lowbit.WASM_OVERRIDES)) lines.push(`- ${name}`);
   lines.push(
     '',
-    'Gradients lowbit adds on every backend: Conv3DBackpropInputV2 (conv3dTranspose training).',
+  lines.push(
+    '',
+    'Gradients lowbit adds or fixes on every backend: Conv3DBackpropInputV2 (missing), Prod (used chained',
+    'tensor methods absent with tfjs-core alone), Cumsum (transposed result for non-last axes).',
+    '',
+  );
     '',
   );
   process.stdout.write(`${lines.join('\n')}\n`);
