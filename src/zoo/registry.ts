@@ -3,11 +3,19 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from '../errors.js';
-import { binaryMlp } from './binary-mlp.js';
-import { larqIntroCnn } from './larq-intro-cnn.js';
-import { lenet5 } from './lenet5.js';
+import { type BinaryMlpOptions, binaryMlp } from './binary-mlp.js';
+import { type LarqIntroCnnOptions, larqIntroCnn } from './larq-intro-cnn.js';
+import { type Lenet5Options, lenet5 } from './lenet5.js';
 import type { ZooOptions } from './options.js';
-import { quicknetTiny } from './quicknet-tiny.js';
+import { type QuicknetTinyOptions, quicknetTiny } from './quicknet-tiny.js';
+
+/** The options each zoo network takes, by name (for typed {@link get} calls). */
+export interface ZooOptionsByName {
+  'larq-intro-cnn': LarqIntroCnnOptions;
+  'binary-mlp': BinaryMlpOptions;
+  lenet5: Lenet5Options;
+  'quicknet-tiny': QuicknetTinyOptions;
+}
 
 /** One network of the zoo. */
 export interface ZooEntry {
@@ -74,6 +82,11 @@ export function list(): ReadonlyArray<Pick<ZooEntry, 'name' | 'description'>> {
  * ```
  * @throws ConfigError for an unknown name (listing the valid ones) or a bad option.
  */
+export function get<N extends keyof ZooOptionsByName>(
+  name: N,
+  options?: ZooOptionsByName[N],
+): tfl.LayersModel;
+export function get(name: string, options?: ZooOptions & Record<string, unknown>): tfl.LayersModel;
 export function get(name: string, options?: ZooOptions & Record<string, unknown>): tfl.LayersModel {
   const entry = entries.find((e) => e.name === name);
   if (!entry) throw new ConfigError({ where: 'zoo.get(name)', received: name, expected: names() });
