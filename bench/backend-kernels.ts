@@ -46,14 +46,12 @@ async function main(): Promise<void> {
   }
   lines.push('', 'Stock wasm kernels lowbit replaces (slow or wrong):', '');
   for (const name of Object.keys(lowbit.WASM_OVERRIDES)) lines.push(`- ${name}`);
-  lines.push(
-    '',
+  lines.push('', 'Stock cpu kernels lowbit replaces (wrong):', '');
+  for (const name of Object.keys(lowbit.CPU_OVERRIDES)) lines.push(`- ${name}`);
   lines.push(
     '',
     'Gradients lowbit adds or fixes on every backend: Conv3DBackpropInputV2 (missing), Prod (used chained',
     'tensor methods absent with tfjs-core alone), Cumsum (transposed result for non-last axes).',
-    '',
-  );
     '',
   );
   process.stdout.write(`${lines.join('\n')}\n`);
