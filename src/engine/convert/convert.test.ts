@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../constraints/index.js';
-import { UnsupportedError } from '../../errors.js';
+import { ConfigError, UnsupportedError } from '../../errors.js';
 import { quantConv2d, quantConv3d, quantDense } from '../../layers/index.js';
 import '../../quantizers/index.js';
 import { get as zoo } from '../../zoo/index.js';
@@ -330,6 +330,13 @@ describe('unsupported layers and configurations give an UnsupportedError naming 
     for (const p of parts) expect((error as Error).message).toContain(p);
     model.dispose();
   };
+
+  it('not a model: a ConfigError', () => {
+    expect(() => convert({} as tfl.LayersModel)).toThrow(ConfigError);
+    expect(() => convert(null as unknown as tfl.LayersModel)).toThrow(
+      /engine.convert\(model\): received null; expected a built tfjs LayersModel/,
+    );
+  });
 
   it('an LSTM', () => {
     const input = tfl.input({ shape: [4, 3] });

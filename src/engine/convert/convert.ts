@@ -9,7 +9,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { UnsupportedError } from '../../errors.js';
+import { ConfigError, UnsupportedError } from '../../errors.js';
 import { kernelSlotsOf } from '../../layers/float-options.js';
 import { GraphBuilder, type NodeSpec } from '../builder.js';
 import { encodeModel } from '../format/lbm.js';
@@ -500,8 +500,16 @@ export function pruneGraph(graph: Graph): Graph {
  * const { data } = net.predict(images, [n, 28, 28, 1]);
  * ```
  * @throws UnsupportedError naming the layer, its class and what is supported.
+ * @throws ConfigError when `model` is not a built LayersModel.
  */
 export function convert(model: tfl.LayersModel, options: ConvertOptions = {}): ConvertResult {
+  const m = model as Partial<tfl.LayersModel> | null | undefined;
+  if (!m || !Array.isArray(m.inputs) || !Array.isArray(m.outputs) || !Array.isArray(m.layers))
+    throw new ConfigError({
+      where: 'engine.convert(model)',
+      received: model,
+      expected: 'a built tfjs LayersModel (tf.sequential with an input shape, tf.model, or lq.io.loadModel)',
+    });
   const c = new Converter(model);
   let graph = c.run();
   const log = [...c.log];
