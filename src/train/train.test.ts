@@ -234,6 +234,22 @@ describe('trainModel', () => {
     });
   });
 
+  it('leaks no tensors across a training run (batches, validation, flattening)', async () => {
+    const model = smallBinaryNet(4);
+    const opts = {
+      model,
+      data: blobs(48, 1),
+      validation: blobs(16, 2),
+      batchSize: 16,
+      yieldEvery: 'never' as const,
+    };
+    await trainModel({ ...opts, epochs: 1, optimizer: tf.train.adam(0.01) });
+    const before = tf.memory().numTensors;
+    await trainModel({ ...opts, epochs: 2 });
+    evaluateModel(model, blobs(16, 3));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('takes callbacks as configs and objects together; stopTraining ends early', async () => {
     const model = smallBinaryNet(5);
     const seen: number[] = [];
