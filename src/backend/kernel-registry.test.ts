@@ -30,10 +30,13 @@ describe('kernel registration helpers', () => {
 
   it('registers a missing kernel once, silently, and never replaces an existing one', () => {
     const warn = vi.spyOn(console, 'warn');
-    const first = () => tf.scalar(1);
+    const firstResult = { dataId: {}, shape: [], dtype: 'float32' as const };
+    const first = () => firstResult;
     expect(registerMissingKernel('LowbitK', FAKE, first)).toBe(true);
     expect(registerMissingKernel('LowbitK', FAKE, () => tf.scalar(2))).toBe(false);
-    expect(tf.getKernel('LowbitK', FAKE)!.kernelFunc).toBe(first);
+    expect(tf.getKernel('LowbitK', FAKE)!.kernelFunc({ inputs: {}, attrs: {}, backend: {} as never })).toBe(
+      firstResult,
+    );
     expect(isLowbitKernel('LowbitK', FAKE)).toBe(true);
     expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
@@ -61,6 +64,23 @@ describe('kernel registration helpers', () => {
     expect(overrideKernel('NoSuchKernel', FAKE, (orig) => orig)).toBe(false);
     expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
+  });
+
+  it('one implementation overriding two backends remembers each original', () => {
+    const origA: tf.KernelFunc = () => ({ dataId: {}, shape: [1], dtype: 'float32' });
+    const origB: tf.KernelFunc = () => ({ dataId: {}, shape: [2], dtype: 'float32' });
+    tf.registerKernel({ kernelName: 'LowbitShared', backendName: `${FAKE}-a`, kernelFunc: origA });
+    tf.registerKernel({ kernelName: 'LowbitShared', backendName: `${FAKE}-b`, kernelFunc: origB });
+    const shared: tf.KernelFunc = () => ({ dataId: {}, shape: [3], dtype: 'float32' });
+    expect(overrideKernel('LowbitShared', `${FAKE}-a`, () => shared)).toBe(true);
+    expect(overrideKernel('LowbitShared', `${FAKE}-b`, () => shared)).toBe(true);
+    expect(originalKernelFunc('LowbitShared', `${FAKE}-a`)).toBe(origA);
+    expect(originalKernelFunc('LowbitShared', `${FAKE}-b`)).toBe(origB);
+    expect(restoreOriginalKernel('LowbitShared', `${FAKE}-a`)).toBe(true);
+    expect(tf.getKernel('LowbitShared', `${FAKE}-a`)!.kernelFunc).toBe(origA);
+    expect(tf.getKernel('LowbitShared', `${FAKE}-b`)!.kernelFunc).not.toBe(origB);
+    tf.unregisterKernel('LowbitShared', `${FAKE}-a`);
+    tf.unregisterKernel('LowbitShared', `${FAKE}-b`);
   });
 
   it('kernelsMissing lists kernels of one backend absent from another', () => {

@@ -38,7 +38,7 @@ export function registerMissingKernel(
   kernelFunc: OpKernel,
 ): boolean {
   if (tf.getKernel(kernelName, backendName) != null) return false;
-  const f = kernelFunc as Tagged;
+  const f = ((args: KernelArgs) => kernelFunc(args)) as Tagged;
   f[LOWBIT_TAG] = kernelName;
   tf.registerKernel({ kernelName, backendName, kernelFunc: f });
   return true;
@@ -58,7 +58,10 @@ export function overrideKernel(
 ): boolean {
   const existing = tf.getKernel(kernelName, backendName);
   if (existing == null || (existing.kernelFunc as Tagged)[LOWBIT_TAG] != null) return false;
-  const f = make(existing.kernelFunc) as Tagged;
+  // A fresh function per registration: the same implementation may override kernels of several
+  // backends, and each registration must remember its own original.
+  const impl = make(existing.kernelFunc);
+  const f = ((args: KernelArgs) => impl(args)) as Tagged;
   f[LOWBIT_TAG] = kernelName;
   f[ORIGINAL] = existing;
   tf.unregisterKernel(kernelName, backendName);
