@@ -16,6 +16,8 @@ export const EXIT_CODES = {
   usage: 2,
   /** An unexpected error (a bug in lowbit or a dependency). */
   internal: 70,
+  /** Interrupted (Ctrl-C) after saving what could be saved: 128 + SIGINT. */
+  interrupted: 130,
 } as const;
 
 /** What the CLI reports about an error. */
@@ -52,8 +54,12 @@ export function describeError(e: unknown): ErrorReport {
       exitCode: EXIT_CODES.usage,
     };
   }
-  if (e instanceof LowbitError)
-    return { name: e.name, message: oneLine(e.message), exitCode: EXIT_CODES.error };
+  if (e instanceof LowbitError) {
+    // A lowbit error may carry its own exit code (an interrupted training run: 130).
+    const own = (e as { exitCode?: unknown }).exitCode;
+    const exitCode = typeof own === 'number' && Number.isInteger(own) && own > 0 ? own : EXIT_CODES.error;
+    return { name: e.name, message: oneLine(e.message), exitCode };
+  }
   if (isSystemError(e)) return { name: e.code, message: oneLine(e.message), exitCode: EXIT_CODES.error };
   const name = e instanceof Error ? e.name : 'Error';
   const message = e instanceof Error ? e.message : String(e);

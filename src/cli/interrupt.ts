@@ -3,13 +3,7 @@
  * the current batch so the command can save a checkpoint); a second one exits at once.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { TextStream } from './io.js';
-
-/** What {@link Interrupt} listens on: `process` by default, any event emitter in tests. */
-export interface SignalSource {
-  on(event: string, listener: () => void): unknown;
-  off(event: string, listener: () => void): unknown;
-}
+import type { SignalSource, TextStream } from './io.js';
 
 /** Options of {@link Interrupt}. */
 export interface InterruptOptions {

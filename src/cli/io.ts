@@ -11,12 +11,20 @@ export interface TextStream {
   columns?: number;
 }
 
+/** Something that emits 'SIGINT' and 'SIGTERM' events: `process`, or an EventEmitter in tests. */
+export interface SignalSource {
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+
 /** Where the CLI writes: results on stdout, progress and errors on stderr. */
 export interface CliIo {
   stdout: TextStream;
   stderr: TextStream;
   /** Environment variables (process.env by default). */
   env: Record<string, string | undefined>;
+  /** Where Ctrl-C comes from (default `process`); tests pass an EventEmitter to simulate one. */
+  signals?: SignalSource;
 }
 
 /** The running process's streams and environment. */
@@ -43,7 +51,13 @@ export interface CapturedIo extends CliIo {
  * ```
  */
 export function captureIo(
-  options: { env?: Record<string, string | undefined>; isTTY?: boolean } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    isTTY?: boolean;
+    signals?: SignalSource;
+    /** Called with each piece of text written to stderr (e.g. to react to progress lines). */
+    onStderr?: (text: string) => void;
+  } = {},
 ): CapturedIo {
   let out = '';
   let err = '';
@@ -58,12 +72,14 @@ export function captureIo(
     stderr: {
       write: (t: string) => {
         err += t;
+        options.onStderr?.(t);
         return true;
       },
       isTTY: options.isTTY ?? false,
       columns: 120,
     },
     env: options.env ?? {},
+    ...(options.signals ? { signals: options.signals } : {}),
     out: () => out,
     err: () => err,
   };

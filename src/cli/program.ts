@@ -46,7 +46,8 @@ export function createProgram(
     .addHelpText(
       'after',
       `\nExit codes: ${EXIT_CODES.ok} ok, ${EXIT_CODES.error} error (bad value, missing or corrupt file), ` +
-        `${EXIT_CODES.usage} bad command line, ${EXIT_CODES.internal} internal error.\n` +
+        `${EXIT_CODES.usage} bad command line, ${EXIT_CODES.internal} internal error, ` +
+        `${EXIT_CODES.interrupted} interrupted (Ctrl-C; training saves a checkpoint first).\n` +
         'Run `lowbit <command> --help` for the options of a command.',
     );
   const ctx = createContext(io);
