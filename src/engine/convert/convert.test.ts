@@ -285,6 +285,38 @@ describe('randomized small models: every supported layer and option', () => {
         return tfl.model({ inputs: input, outputs: x });
       },
     },
+    {
+      name: 'float-input binary convs: same with padValues 1 and stride 2, valid with dilation 2 and magnitude-aware sign, relu, float dense head',
+      build: () => {
+        const k = inits(400);
+        return tfl.sequential({
+          layers: [
+            quantConv2d({
+              inputShape: [10, 9, 2],
+              filters: 9,
+              kernelSize: 3,
+              strides: 2,
+              padding: 'same',
+              padValues: 1,
+              kernelInitializer: k(),
+              ...bin,
+            }),
+            quantConv2d({
+              filters: 4,
+              kernelSize: 2,
+              dilationRate: 2,
+              padding: 'valid',
+              activation: 'relu',
+              kernelQuantizer: 'magnitude_aware_sign',
+              kernelConstraint: 'weight_clip',
+              kernelInitializer: k(),
+            }),
+            tfl.layers.flatten(),
+            tfl.layers.dense({ units: 3, kernelInitializer: k() }),
+          ],
+        });
+      },
+    },
   ];
   for (const [i, m] of models.entries()) {
     it(m.name, async () => {

@@ -93,6 +93,8 @@ export interface Agreement {
   maxRelativeError: number;
   /** Distinct classes tfjs predicted (a degenerate network predicts one). */
   classes: number;
+  /** Indices of the rows whose relative error (as in {@link maxRelativeError}) exceeds 1e-4. */
+  rowsAbove1e4: number[];
 }
 
 /**
@@ -122,8 +124,19 @@ export function agreement(
   const b = argmaxRows(want, cols);
   let differing = 0;
   for (let i = 0; i < count; i++) if (a[i] !== b[i]) differing++;
+  const rowsAbove1e4: number[] = [];
+  for (let r = 0; r < count; r++)
+    if (
+      maxRelativeError(
+        got.subarray(r * cols, (r + 1) * cols),
+        want.subarray(r * cols, (r + 1) * cols),
+        cols,
+      ) > 1e-4
+    )
+      rowsAbove1e4.push(r);
   return {
     count,
+    rowsAbove1e4,
     differingArgmax: differing,
     maxRelativeError: maxRelativeError(got, want, cols),
     classes: new Set(b).size,
