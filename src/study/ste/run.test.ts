@@ -24,7 +24,7 @@ describe('curveShape', () => {
   });
 });
 
-describe('runSteStudy quick (experiments 1-3)', () => {
+describe('runSteStudy quick (experiments 1-5)', () => {
   let dir: string;
   let result: SteStudyResult;
   let extraCalled = false;
@@ -36,11 +36,12 @@ describe('runSteStudy quick (experiments 1-3)', () => {
       extraSections: [
         (report, ctx) => {
           extraCalled = ctx.quick && ctx.teacher.m === 10;
-          report.section('ste-extra', '4. Appended later').text('More experiments.');
+          report.section('ste-extra', '6. Appended later').text('More experiments.');
         },
       ],
     });
-  });
+    // Generous: quick mode takes well under 2 minutes on an idle 2-core machine, but CI machines are shared.
+  }, 1_200_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
@@ -59,7 +60,17 @@ describe('runSteStudy quick (experiments 1-3)', () => {
     }
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('## 1. Empirical loss along the negative coarse gradient (Figure 1)');
-    expect(md.indexOf('## 4. Appended later')).toBeGreaterThan(md.indexOf('## Claims of the paper'));
+    expect(md.indexOf('## 6. Appended later')).toBeGreaterThan(md.indexOf('## 5. Beyond the paper'));
+    expect(md).toContain('## 4. Deep networks: LeNet-5 with quantized-ReLU activations (Table 1)');
+    for (const f of [
+      'ste-deep-mnist-loss.png',
+      'ste-deep-quantized-relu-shapes.svg',
+      'ste-restart-2bit.png',
+      'ste-binary-shapes.png',
+      'ste-binary-binary-mlp-loss.svg',
+    ]) {
+      expect(files).toContain(f);
+    }
     expect(extraCalled).toBe(true);
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
     expect(json.sections.map((s: { id: string }) => s.id)).toEqual([
@@ -67,6 +78,10 @@ describe('runSteStudy quick (experiments 1-3)', () => {
       'ste-convergence',
       'ste-instability',
       'ste-claims',
+      'ste-deep',
+      'ste-restart',
+      'ste-deep-claims',
+      'ste-binary',
       'ste-extra',
     ]);
   });
@@ -115,6 +130,52 @@ describe('runSteStudy quick (experiments 1-3)', () => {
     const checks = checkSteClaims(result.figure1, result.convergence, result.instability);
     expect(checks.find((c) => c.claim.includes('more jagged'))!.holds).toBe('yes');
     expect(checks.filter((c) => c.claim.startsWith('Lemma 9')).every((c) => c.holds === 'yes')).toBe(true);
+  });
+
+  it('experiment 4: every LeNet-5 row trains and ends far above chance', () => {
+    const deep = result.deep!;
+    expect(deep.datasets.map((d) => d.dataset)).toEqual(['mnist']);
+    const rows = deep.datasets[0].rows;
+    // 2 bit widths x 3 STEs.
+    expect(rows.map((r) => `${r.bits}:${r.ste}`).sort()).toEqual(
+      ['2:clipped_relu', '2:identity', '2:relu', '4:clipped_relu', '4:identity', '4:relu'].sort(),
+    );
+    for (const r of rows) {
+      // The inference-mode training loss decreases from the float start, clearly.
+      expect(r.endTrainLoss).toBeLessThan(0.9 * r.startTrainLoss);
+      // Ten classes: chance is 10%.
+      expect(r.testAccuracy).toBeGreaterThan(0.5);
+      expect(r.epochs.map((e) => e.learningRate)).toEqual([0.1, 0.1 * 0.1 ** 1]);
+    }
+    expect(deep.datasets[0].float.testAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it('experiment 4 (Figure 2): the identity-STE restart at lr 1e-5 barely changes the training loss', () => {
+    const rs = result.deep!.restarts;
+    expect(rs.length).toBe(1);
+    const arm = (ste: string) => rs[0].arms.find((a) => a.ste === ste)!.curve;
+    const id = arm('identity');
+    const ctl = arm('clipped_relu');
+    // Both arms start from the same clipped-ReLU solution.
+    expect(id[0].trainLoss).toBe(ctl[0].trainLoss);
+    // The training-mode loss over an epoch moves by less than 10% between restart epochs ...
+    const first = id[1].runningLoss!;
+    const last = id[id.length - 1].runningLoss!;
+    expect(Math.abs(last / first - 1)).toBeLessThan(0.1);
+    // ... and the identity STE does not improve the inference loss beyond what the control gets from
+    // BatchNorm's moving statistics alone.
+    expect(id[id.length - 1].trainLoss).toBeGreaterThan(0.9 * ctl[ctl.length - 1].trainLoss);
+  });
+
+  it('experiment 5: every binary quantizer trains binary-mlp far above chance', () => {
+    const bin = result.binary!;
+    expect(bin.quantizers).toEqual(['ste_sign', 'approx_sign', 'swish_sign', 'identity_sign']);
+    expect(bin.runs.length).toBe(4);
+    for (const r of bin.runs) {
+      expect(r.endTrainLoss).toBeLessThan(0.9 * r.startTrainLoss);
+      expect(r.testAccuracy).toBeGreaterThan(0.3);
+      expect(r.epochs[1].loss).toBeLessThan(r.epochs[0].loss);
+    }
   });
 
   it('rejects bad options', async () => {
