@@ -11,6 +11,10 @@ import '../../constraints/index.js';
 import { ConfigError, UnsupportedError } from '../../errors.js';
 import { quantConv2d, quantConv3d, quantDense } from '../../layers/index.js';
 import '../../quantizers/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel, saveModel } from '../../io/index.js';
 import { get as zoo } from '../../zoo/index.js';
 import { decodeModel } from '../format/lbm.js';
 import type { Graph } from '../ir.js';
@@ -112,6 +116,28 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
       'bconv2d:bits',
     ]);
     model.dispose();
+  });
+});
+
+describe('saved and loaded models', () => {
+  it('saveModel -> loadModel -> convert writes the same .lbm bytes as converting the trained model', async () => {
+    const model = zoo('larq-intro-cnn', { seed: 8 });
+    const calib = tf.tensor(randomInput([8, 28, 28, 1], 1), [8, 28, 28, 1]);
+    randomizeBatchNorm(model, calib, 2);
+    calib.dispose();
+    const dir = mkdtempSync(join(tmpdir(), 'lowbit-convert-'));
+    try {
+      await saveModel(model, dir);
+      const loaded = await loadModel(dir);
+      const a = convert(model).bytes;
+      const b = convert(loaded).bytes;
+      expect(b.length).toBe(a.length);
+      expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      model.dispose();
+    }
   });
 });
 

@@ -103,7 +103,7 @@ class Converter {
         `model '${model.name}' input shape [${input.shape.join(', ')}]`,
         'a fixed input shape (only the batch axis free)',
       );
-    this.g = new GraphBuilder(this.unique(input.name || 'input'), inShape);
+    this.g = new GraphBuilder(this.unique(input.sourceLayer?.name || input.name || 'input'), inShape);
     this.values.set(input.id, { name: this.g.input, shape: inShape });
     const outputs = model.outputs.map((t) => this.visit(t).name);
     return pruneGraph(this.g.build(outputs));
