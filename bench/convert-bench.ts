@@ -272,9 +272,10 @@ async function main() {
         : `| ${e.model} | ${e.dataset} | ${e.count} | ${e.differingArgmax} | ${e.maxRelativeError.toExponential(1)} | ${e.classes} | ${e.rowsAbove1e4.length} | ${e.cpuRecheck ? e.cpuRecheck.maxRelativeError.toExponential(1) : ''} |`,
     ),
     '',
-    'A row above 1e-4 is a sign flip before a binarization, where a value is 0 or within float32 rounding of 0 ' +
-      '(e.g. an exact 0 in a residual sum, on the constant MNIST background); the last column runs those rows on ' +
-      "tfjs's reference cpu backend: near 0 means the engine agrees with it and the fast backend rounded differently.",
+    'A row above 1e-4 holds a sign flip of an activation within float32 rounding of 0 before a binarization ' +
+      '(residual networks binarize x + BN(conv(x)), a float sum, so no integer threshold absorbs the rounding). ' +
+      "tfjs's cpu backend evaluates BatchNorm in float64 and rounds once, its wasm backend and the engine in float32 " +
+      '(the engine folded to x m + b), so each can land on its own side of 0; the last column reruns those rows on the cpu backend.',
     '',
     '## Engine time by node (batch 64, fastest of the prefix runs; differences of prefixes)',
     '',

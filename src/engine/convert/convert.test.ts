@@ -141,6 +141,47 @@ describe('saved and loaded models', () => {
   });
 });
 
+describe('several outputs', () => {
+  it('a functional model with two outputs (a pooled feature map and the logits): both equal tfjs', async () => {
+    const k = inits(500);
+    const input = tfl.input({ shape: [8, 8, 3] });
+    let x = quantConv2d({ filters: 10, kernelSize: 3, kernelInitializer: k(), ...bin }).apply(
+      input,
+    ) as tfl.SymbolicTensor;
+    x = tfl.layers.batchNormalization({}).apply(x) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor;
+    const y = quantConv2d({
+      filters: 6,
+      kernelSize: 3,
+      strides: 2,
+      inputQuantizer: 'ste_sign',
+      kernelInitializer: k(),
+      ...bin,
+    }).apply(x) as tfl.SymbolicTensor;
+    const flat = tfl.layers.flatten().apply(y) as tfl.SymbolicTensor;
+    const logits = quantDense({ units: 4, inputQuantizer: 'ste_sign', kernelInitializer: k(), ...bin }).apply(
+      flat,
+    ) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: [pooled, logits] });
+    const xs = randomInput([6, 8, 8, 3], 9);
+    const xt = tf.tensor(xs, [6, 8, 8, 3]);
+    randomizeBatchNorm(model, xt, 3);
+    const { bytes, graph } = convert(model);
+    expect(graph.outputs.length).toBe(2);
+    const net = await load(bytes);
+    const got = net.predictAll(xs, [6, 8, 8, 3]);
+    net.dispose();
+    const want = (model.predict(xt) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array);
+    for (const [i, cols] of [10, 4].entries()) {
+      const out = got[graph.outputs[i]];
+      expect(out.shape).toEqual([6, cols]);
+      expect(maxRelativeError(out.data, want[i], cols)).toBeLessThanOrEqual(1e-4);
+    }
+    xt.dispose();
+    model.dispose();
+  });
+});
+
 describe('packing, by hand', () => {
   it('a 3x2 binary dense kernel packs bit i of unit u to the sign of w[i, u]; a magnitude-aware scale goes into the multiplier', () => {
     const input = tfl.input({ shape: [3] });
