@@ -105,6 +105,20 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
     });
   }
 
+  it('lenet5 with float ReLU activations converts to float ops; with quantizer layers as activations it is refused', async () => {
+    const model = zoo('lenet5', { seed: 1 });
+    const calib = tf.tensor(randomInput([8, 28, 28, 1], 1), [8, 28, 28, 1]);
+    randomizeBatchNorm(model, calib, 2);
+    calib.dispose();
+    const r = await compare(logitsModel(model), 8, 2);
+    expect(maxRelativeError(r.got, r.want, 10)).toBeLessThanOrEqual(1e-4);
+    expect(ops(r.graph).every((o) => !o.startsWith('b') && o !== 'binarize')).toBe(true);
+    model.dispose();
+    const signs = zoo('lenet5', { seed: 1, activationQuantizer: 'ste_sign' });
+    expect(() => convert(signs)).toThrow(/\(SteSign\): a quantizer used as a layer is not supported/);
+    signs.dispose();
+  });
+
   it('larq-intro-cnn: the max-pool after the second binary conv runs on packed bits', () => {
     const model = zoo('larq-intro-cnn', { seed: 4 });
     const { graph } = convert(model);
