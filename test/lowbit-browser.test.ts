@@ -11,8 +11,8 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as lq from '../src/index.js';
 import { Random } from '../src/util/random.js';
+import { CHROMIUM, launchChromium } from './chromium.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const WASM_DIR = path.resolve(import.meta.dirname, '../node_modules/@tensorflow/tfjs-backend-wasm/dist');
 
 let root: string;
@@ -81,19 +81,7 @@ it.skipIf(CHROMIUM === undefined)(
     });
     const code = bundle.outputFiles[0]!.text;
 
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.route('http://lowbit.test/**', async (route) => {

@@ -6,14 +6,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_SKIP_REASON, launchChromium } from '../../test/chromium.js';
 import { classCounts } from './dataset.js';
 import { FASHION_MNIST_DEFAULT_DIR, FASHION_MNIST_FILES } from './fashion-mnist.js';
 import { mnistFromDigits } from './mnist.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = CHROMIUM !== undefined;
 const hasFashion = Object.values(FASHION_MNIST_FILES).every((f) =>
   existsSync(join(FASHION_MNIST_DEFAULT_DIR, `${f}.gz`)),
 );
@@ -74,7 +73,7 @@ main().catch((e) => { window.__data = { error: String(e && e.stack || e) }; });
 `;
 
 describe.skipIf(!hasChromium)(
-  `data module in a real browser (${hasChromium ? CHROMIUM : `skipped: ${CHROMIUM} is absent; install Debian's chromium`})`,
+  `data module in a real browser (${hasChromium ? CHROMIUM : CHROMIUM_SKIP_REASON})`,
   () => {
     let server: Server;
     let base = '';
@@ -139,16 +138,7 @@ describe.skipIf(!hasChromium)(
     });
 
     it('decodes MNIST and Fashion-MNIST in Chromium exactly as in Node, and rejects what Node rejects', async () => {
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
-      });
+      const browser = await launchChromium();
       let result: Record<string, unknown>;
       try {
         const page = await browser.newPage();

@@ -1,24 +1,12 @@
 /**
- * Lazy access to Node built-ins, so that the data module can be bundled for a browser: the module
- * names are computed at run time, so bundlers leave them alone, and nothing is loaded until a
- * file-reading function is actually called.
+ * Lazy access to Node built-ins for the data module (see src/util/node.ts): nothing is loaded until
+ * a file-reading function is actually called, and browser bundles never see the built-ins.
  */
-import { UnsupportedError } from '../errors.js';
+import { nodeBuiltin } from '../util/node.js';
 
-/** True when running under Node.js (or a runtime that emulates its `process.versions.node`). */
-export function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string';
-}
+export { isNode } from '../util/node.js';
 
 /** Imports a Node built-in (`'fs'`, `'zlib'`, ...) or throws an UnsupportedError outside Node. */
-export async function importNode<T>(name: string, what: string): Promise<T> {
-  if (!isNode()) {
-    throw new UnsupportedError(
-      `${what} outside Node.js`,
-      'Node.js for file access; in a browser pass the bytes (Uint8Array) instead',
-    );
-  }
-  const specifier = `node:${name}`;
-  return (await import(/* @vite-ignore */ specifier)) as T;
+export function importNode<T>(name: string, what: string): Promise<T> {
+  return nodeBuiltin<T>(name, what);
 }

@@ -8,10 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium } from '../../test/chromium.js';
 import { Random } from '../util/random.js';
 import { saveModel } from './index.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const ioIndex = path.resolve(import.meta.dirname, 'index.ts');
 
 async function bundle(entry: string): Promise<string> {
@@ -81,8 +81,7 @@ describe('io in a browser bundle', () => {
       const expected = Array.from((model.predict(tf.tensor(x, [2, 5, 5, 2])) as tf.Tensor).dataSync());
       const expectedWeights = model.getWeights().map((w) => Array.from(w.dataSync()));
 
-      const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage();
         const served: string[] = [];

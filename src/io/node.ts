@@ -1,15 +1,9 @@
-/**
- * Access to Node's built-in modules without a static import, so that bundling lowbit for a browser
- * never sees `node:fs` (esbuild, webpack and Rollup fail or warn on it for browser targets).
- *
- * `process.getBuiltinModule` (Node >= 20.16) returns a built-in synchronously and is invisible to
- * bundlers; on older Node 20 releases a dynamic `import()` of a computed specifier is used instead,
- * which bundlers leave alone as well.
- */
+/** The Node built-ins of the file-system handler, loaded without static imports (src/util/node.ts). */
 import type * as Crypto from 'node:crypto';
 import type * as Fs from 'node:fs/promises';
 import type * as Path from 'node:path';
 import { UnsupportedError } from '../errors.js';
+import { isNode, nodeBuiltin } from '../util/node.js';
 
 /** The Node built-ins the file-system handler uses. */
 export interface NodeModules {
@@ -18,30 +12,9 @@ export interface NodeModules {
   crypto: typeof Crypto;
 }
 
-interface NodeProcess {
-  versions?: { node?: string };
-  getBuiltinModule?: (id: string) => unknown;
-}
-
-function nodeProcess(): NodeProcess | undefined {
-  const p = (globalThis as { process?: NodeProcess }).process;
-  return p !== undefined && p !== null && typeof p === 'object' ? p : undefined;
-}
-
-/** True when running in Node (or a runtime with Node's built-ins, such as Deno or Bun); false in browsers. */
-export function isNode(): boolean {
-  return typeof nodeProcess()?.versions?.node === 'string';
-}
+export { isNode } from '../util/node.js';
 
 let cached: Promise<NodeModules> | undefined;
-
-async function builtin<T>(id: string): Promise<T> {
-  const get = nodeProcess()?.getBuiltinModule;
-  if (typeof get === 'function') return get(id) as T;
-  const specifier = id; // a computed specifier: bundlers do not try to resolve it
-  const mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as { default?: T };
-  return (mod.default ?? mod) as T;
-}
 
 /**
  * Loads `node:fs/promises`, `node:path` and `node:crypto` once.
@@ -57,9 +30,9 @@ export function nodeModules(): Promise<NodeModules> {
     );
   }
   cached ??= Promise.all([
-    builtin<typeof Fs>('node:fs/promises'),
-    builtin<typeof Path>('node:path'),
-    builtin<typeof Crypto>('node:crypto'),
+    nodeBuiltin<typeof Fs>('fs/promises', 'model files'),
+    nodeBuiltin<typeof Path>('path', 'model files'),
+    nodeBuiltin<typeof Crypto>('crypto', 'model files'),
   ]).then(([fs, path, crypto]) => ({ fs, path, crypto }));
   return cached;
 }

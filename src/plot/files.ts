@@ -3,6 +3,7 @@
  * helper that writes a chart as SVG and PNG side by side. Node only (imports node:fs lazily).
  */
 import { ConfigError } from '../errors.js';
+import { nodeBuiltin } from '../util/node.js';
 import type { VegaLiteSpec } from './chart.js';
 import { renderSvg, svgToPng } from './render.js';
 
@@ -18,8 +19,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
       expected: 'a non-empty path',
     });
   }
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await nodeBuiltin<typeof import('node:fs/promises')>('fs/promises', 'plot.writeFileAtomic');
+  const nodePath = await nodeBuiltin<typeof import('node:path')>('path', 'plot.writeFileAtomic');
   const dir = nodePath.dirname(path);
   await fs.mkdir(dir, { recursive: true });
   const tmp = nodePath.join(dir, `.${nodePath.basename(path)}.${process.pid}.${Date.now()}.tmp`);

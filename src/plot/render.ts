@@ -6,6 +6,7 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { ConfigError, LowbitError } from '../errors.js';
+import { importHidden } from '../util/node.js';
 import type { VegaLiteSpec } from './chart.js';
 
 /** Renders a Vega (not Vega-Lite) spec to an SVG string. */
@@ -61,7 +62,7 @@ export async function svgToPng(svg: string, options: PngOptions = {}): Promise<U
   }
   let Resvg: typeof import('@resvg/resvg-js').Resvg;
   try {
-    ({ Resvg } = await import('@resvg/resvg-js'));
+    ({ Resvg } = await importHidden<typeof import('@resvg/resvg-js')>('@resvg/resvg-js'));
   } catch (cause) {
     throw new LowbitError(
       `plot.svgToPng: @resvg/resvg-js could not be loaded (${String(cause)}); PNG output needs Node with that package.`,

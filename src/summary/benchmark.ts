@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type BackendInfo, backendInfo } from '../backend/select.js';
 import { ConfigError, LowbitError, ShapeError } from '../errors.js';
+import { nodeBuiltin } from '../util/node.js';
 import { Random } from '../util/random.js';
 import { checkBuilt } from './profile.js';
 
@@ -77,9 +78,7 @@ export async function machineInfo(): Promise<MachineInfo> {
     }
   ).process;
   if (proc?.versions?.node) {
-    // getBuiltinModule (Node >= 20.16) keeps 'node:os' out of browser bundles.
-    const spec = 'node:os';
-    const os = (proc.getBuiltinModule?.(spec) ?? (await import(/* @vite-ignore */ spec))) as NodeOs;
+    const os = await nodeBuiltin<NodeOs>('os', 'machineInfo');
     const cpus = os.cpus();
     return {
       os: `${os.platform()} ${os.release()} (${os.arch()})`,

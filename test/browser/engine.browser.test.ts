@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, load } from '../../src/engine/index.js';
 import { larqIntroCnn, quicknetLike, randomInput } from '../../src/engine/testing/models.js';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, CHROMIUM_SKIP_REASON, launchChromium } from '../chromium.js';
 
 /** Index of the first element that differs (Object.is: bit-exact for float32 values), or -1. */
 function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -16,14 +14,14 @@ function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
   return -1;
 }
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = CHROMIUM !== undefined;
 
 /**
  * The same .lbm file and the same engine code, bundled with esbuild, must give the same predictions
  * in Debian's Chromium (driven by playwright-core) as in Node: every intermediate value bit for bit.
  */
 describe.skipIf(!hasChromium)(
-  `engine in a real browser (${hasChromium ? CHROMIUM : `skipped: ${CHROMIUM} is absent; install Debian's chromium`})`,
+  `engine in a real browser (${hasChromium ? CHROMIUM : CHROMIUM_SKIP_REASON})`,
   () => {
     let server: Server;
     let base = '';
@@ -65,18 +63,7 @@ describe.skipIf(!hasChromium)(
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {
