@@ -196,6 +196,32 @@ describe('several outputs', () => {
   });
 });
 
+describe('clamps', () => {
+  it('relu6 on a binary dense is fused into the transform as outClamp [0, 6], and both clamp edges are hit', async () => {
+    const input = tfl.input({ shape: [40] });
+    const layer = quantDense({
+      units: 7,
+      activation: 'relu6',
+      inputQuantizer: 'ste_sign',
+      kernelInitializer: inits(600)(),
+      biasInitializer: 'zeros',
+      ...bin,
+    });
+    const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor });
+    const r = await compare(model, 12, 4);
+    const node = r.graph.nodes.find((n) => n.op === 'bdense');
+    expect(node && 'transform' in node && node.transform.kind === 'float' && node.transform.outClamp).toEqual(
+      [0, 6],
+    );
+    expect(r.graph.nodes.length).toBe(2);
+    // Dots of 40 signs range over even numbers in [-40, 40]: both clamps are active on these inputs.
+    expect(Array.from(r.want)).toContain(6);
+    expect(Array.from(r.want)).toContain(0);
+    expect(Array.from(r.got)).toEqual(Array.from(r.want));
+    model.dispose();
+  });
+});
+
 describe('packing, by hand', () => {
   it('a 3x2 binary dense kernel packs bit i of unit u to the sign of w[i, u]; a magnitude-aware scale goes into the multiplier', () => {
     const input = tfl.input({ shape: [3] });
@@ -367,7 +393,7 @@ describe('randomized small models: every supported layer and option', () => {
       },
     },
     {
-      name: 'float-input binary convs: same with padValues 1 and stride 2, valid with dilation 2 and magnitude-aware sign, relu, float dense head',
+      name: 'float-input binary convs: same with padValues 1 and stride 2, valid with dilation 2 and magnitude-aware sign, relu6, float dense head',
       build: () => {
         const k = inits(400);
         return tfl.sequential({
@@ -387,7 +413,7 @@ describe('randomized small models: every supported layer and option', () => {
               kernelSize: 2,
               dilationRate: 2,
               padding: 'valid',
-              activation: 'relu',
+              activation: 'relu6',
               kernelQuantizer: 'magnitude_aware_sign',
               kernelConstraint: 'weight_clip',
               kernelInitializer: k(),

@@ -42,7 +42,7 @@ export interface ConvertResult {
 /** What the converter supports, for error messages. */
 export const SUPPORTED_LAYERS =
   'InputLayer; Dense/QuantDense and Conv2D/QuantConv2D (channelsLast, valid/same, strides, dilations, padValues 0 or 1 for binary inputs, ' +
-  'activation linear/relu/softmax) with float or binary kernels and no or sign input quantizers; BatchNormalization (last axis); ' +
+  'activation linear/relu/relu6/softmax) with float or binary kernels and no or sign input quantizers; BatchNormalization (last axis); ' +
   'MaxPooling2D; AveragePooling2D; GlobalAveragePooling2D; Flatten; Add; Concatenate (last axis); Activation/ReLU (linear, relu, softmax); Dropout';
 
 /** A value of the engine graph standing for one tfjs tensor. */
@@ -247,7 +247,11 @@ class Converter {
       this.log.push(`${describeLayer(layer)} activation ${name} -> ${v}`);
       return { name: v, shape };
     }
-    throw unsupported(layer, `activation ${name}`, 'activations linear, relu, softmax');
+    throw unsupported(
+      layer,
+      `activation ${name}`,
+      'activations linear, relu, softmax (and relu6 on Dense/Conv2D layers)',
+    );
   }
 
   private batchNorm(layer: tfl.layers.Layer, config: Config, x: Value): string {
@@ -364,6 +368,9 @@ class Converter {
     const bias =
       config.useBias === false || !biasVar ? undefined : (biasVar.read().dataSync() as Float32Array);
     const transform: FloatTransform = { kind: 'float' };
+    // relu6 = min(max(y, 0), 6) is a clamp of the op's own output: fused into the transform.
+    const act = activationName(layer);
+    if (act === 'relu6') transform.outClamp = [0, 6];
     if (kernel.kind === 'binary' && kernel.scale)
       transform.multiplier = this.constant(`${layer.name}/scale`, 'float32', [outC], kernel.scale);
     if (bias) transform.bias = this.constant(`${layer.name}/bias`, 'float32', [outC], bias);
@@ -451,7 +458,8 @@ class Converter {
       `${where} -> ${name} [${outShape.join(', ')}]: ${inKind === 'sign' ? 'binary' : 'float'} input, ${kernel.kind} kernel` +
         `${kernel.kind === 'binary' && kernel.scale ? ' (per-channel scale)' : ''}`,
     );
-    return this.activation(layer, activationName(layer), { name, shape: outShape }, outShape);
+    const value = { name, shape: outShape };
+    return act === 'relu6' ? value : this.activation(layer, act, value, outShape);
   }
 }
 
