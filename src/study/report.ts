@@ -7,6 +7,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { VegaLiteSpec } from '../plot/chart.js';
+import { nodeBuiltin } from '../util/node.js';
 
 /** A table: column headers and rows of cells (numbers are formatted with {@link formatNumber}). */
 export interface ReportTable {
@@ -193,7 +194,7 @@ export class Report {
       throw new ConfigError({ where: 'Report.write outDir', received: outDir, expected: 'a directory path' });
     }
     const { writeChart, writeFileAtomic } = await import('../plot/files.js');
-    const nodePath = await import('node:path');
+    const nodePath = await nodeBuiltin<typeof import('node:path')>('path', 'the study report');
     const files: string[] = [];
     for (const s of this.sections) {
       for (const b of s.blocks) {

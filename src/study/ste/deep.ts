@@ -451,7 +451,8 @@ export interface DeepClaimCheck {
  * The paper's qualitative claims for LeNet-5 checked against `r`: (a) per dataset and bit width, the
  * identity STE ends with a higher training loss and a lower test accuracy than ReLU and clipped ReLU
  * (Table 1); (b) the identity-STE restart at lr 1e-5 raises the training loss and the test error
- * (Figure 2), compared with the clipped-ReLU control.
+ * (Figure 2), compared with the clipped-ReLU control: 'yes' for a rise above x1.5 (and 1.2 times the
+ * control's) with more test error, 'partly' for a rise above x1.05 beyond the control's, else 'no'.
  */
 export function checkDeepClaims(r: DeepSteResult): DeepClaimCheck[] {
   const checks: DeepClaimCheck[] = [];
@@ -479,7 +480,8 @@ export function checkDeepClaims(r: DeepSteResult): DeepClaimCheck[] {
     const errRise = last.testError - id[0].testError;
     const ctlRise = ctl[ctl.length - 1].trainLoss / ctl[0].trainLoss;
     const marked = lossRise > 1.5 && lossRise > ctlRise * 1.2;
-    const some = lossRise > ctlRise && last.trainLoss > id[0].trainLoss;
+    // A rise of a few percent is within the epoch-to-epoch wobble of the inference-mode loss.
+    const some = lossRise > 1.05 && lossRise > ctlRise;
     checks.push({
       claim: `Figure 2 (${rs.dataset}, ${rs.bits} bits): restarting from the clipped-ReLU solution with the identity STE at lr ${rs.learningRate} makes training loss and test error rise markedly`,
       measured: `after ${last.epoch} epochs the training loss went ${formatNumber(id[0].trainLoss)} -> ${formatNumber(last.trainLoss)} (x${formatNumber(lossRise)}; clipped-ReLU control x${formatNumber(ctlRise)}), test error ${pct(id[0].testError)}% -> ${pct(last.testError)}% (${errRise >= 0 ? '+' : ''}${pct(errRise)} points)`,

@@ -178,6 +178,28 @@ describe('runSteStudy quick (experiments 1-5)', () => {
     }
   });
 
+  it('reuses finished results of experiments 4 and 5 (e.g. run in other processes)', async () => {
+    const dir2 = await mkdtemp(join(tmpdir(), 'lowbit-ste-reuse-'));
+    try {
+      const again = await runSteStudy({
+        quick: true,
+        outDir: dir2,
+        deep: result.deep!,
+        binary: result.binary!,
+      });
+      expect(again.deep).toBe(result.deep);
+      expect(again.report.meta.deepReused).toBe(true);
+      expect(again.report.meta.binaryReused).toBe(true);
+      const md = await readFile(join(dir2, 'report.md'), 'utf8');
+      expect(md).toContain('## 4b. Restarting from the clipped-ReLU solution');
+      expect(md).toContain("## 5. Beyond the paper: Larq's binary quantizers");
+      const none = await runSteStudy({ quick: true, outDir: dir2, deep: false, binary: false });
+      expect(none.report.sections.map((s) => s.id)).not.toContain('ste-deep');
+    } finally {
+      await rm(dir2, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad options', async () => {
     await expect(runSteStudy({ quick: 'yes' as unknown as boolean, outDir: dir })).rejects.toThrow(
       ConfigError,

@@ -5,6 +5,7 @@
  */
 import { useFastestBackend } from '../../backend/index.js';
 import { ConfigError } from '../../errors.js';
+import { nodeBuiltin } from '../../util/node.js';
 import { formatNumber, Report } from '../report.js';
 import {
   addBinarySteSection,
@@ -151,7 +152,7 @@ function fmtVec(x: Float64Array): string {
 
 async function machineInfo(): Promise<Record<string, unknown>> {
   try {
-    const os = await import('node:os');
+    const os = await nodeBuiltin<typeof import('node:os')>('os', 'the study report');
     return {
       os: `${os.platform()} ${os.release()}`,
       cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -233,7 +234,8 @@ export async function runSteStudy(options: SteStudyOptions): Promise<SteStudyRes
   addVerdictSection(report, figure1, convergence, instability);
   const wantDeep = options.deep ?? true;
   const wantBinary = options.binary ?? true;
-  if (wantDeep === true || wantBinary === true) await useFastestBackend();
+  // The sections of experiments 4 and 5 compute pseudo-gradient shapes with tfjs even for reused results.
+  if (wantDeep || wantBinary) await useFastestBackend();
   let deep: DeepSteResult | null = null;
   let binary: BinarySteResult | null = null;
   t0 = Date.now();
