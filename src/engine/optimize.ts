@@ -110,7 +110,6 @@ function fuseBinarize(graph: Graph, log: string[]): boolean {
           y = Math.fround(
             Math.fround(y * (f32(graph, n.multiplier)?.[c] ?? 1)) + (f32(graph, n.bias)?.[c] ?? 0),
           );
-        // biome-ignore lint/complexity/useMathMinMax: the reference relu's exact rule (NaN and -0 give 0).
         else if (n.op === 'relu') y = y > 0 ? y : 0;
       }
       return y;

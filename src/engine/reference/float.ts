@@ -217,7 +217,6 @@ export function affine(x: FloatTensor, m?: Float32Array, bias?: Float32Array): F
 
 /** y = max(x, 0); -0 and NaN give 0. */
 export function relu(x: FloatTensor): FloatTensor {
-  // biome-ignore lint/complexity/useMathMinMax: Math.max keeps NaN and -0; ReLU here maps both to 0.
   return { kind: 'float', shape: [...x.shape], data: x.data.map((v) => (v > 0 ? v : 0)) };
 }
 
