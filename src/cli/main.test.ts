@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -58,4 +60,26 @@ describe('the lowbit executable', () => {
     expect(code).toBe(2);
     expect(err).toBe("error: unknown option '--epochs'\n");
   });
+
+  it('demo --quick trains, summarizes, evaluates, saves, converts and compares with the engine', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'lowbit-demo-'));
+    try {
+      const { code, out: stdout, err } = await lowbit(['demo', '--quick', '--out', out, '--backend', 'wasm']);
+      expect(err).not.toMatch(/^error/m);
+      expect(code).toBe(0);
+      expect(stdout).toContain(`lowbit demo: output directory ${out}`);
+      expect(stdout).toContain('larq-intro-cnn stats');
+      expect(stdout).toMatch(/test accuracy \d+\.\d\d% on 256 test images/);
+      expect(stdout).toMatch(/engine vs tfjs on 256 test images/);
+      expect(stdout).toMatch(/argmax agreement \d+\.\d\d%/);
+      for (const f of ['model.json', 'weights.bin', 'metrics.json', 'summary.txt', 'model.lbm']) {
+        expect(existsSync(join(out, f)), f).toBe(true);
+      }
+      const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+      expect(metrics.settings).toMatchObject({ model: 'larq-intro-cnn', epochs: 1, limit: 256 });
+      expect(metrics.status).toBe('complete');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -218,12 +218,21 @@ Examples:
           `training: ${run.metrics.timing.trainSeconds.toFixed(1)} s, ${Math.round(run.metrics.timing.samplesPerSecond)} samples/s on ${run.metrics.backend.name}; saved to ${out}`,
         );
         if (!json) ctx.io.stderr.write('converting to the bitpacked engine and comparing with tfjs\n');
-        const comparison = await compareEngine(run.model, run.test, join(out, 'model.lbm'));
+        const comparison = await compareEngine(
+          run.model,
+          run.test,
+          join(out, 'model.lbm'),
+          opts.quick ? 1 : 3,
+        );
         say(
           `\nengine vs tfjs on ${comparison.examples} test images:\n${table([
             ['', 'tfjs', 'engine'],
             ['accuracy', pct(comparison.tfjsAccuracy), pct(comparison.engineAccuracy)],
-            ['ms (median of 3)', comparison.tfjsMs.toFixed(1), comparison.engineMs.toFixed(1)],
+            [
+              `ms (median of ${comparison.runs})`,
+              comparison.tfjsMs.toFixed(1),
+              comparison.engineMs.toFixed(1),
+            ],
             ['size (bytes)', comparison.float32Bytes, comparison.lbmBytes],
           ])}\nargmax agreement ${pct(comparison.argmaxAgreement)}; max |p_engine - p_tfjs| ${comparison.maxProbabilityDifference.toExponential(2)}; ` +
             `engine ${comparison.speedup.toFixed(2)}x the speed of tfjs (${comparison.tfjsBackend}); .lbm ${comparison.sizeRatio.toFixed(1)}x smaller than float32 weights`,

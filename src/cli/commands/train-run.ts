@@ -30,6 +30,8 @@ export const SCHEDULES = ['constant', 'cosine'] as const;
 export interface TrainSettings {
   /** Zoo network name. */
   model: string;
+  /** Options of the zoo network besides seed, input shape and classes (e.g. quicknet-tiny's filters). */
+  modelOptions?: Record<string, unknown>;
   /** Dataset name. */
   data: string;
   /** Directory of the dataset files (fashion-mnist), if given. */
@@ -166,6 +168,16 @@ export interface RunOptions {
  * {@link TrainingInterrupted} is thrown.
  */
 export async function runTraining(options: RunOptions): Promise<TrainRun> {
+  // Listening from the start: a Ctrl-C while loading stops training after its first batch.
+  const interrupt = new Interrupt({ stream: options.ctx.io.stderr, source: options.ctx.io.signals });
+  try {
+    return await trainAndSave(options, interrupt);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function trainAndSave(options: RunOptions, interrupt: Interrupt): Promise<TrainRun> {
   const { ctx, command, settings, resume } = options;
   const out = resolve(options.out);
   const say = (line: string) => {
@@ -200,6 +212,7 @@ export async function runTraining(options: RunOptions): Promise<TrainRun> {
     );
   } else {
     model = zoo.get(settings.model, {
+      ...settings.modelOptions,
       seed: settings.seed,
       inputShape: dataset.imageShape,
       numClasses: dataset.classNames.length,
@@ -242,7 +255,6 @@ export async function runTraining(options: RunOptions): Promise<TrainRun> {
   };
 
   const progress = ctx.progress(command);
-  const interrupt = new Interrupt({ stream: ctx.io.stderr, source: ctx.io.signals });
   let result: train.TrainResult;
   try {
     result = await train.trainModel({
@@ -255,8 +267,9 @@ export async function runTraining(options: RunOptions): Promise<TrainRun> {
       learningRate: (e) => learningRateAt(settings, e),
       callbacks: [progress, new tfl.CustomCallback(snapshotter), interrupt.callback()],
     });
-  } finally {
-    interrupt.dispose();
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
 
   const statsByEpoch = new Map<number, EpochStats>(progress.epochs.map((s) => [s.epoch, s]));

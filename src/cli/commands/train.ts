@@ -1,7 +1,7 @@
 /**
  * `lowbit train`: train a zoo network on a dataset, evaluate it, and save the run directory.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, data, zoo } from '../../index.js';
 import type { CommandFactory } from '../context.js';
 import {
@@ -17,9 +17,24 @@ import { type RunMetrics, readRun, runTraining, SCHEDULES, type TrainSettings } 
 /** An accuracy as a percentage with two decimals: `97.35%`. */
 export const pct = (a: number): string => `${(100 * a).toFixed(2)}%`;
 
+/** commander parser of a JSON object option. */
+function jsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"filters":[16,32]}\'.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"filters":[16,32]}\'.');
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Options of `lowbit train` as commander parses them. */
 interface TrainOpts {
   model: string;
+  modelOptions?: Record<string, unknown>;
   data: string;
   dir?: string;
   epochs: number;
@@ -40,6 +55,7 @@ function resumedSettings(command: Command, opts: TrainOpts, recorded: RunMetrics
   const given = (name: string) => command.getOptionValueSource(name) === 'cli';
   const keys: [keyof TrainOpts, keyof TrainSettings, string][] = [
     ['model', 'model', '--model'],
+    ['modelOptions', 'modelOptions', '--model-options'],
     ['data', 'data', '--data'],
     ['batchSize', 'batchSize', '--batch-size'],
     ['optimizer', 'optimizer', '--optimizer'],
@@ -49,7 +65,7 @@ function resumedSettings(command: Command, opts: TrainOpts, recorded: RunMetrics
     ['limit', 'limit', '--limit'],
   ];
   for (const [opt, key, flag] of keys) {
-    if (given(opt) && opts[opt] !== settings[key]) {
+    if (given(opt) && JSON.stringify(opts[opt]) !== JSON.stringify(settings[key])) {
       throw new ConfigError({
         where: `lowbit train --resume ${opts.resume} ${flag}`,
         received: opts[opt],
@@ -82,6 +98,11 @@ export const trainCommand: CommandFactory = (ctx) =>
   new Command('train')
     .description('train a zoo network, evaluate it on the test split and save the run directory')
     .addOption(new Option('--model <name>', 'zoo network').choices(zoo.names()).default('larq-intro-cnn'))
+    .option(
+      '--model-options <json>',
+      'options of the zoo network as JSON, e.g. \'{"filters":[16,32]}\'',
+      jsonObject,
+    )
     .addOption(new Option('--data <name>', 'dataset').choices(data.datasetNames()).default('mnist'))
     .option('--dir <dir>', 'directory of the dataset files (fashion-mnist)')
     .option('--epochs <n>', 'epochs to train', positiveInt, 6)
@@ -132,6 +153,7 @@ Examples:
       } else {
         settings = {
           model: opts.model,
+          ...(opts.modelOptions ? { modelOptions: opts.modelOptions } : {}),
           data: opts.data,
           ...(opts.dir ? { dataDir: opts.dir } : {}),
           epochs: opts.epochs,
