@@ -1,4 +1,3 @@
-export { fixBatchNormWithoutScale } from './batch-norm-fix.js';
 export { type Evaluation, evaluateModel } from './evaluate.js';
 export {
   checkSplit,

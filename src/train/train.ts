@@ -8,7 +8,8 @@ import type { Logs } from '@tensorflow/tfjs-layers/dist/logs.js';
 import { batchCount, batches, type DataSplit, toTensors } from '../data/index.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { Random } from '../util/random.js';
-import './batch-norm-fix.js';
+// BatchNormalization({ scale: false }) trains only with lowbit's fix of tfjs-layers.
+import '../layers/batch-normalization.js';
 
 /** Callbacks as `model.fit` takes them. */
 export type TrainCallbacks = BaseCallback[] | CustomCallbackArgs | CustomCallbackArgs[];

@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers.js';
 import '../constraints/index.js';
 import '../quantizers/index.js';
-import '../train/batch-norm-fix.js';
+import '../layers/batch-normalization.js';
 import { ConfigError } from '../errors.js';
 import { boolean, checkOptions, type OptionSpec, positiveInt } from '../util/options.js';
 import { Random } from '../util/random.js';

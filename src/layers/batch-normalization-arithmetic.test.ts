@@ -3,17 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../backend/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixBatchNormWithoutScale } from './index.js';
+import './index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe('fixBatchNormWithoutScale', () => {
-  it('is installed on import and idempotent', () => {
-    expect(fixBatchNormWithoutScale()).toBe(false);
-  });
-
+describe('BatchNormalization without scale or center (lowbit fix of tfjs)', () => {
   it.each([
     [false, false],
     [false, true],
