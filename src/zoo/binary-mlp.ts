@@ -25,7 +25,12 @@ export function binaryMlp(options?: BinaryMlpOptions): tfl.LayersModel {
   const o = resolveOptions('binary-mlp', options);
   const init = new SeededInit(o.seed);
   const dense = (units: number, first: boolean) =>
-    quantDense({ units, useBias: false, kernelInitializer: init.glorot(), ...binaryArgs(o.float, !first) });
+    quantDense({
+      units,
+      useBias: false,
+      kernelInitializer: init.glorot(),
+      ...binaryArgs(o.float, !first, o.quantizer),
+    });
   return tfl.sequential({
     name: o.name,
     layers: [

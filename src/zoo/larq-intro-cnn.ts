@@ -42,11 +42,16 @@ export function larqIntroCnn(options?: LarqIntroCnnOptions): tfl.LayersModel {
       padding: 'valid',
       useBias: false,
       kernelInitializer: init.glorot(),
-      ...binaryArgs(o.float, !first),
+      ...binaryArgs(o.float, !first, o.quantizer),
       ...(first ? { inputShape: o.inputShape } : {}),
     });
   const dense = (units: number) =>
-    quantDense({ units, useBias: false, kernelInitializer: init.glorot(), ...binaryArgs(o.float, true) });
+    quantDense({
+      units,
+      useBias: false,
+      kernelInitializer: init.glorot(),
+      ...binaryArgs(o.float, true, o.quantizer),
+    });
   return tfl.sequential({
     name: o.name,
     layers: [

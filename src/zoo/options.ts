@@ -7,7 +7,8 @@ import '../constraints/index.js';
 import '../quantizers/index.js';
 import '../layers/batch-normalization.js';
 import { ConfigError } from '../errors.js';
-import { boolean, checkOptions, type OptionSpec, positiveInt } from '../util/options.js';
+import type { QuantizerIdentifier } from '../quantizers/index.js';
+import { any, boolean, checkOptions, type OptionSpec, positiveInt } from '../util/options.js';
 import { Random } from '../util/random.js';
 
 /** Options every zoo network accepts. */
@@ -28,6 +29,11 @@ export interface ZooOptions {
   seed?: number;
   /** Name of the model. Default: the zoo name. */
   name?: string;
+  /**
+   * The binary quantizer of every binarized input and kernel, e.g. 'approx_sign' or a custom
+   * function (the STE study compares them). Default Larq's 'ste_sign'; ignored for the float twin.
+   */
+  quantizer?: QuantizerIdentifier;
 }
 
 /** {@link ZooOptions} with defaults filled in. */
@@ -37,6 +43,7 @@ export interface ResolvedZooOptions {
   numClasses: number;
   seed: number;
   name: string;
+  quantizer: QuantizerIdentifier;
 }
 
 const shape3: OptionSpec = {
@@ -56,6 +63,7 @@ export const ZOO_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   numClasses: positiveInt,
   seed: integer,
   name: string,
+  quantizer: any,
 };
 
 /**
@@ -76,6 +84,7 @@ export function resolveOptions(
     numClasses: o.numClasses ?? 10,
     seed: o.seed ?? 0,
     name: o.name ?? network,
+    quantizer: o.quantizer ?? 'ste_sign',
   };
 }
 
@@ -95,8 +104,8 @@ export class SeededInit {
 }
 
 /**
- * Quantizer options of a binarized layer (Larq's `ste_sign` on input and kernel, `weight_clip`
- * on the latent kernel), or of its float twin (no quantizer, no constraint).
+ * Quantizer options of a binarized layer (`quantizer`, Larq's `ste_sign` by default, on input and
+ * kernel, `weight_clip` on the latent kernel), or of its float twin (no quantizer, no constraint).
  *
  * @param float Build the float twin.
  * @param quantizeInput Whether the input is binarized too (false for a network's first layer).
@@ -104,11 +113,16 @@ export class SeededInit {
 export function binaryArgs(
   float: boolean,
   quantizeInput: boolean,
-): { inputQuantizer?: string; kernelQuantizer?: string; kernelConstraint?: 'weight_clip' } {
+  quantizer: QuantizerIdentifier = 'ste_sign',
+): {
+  inputQuantizer?: QuantizerIdentifier;
+  kernelQuantizer?: QuantizerIdentifier;
+  kernelConstraint?: 'weight_clip';
+} {
   if (float) return {};
   return {
-    ...(quantizeInput ? { inputQuantizer: 'ste_sign' } : {}),
-    kernelQuantizer: 'ste_sign',
+    ...(quantizeInput ? { inputQuantizer: quantizer } : {}),
+    kernelQuantizer: quantizer,
     kernelConstraint: 'weight_clip',
   };
 }

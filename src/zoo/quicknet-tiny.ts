@@ -76,7 +76,7 @@ export function quicknetTiny(options?: QuicknetTinyOptions): tfl.LayersModel {
       padValues: 1,
       useBias: false,
       kernelInitializer: init.glorot(),
-      ...binaryArgs(o.float, true),
+      ...binaryArgs(o.float, true, o.quantizer),
     });
   const residual = (x: SymbolicTensor, shortcut: SymbolicTensor, filters: number) =>
     tfl.layers

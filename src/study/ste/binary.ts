@@ -6,14 +6,13 @@
  * the pseudo-gradient of each quantizer are plotted side by side.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { type DataSplit, mnist, subset } from '../../data/index.js';
 import { ConfigError } from '../../errors.js';
-import { quantConv2d, quantDense } from '../../layers/index.js';
 import { lineChart } from '../../plot/chart.js';
 import type { QuantizerIdentifier } from '../../quantizers/index.js';
 import { type EpochLog, evaluateModel, larqAdam, trainModel } from '../../train/index.js';
-import { batchNorm, SeededInit } from '../../zoo/options.js';
+import { binaryMlp, larqIntroCnn } from '../../zoo/index.js';
 import { formatNumber, type Report } from '../report.js';
 import { median } from './experiments.js';
 import {
@@ -30,44 +29,12 @@ export const BINARY_NETWORKS = ['binary-mlp', 'larq-intro-cnn'] as const;
 /** A network of experiment 5, named as in lowbit's zoo. */
 export type BinaryNetwork = (typeof BINARY_NETWORKS)[number];
 
-/** Binarized layer options with `quantizer` in place of Larq's ste_sign (weight_clip kept). */
-function binArgs(quantizer: QuantizerIdentifier, quantizeInput: boolean, where: string) {
-  // A fresh quantizer per position: a layer instance can appear only once in a model.
-  return {
-    ...(quantizeInput ? { inputQuantizer: makeQuantizer(quantizer, where) } : {}),
-    kernelQuantizer: makeQuantizer(quantizer, where),
-    kernelConstraint: 'weight_clip' as const,
-  };
-}
-
 /**
  * lowbit's zoo `binary-mlp` (Courbariaux et al. 2016) with `quantizer` in place of ste_sign on every
- * binarized input and kernel: Flatten -> QuantDense(1024, kernel q, input float) -> BN ->
- * QuantDense(1024, input and kernel q) -> BN -> QuantDense(10, input and kernel q) -> BN -> softmax.
- * With 'ste_sign' it is the zoo network (same layers and, for the same seed, the same initial weights).
+ * binarized input and kernel. With 'ste_sign' it is the zoo network (same seed, same initial weights).
  */
 export function binaryMlpWith(quantizer: QuantizerIdentifier, seed = 0): tfl.LayersModel {
-  const init = new SeededInit(seed);
-  const dense = (units: number, first: boolean) =>
-    quantDense({
-      units,
-      useBias: false,
-      kernelInitializer: init.glorot(),
-      ...binArgs(quantizer, !first, 'binaryMlpWith'),
-    });
-  return tfl.sequential({
-    name: 'binary-mlp',
-    layers: [
-      tfl.layers.flatten({ inputShape: [28, 28, 1] }),
-      dense(1024, true),
-      batchNorm(),
-      dense(1024, false),
-      batchNorm(),
-      dense(10, false),
-      batchNorm(),
-      tfl.layers.activation({ activation: 'softmax' }),
-    ],
-  });
+  return binaryMlp({ quantizer: checked(quantizer, 'binaryMlpWith'), seed });
 }
 
 /**
@@ -75,43 +42,13 @@ export function binaryMlpWith(quantizer: QuantizerIdentifier, seed = 0): tfl.Lay
  * ste_sign on every binarized input and kernel. With 'ste_sign' it is the zoo network.
  */
 export function larqIntroCnnWith(quantizer: QuantizerIdentifier, seed = 0): tfl.LayersModel {
-  const init = new SeededInit(seed);
-  const conv = (filters: number, first: boolean) =>
-    quantConv2d({
-      filters,
-      kernelSize: 3,
-      padding: 'valid',
-      useBias: false,
-      kernelInitializer: init.glorot(),
-      ...binArgs(quantizer, !first, 'larqIntroCnnWith'),
-      ...(first ? { inputShape: [28, 28, 1] } : {}),
-    });
-  const dense = (units: number) =>
-    quantDense({
-      units,
-      useBias: false,
-      kernelInitializer: init.glorot(),
-      ...binArgs(quantizer, true, 'larqIntroCnnWith'),
-    });
-  return tfl.sequential({
-    name: 'larq-intro-cnn',
-    layers: [
-      conv(32, true),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      batchNorm(),
-      conv(64, false),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      batchNorm(),
-      conv(64, false),
-      batchNorm(),
-      tfl.layers.flatten(),
-      dense(64),
-      batchNorm(),
-      dense(10),
-      batchNorm(),
-      tfl.layers.activation({ activation: 'softmax' }),
-    ],
-  });
+  return larqIntroCnn({ quantizer: checked(quantizer, 'larqIntroCnnWith'), seed });
+}
+
+/** The quantizer, after checking that it resolves to one (not null). */
+function checked(quantizer: QuantizerIdentifier, where: string): QuantizerIdentifier {
+  makeQuantizer(quantizer, where);
+  return quantizer;
 }
 
 const BUILDERS: Record<BinaryNetwork, (q: QuantizerIdentifier, seed: number) => tfl.LayersModel> = {
