@@ -14,7 +14,13 @@ for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
       const x = tf.tensor([-2, -1e-3, 0, 1e-3, 3]);
       expect(Array.from(sign(x).dataSync())).toEqual([-1, -1, 1, 1, 1]);
-      expect(Array.from(tf.grad((t: tf.Tensor) => tf.sum(sign(t)))(x).dataSync())).toEqual([0, 0, 0, 0, 0]);
+      expect(
+        Array.from(
+          tf
+            .grad((t: tf.Tensor) => tf.sum(sign(t)))(x)
+            .dataSync(),
+        ),
+      ).toEqual([0, 0, 0, 0, 0]);
     });
 
     it('heaviside is 1 above 0, else 0', async () => {
