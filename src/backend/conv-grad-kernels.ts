@@ -74,14 +74,14 @@ function toNHWC(t: tf.Tensor4D, dataFormat: string | undefined): tf.Tensor4D {
 }
 
 /**
- * Conv2DBackpropFilter: dW[i, j, c, o] = sum over b, oh, ow of xpad[b, oh*s + i, ow*s + j, c] * dy[b, oh, ow, o].
- *
- * Computed as one forward conv2d over transposed tensors: with x' = xpad transposed to [Ci, Hp, Wp, B]
- * (batch and channels swapped) and dy' = dy transposed to [OH, OW, B, Co] used as the filter,
- * conv2d(x', dy', dilation = s) is [Ci, fh, fw, Co], which is dW transposed. This uses the backend's
- * fast forward convolution; measured against im2col + matMul in bench/backend-bench.ts.
+ * The inputs of a Conv2DBackpropFilter kernel in NHWC, with the convolution's geometry. Call inside
+ * tf.tidy: the layout conversion may create tensors.
  */
-export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
+function filterGradientInputs(args: KernelArgs): {
+  xh: tf.Tensor4D;
+  dyh: tf.Tensor4D;
+  info: tf.backend_util.Conv2DInfo;
+} {
   const { x, dy } = args.inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
     strides: [number, number] | number;
@@ -90,19 +90,32 @@ export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
     dimRoundingMode: Rounding;
     filterShape: Shape4;
   };
+  const xh = toNHWC(x, dataFormat);
+  const dyh = toNHWC(dy, dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    xh.shape,
+    filterShape,
+    strides,
+    1,
+    padToNHWC(pad, dataFormat),
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return { xh, dyh, info };
+}
+
+/**
+ * Conv2DBackpropFilter: dW[i, j, c, o] = sum over b, oh, ow of xpad[b, oh*s + i, ow*s + j, c] * dy[b, oh, ow, o].
+ *
+ * Computed as one forward conv2d over transposed tensors: with x' = xpad transposed to [Ci, Hp, Wp, B]
+ * (batch and channels swapped) and dy' = dy transposed to [OH, OW, B, Co] used as the filter,
+ * conv2d(x', dy', dilation = s) is [Ci, fh, fw, Co], which is dW transposed. This uses the backend's
+ * fast forward convolution; measured against im2col + matMul in bench/backend-bench.ts.
+ */
+export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
   return tf.tidy(() => {
-    const xh = toNHWC(x, dataFormat);
-    const dyh = toNHWC(dy, dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      xh.shape,
-      filterShape,
-      strides,
-      1,
-      padToNHWC(pad, dataFormat),
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const { xh, dyh, info } = filterGradientInputs(args);
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const { outHeight: oh, outWidth: ow } = info;
     // Rows of the padded input that any window reads: fh + (oh - 1) * sh; crop the rest so that the
@@ -124,27 +137,8 @@ export function conv2DBackpropFilterFromOps(args: KernelArgs): tf.Tensor {
  * dW = reshape(P^T dy). An alternative to {@link conv2DBackpropFilterFromOps}, kept for the benchmark.
  */
 export function conv2DBackpropFilterIm2col(args: KernelArgs): tf.Tensor {
-  const { x, dy } = args.inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as {
-    strides: [number, number] | number;
-    pad: Pad;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode: Rounding;
-    filterShape: Shape4;
-  };
   return tf.tidy(() => {
-    const xh = toNHWC(x, dataFormat);
-    const dyh = toNHWC(dy, dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      xh.shape,
-      filterShape,
-      strides,
-      1,
-      padToNHWC(pad, dataFormat),
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const { xh, dyh, info } = filterGradientInputs(args);
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co, batchSize: b } = info;
     const { top, left } = info.padInfo;
