@@ -65,7 +65,7 @@ describe('runSteStudy quick (experiments 1-5)', () => {
     for (const f of [
       'ste-deep-mnist-loss.png',
       'ste-deep-quantized-relu-shapes.svg',
-      'ste-restart-2bit.png',
+      'ste-restart-2bit-lr1e-5.png',
       'ste-binary-shapes.png',
       'ste-binary-binary-mlp-loss.svg',
     ]) {
