@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+// The stock gradient lowbit replaces, for comparison.
+import { fusedBatchNormGradConfig } from '@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js';
 import { describe, expect, it } from 'vitest';
-import { replaceCumsumGradient, replaceProdGradient } from './index.js';
-import { runOn } from './testing.js';
+import { replaceCumsumGradient, replaceFusedBatchNormGradient, replaceProdGradient } from './index.js';
+import { relError, runOn, seededValues } from './testing.js';
 
 describe.each(['cpu', 'wasm'])('gradients lowbit adds or replaces, on %s', (backend) => {
   it('prod: d/dx_i = product of the other entries, zeros included', async () => {
@@ -67,5 +69,60 @@ describe.each(['cpu', 'wasm'])('gradients lowbit adds or replaces, on %s', (back
   it('replacing the gradients twice is a no-op', () => {
     expect(replaceProdGradient()).toBe(false);
     expect(replaceCumsumGradient()).toBe(false);
+  });
+});
+
+describe.each(['cpu', 'wasm'])('FusedBatchNorm gradient by broadcasting, on %s', (backend) => {
+  // d/d(inputs) of sum(w * batchNorm(x, mean, variance, offset, scale)) with the stock tfjs-core
+  // gradient (which tiles rsqrt(variance + eps) to x's shape) and with lowbit's.
+  // (tf.batchNorm without a scale cannot be differentiated in tfjs 4.22 with either gradient: the engine
+  // saves the missing input. tfjs-layers, and lowbit's scale=false fix, always pass one.)
+  const grads = (xShape: number[], cShape: number[], withScale: boolean) => () => {
+    const n = (s: number[], seed: number) => tf.tensor(seededValues(s, seed), s);
+    const x = n(xShape, 1);
+    const mean = n(cShape, 2);
+    const variance = tf.add(tf.abs(n(cShape, 3)), 0.2);
+    const offset = n(cShape, 4);
+    const scale = n(cShape, 5);
+    const w = n(xShape, 6);
+    const f = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s?: tf.Tensor) =>
+      tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, 1e-3), w));
+    return tf.grads(f)(withScale ? [x, mean, variance, offset, scale] : [x, mean, variance, offset]);
+  };
+  const withStock = async <T>(run: () => Promise<T>): Promise<T> => {
+    const lowbit = tf.getGradient('FusedBatchNorm')!;
+    tf.unregisterGradient('FusedBatchNorm');
+    tf.registerGradient(fusedBatchNormGradConfig);
+    try {
+      return await run();
+    } finally {
+      tf.unregisterGradient('FusedBatchNorm');
+      tf.registerGradient(lowbit);
+    }
+  };
+
+  it.each([
+    ['NHWC, per-channel statistics', [3, 4, 5, 7], [7], true],
+    ['NHWC, 5 channels', [2, 3, 3, 5], [5], true],
+    ['rank 2 (dense layers)', [9, 13], [13], true],
+  ] as const)('%s: equals the stock gradient for every input', async (_name, xShape, cShape, withScale) => {
+    const f = grads([...xShape], [...cShape], withScale);
+    const stock = await withStock(() => runOn(backend, f));
+    const ours = await runOn(backend, f);
+    expect(ours.length).toBe(stock.length);
+    for (let i = 0; i < stock.length; i++) expect(relError(ours[i]!, stock[i]!)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('runs no Tile kernel', async () => {
+    await tf.setBackend(backend);
+    const info = await tf.profile(() => tf.tidy(() => grads([4, 3, 3, 8], [8], true)()[0]!));
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('FusedBatchNorm');
+    expect(names).not.toContain('Tile');
+    tf.dispose(info.result as tf.Tensor);
+  });
+
+  it('replacing it twice is a no-op', () => {
+    expect(replaceFusedBatchNormGradient()).toBe(false);
   });
 });

@@ -5,7 +5,12 @@ export {
   enforceConstraintsDuringFit,
   stopEnforcingConstraintsDuringFit,
 } from './fit-constraints.js';
-export { registerMissingGradients, replaceCumsumGradient, replaceProdGradient } from './gradients.js';
+export {
+  registerMissingGradients,
+  replaceCumsumGradient,
+  replaceFusedBatchNormGradient,
+  replaceProdGradient,
+} from './gradients.js';
 export {
   isLowbitKernel,
   kernelsMissing,

@@ -5,11 +5,17 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { enforceConstraintsDuringFit } from './fit-constraints.js';
-import { registerMissingGradients, replaceCumsumGradient, replaceProdGradient } from './gradients.js';
+import {
+  registerMissingGradients,
+  replaceCumsumGradient,
+  replaceFusedBatchNormGradient,
+  replaceProdGradient,
+} from './gradients.js';
 import { installAll } from './register.js';
 
 installAll();
 registerMissingGradients();
 replaceProdGradient();
 replaceCumsumGradient();
+replaceFusedBatchNormGradient();
 enforceConstraintsDuringFit();

@@ -11,6 +11,13 @@ import {
   depthwiseBackpropFilterFromOps,
   depthwiseBackpropInputFromOps,
 } from './conv-grad-kernels.js';
+import {
+  CLIPPED_GRADIENT,
+  clippedGradientCpu,
+  clippedGradientWasm,
+  makeIdentityShared,
+  makeSignWasm,
+} from './elementwise-kernels.js';
 import { type KernelArgs, type OpKernel, overrideKernel, registerMissingKernel } from './kernel-registry.js';
 import { makeBatchMatMul, makeFusedMatMul } from './matmul-kernels.js';
 import { maxPool3dGradWasm, maxPool3dWasm, maxPoolGradWasm } from './pool-kernels.js';
@@ -95,7 +102,31 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   Conv3DBackpropInputV2: () => conv3DBackpropInputFromOps,
   /** Wrong values for strides > 1. */
   Conv3DBackpropFilterV2: () => conv3DBackpropFilterFromOps,
+  /** Copies its input; the engine runs it for every tensor saved for backprop. Shared buffer instead. */
+  Identity: makeIdentityShared,
+  /** A branchy scalar loop (6x slower than a branch-free one); same values. */
+  Sign: makeSignWasm,
 };
+
+/**
+ * Kernels lowbit adds under its own names, by kernel name and backend: fused passes of training
+ * steps that tfjs composes from several ops ({@link CLIPPED_GRADIENT}: Larq's clipped STE gradient).
+ */
+export const FUSED_KERNELS: Readonly<Record<string, Readonly<Record<string, OpKernel>>>> = {
+  [CLIPPED_GRADIENT]: { cpu: clippedGradientCpu, wasm: clippedGradientWasm },
+};
+
+/** Registers {@link FUSED_KERNELS} for the backends among them whose kernels are registered. */
+export function registerFusedKernels(): string[] {
+  const added: string[] = [];
+  for (const [name, byBackend] of Object.entries(FUSED_KERNELS)) {
+    for (const [backend, fn] of Object.entries(byBackend)) {
+      if (tf.getKernelsForBackend(backend).length > 0 && registerMissingKernel(name, backend, fn))
+        added.push(`${name}/${backend}`);
+    }
+  }
+  return added;
+}
 
 /** Names of the cpu kernels lowbit replaces because they are wrong, with why. */
 export const CPU_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) => OpKernel>> = {
@@ -131,4 +162,5 @@ export function installAll(): void {
   }
   installWasmOverrides();
   installCpuOverrides();
+  registerFusedKernels();
 }

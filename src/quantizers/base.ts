@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
+import { fusedClippedGradient } from '../backend/elementwise-kernels.js';
 import { getMetricsScope } from '../context/scopes.js';
 import { ConfigError } from '../errors.js';
 import { checkOptions, type OptionSpec, stringArray } from '../util/options.js';
@@ -84,9 +85,13 @@ export function withPseudoGradient(
 
 /**
  * The clipped straight-through gradient: dy where |x| <= clipValue, else 0; dy unchanged when
- * clipValue is null (Larq's `_clipped_gradient`).
+ * clipValue is null (Larq's `_clipped_gradient`). On cpu and wasm it runs as one fused kernel
+ * (lowbit's backend); elsewhere it is composed from ops. Both give the same values.
  */
 export function clippedGradient(x: tf.Tensor, dy: tf.Tensor, clipValue: number | null): tf.Tensor {
   if (clipValue === null) return dy;
-  return tf.where(tf.lessEqual(tf.abs(x), clipValue), dy, tf.zerosLike(dy));
+  return (
+    fusedClippedGradient(x, dy, clipValue) ??
+    tf.where(tf.lessEqual(tf.abs(x), clipValue), dy, tf.zerosLike(dy))
+  );
 }

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import {
+  CLIPPED_GRADIENT,
+  FLOAT32_EPSILON,
+  fusedClippedGradient,
+  wasmSignValue,
+} from './elementwise-kernels.js';
+import { isLowbitKernel, originalKernelFunc } from './index.js';
+import { runOn, seededValues } from './testing.js';
+
+const EDGES = [
+  Number.NaN,
+  0,
+  -0,
+  1e-8,
+  -1e-8,
+  FLOAT32_EPSILON / 2,
+  -FLOAT32_EPSILON / 2,
+  FLOAT32_EPSILON,
+  -FLOAT32_EPSILON,
+  1.5e-7,
+  -1.5e-7,
+  2,
+  -3,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+];
+
+describe('wasm Sign (branch-free override)', () => {
+  it('gives the stock wasm values: 0 for NaN and |x| < 2^-23, else +-1', async () => {
+    // Literal expectations from tfjs-backend-wasm's Sign.cc for each entry of EDGES.
+    expect(EDGES.map(wasmSignValue)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, -1, 1, -1, 1, -1, 1, -1]);
+    const random = seededValues([37, 29], 3);
+    const [got, stock] = await runOn('wasm', () => {
+      const x = tf.tensor1d([...EDGES, ...random]);
+      const original = originalKernelFunc('Sign', 'wasm')!;
+      const ref = original({ inputs: { x }, attrs: {}, backend: tf.backend() }) as tf.TensorInfo;
+      return [tf.sign(x), tf.engine().makeTensorFromTensorInfo(ref)];
+    });
+    expect(isLowbitKernel('Sign', 'wasm')).toBe(true);
+    expect(Array.from(got!)).toEqual(Array.from(stock!));
+    expect(Array.from(got!.slice(0, EDGES.length))).toEqual(EDGES.map(wasmSignValue));
+  });
+
+  it("keeps Larq's sign(sign(x) + 0.1) values: -1 for x <= -2^-23, else +1", async () => {
+    const [q] = await runOn('wasm', () => tf.sign(tf.add(tf.sign(tf.tensor1d(EDGES)), 0.1)));
+    expect(Array.from(q!)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, -1, 1, -1, 1, -1, 1, -1]);
+  });
+
+  it('int32 input goes to the stock kernel', async () => {
+    const [s] = await runOn('wasm', () => tf.cast(tf.sign(tf.tensor1d([-4, 0, 9], 'int32')), 'float32'));
+    expect(Array.from(s!)).toEqual([-1, 0, 1]);
+  });
+});
+
+describe('wasm Identity (shared buffer)', () => {
+  it('a clone keeps its values after the original is disposed, and nothing leaks', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.engine().backend.numDataIds();
+    const x = tf.tensor2d([1, -2, 3, 4.5, 0, -0.25], [2, 3]);
+    const y = tf.clone(x);
+    expect(isLowbitKernel('Identity', 'wasm')).toBe(true);
+    x.dispose();
+    expect(y.shape).toEqual([2, 3]);
+    expect(Array.from(await y.data())).toEqual([1, -2, 3, 4.5, 0, -0.25]);
+    y.dispose();
+    expect(tf.engine().backend.numDataIds()).toBe(before);
+  });
+
+  it('a variable assigned from a clone is independent of later assignments to the source', async () => {
+    await tf.setBackend('wasm');
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const saved = tf.clone(v);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(await saved.data())).toEqual([1, 2, 3]);
+    expect(Array.from(await v.data())).toEqual([7, 8, 9]);
+    tf.dispose([v, saved]);
+  });
+});
+
+describe.each(['cpu', 'wasm'])('fused clipped STE gradient on %s', (backend) => {
+  it('dy where |x| <= clip (edges included), +0 elsewhere and for NaN', async () => {
+    const x = [-2, -1, -0.5, 0, -0, 0.5, 1, 1.0000001, Number.NaN, 3];
+    const dy = [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10];
+    const [g] = await runOn(backend, () => fusedClippedGradient(tf.tensor1d(x), tf.tensor1d(dy), 1)!);
+    const got = Array.from(g!);
+    expect(got).toEqual([0, -2, -3, -4, -5, -6, -7, 0, 0, 0]);
+    // Masked entries are +0 (as tf.where(..., zerosLike(dy)) gives), not -0.
+    expect(Object.is(got[0], 0) && Object.is(got[7], 0)).toBe(true);
+  });
+
+  it('equals the composed form and a hand loop for odd sizes and clip values', async () => {
+    const shape = [37, 29];
+    const xs = seededValues(shape, 11).map((v) => 1.3 * v);
+    const dys = seededValues(shape, 12);
+    dys[5] = Number.NaN;
+    dys[6] = Number.POSITIVE_INFINITY;
+    for (const clip of [1, 0.7, 2.5]) {
+      const [fused, composed] = await runOn(backend, () => {
+        const x = tf.tensor(xs, shape);
+        const dy = tf.tensor(dys, shape);
+        return [
+          fusedClippedGradient(x, dy, clip)!,
+          tf.where(tf.lessEqual(tf.abs(x), clip), dy, tf.zerosLike(dy)),
+        ];
+      });
+      const c = Math.fround(clip);
+      const hand = Array.from(xs, (v, i) => (Math.abs(v) <= c ? dys[i]! : 0));
+      expect(Array.from(fused!)).toEqual(Array.from(composed!));
+      expect(Array.from(fused!)).toEqual(hand);
+    }
+  });
+
+  it('is registered under its own name; other dtypes or shapes fall back to ops (null)', async () => {
+    await tf.setBackend(backend);
+    expect(tf.getKernel(CLIPPED_GRADIENT, backend)).toBeDefined();
+    const a = tf.tensor1d([1, 2]);
+    const b = tf.tensor2d([1, 2], [1, 2]);
+    const c = tf.tensor1d([1, 2], 'int32');
+    expect(fusedClippedGradient(a, b, 1)).toBeNull();
+    expect(fusedClippedGradient(c, a, 1)).toBeNull();
+    tf.dispose([a, b, c]);
+  });
+});
