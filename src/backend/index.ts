@@ -1,5 +1,7 @@
 import './install.js';
 
+export { CLIPPED_GRADIENT, fusedClippedGradient } from './elementwise-kernels.js';
+
 export {
   applyConstraints,
   enforceConstraintsDuringFit,
@@ -19,8 +21,10 @@ export {
 } from './kernel-registry.js';
 export {
   CPU_OVERRIDES,
+  FUSED_KERNELS,
   installCpuOverrides,
   installWasmOverrides,
+  registerFusedKernels,
   registerTrainingKernels,
   TRAINING_KERNELS,
   WASM_OVERRIDES,

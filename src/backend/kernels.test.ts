@@ -12,6 +12,7 @@ import {
   conv2DBackpropFilterPatches,
 } from './conv-grad-kernels.js';
 import { kernelsMissing } from './kernel-registry.js';
+import { swapIsCheaper } from './matmul-kernels.js';
 import { compareBackends, relError, runOn, seededValues } from './testing.js';
 
 const TOL = 1e-4;
@@ -514,6 +515,26 @@ describe('matMul overrides on wasm match cpu', () => {
       tf.matMul(t(shapeA([3]), 1), t(shapeB([3]), 2), ta, tb),
       tf.matMul(t(shapeA([2, 3]), 1), t(shapeB([1]), 2), ta, tb),
       tf.matMul(t(shapeA([1]), 1), t(shapeB([4]), 2), ta, tb),
+    ]);
+    expect(count).toBe(4);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('a transposed small-by-large product is computed swapped, (op(b)^T op(a)^T)^T, and matches cpu', async () => {
+    // dy W^T with dy [3, 40], W [50, 40]: transposing W moves 2,000 values; the swapped form moves
+    // dy (120) and the [3, 50] result (150).
+    expect(swapIsCheaper([3, 40], [50, 40], false, true)).toBe(true);
+    expect(swapIsCheaper([40, 3], [50, 40], true, true)).toBe(true);
+    // Layer sizes of binary-mlp's backward pass: input gradient swaps, the 10-unit layer does not.
+    expect(swapIsCheaper([64, 1024], [1024, 1024], false, true)).toBe(true);
+    expect(swapIsCheaper([64, 10], [1024, 10], false, true)).toBe(false);
+    // The weight gradient x^T dy transposes the small x directly.
+    expect(swapIsCheaper([64, 784], [64, 1024], true, false)).toBe(false);
+    const { err, count } = await compareBackends(() => [
+      tf.matMul(t([3, 40], 1), t([50, 40], 2), false, true),
+      tf.matMul(t([40, 3], 1), t([50, 40], 2), true, true),
+      tf.matMul(t([1, 3, 40], 1), t([1, 50, 40], 2), false, true),
+      tf.matMul(t([40, 3], 1), t([40, 50], 2), true, false),
     ]);
     expect(count).toBe(4);
     expect(err).toBeLessThan(TOL);
