@@ -468,3 +468,99 @@ export function conv2DBackpropFilterAuto(args: KernelArgs): tf.Tensor {
   const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
   return filterShape[2] <= 3 ? conv2DBackpropFilterPatches(args) : conv2DBackpropFilterFromOps(args);
 }
+
+/** The subset of BackendWasm the col2im kernel uses. */
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * Scatters patch rows into an NHWC image (col2im): for every output position (b, oh, ow) and filter
+ * tap (i, j), dx[b, oh*sh + i*dh - top, ow*sw + j*dw - left, :] += P[(b, oh, ow), (i, j, :)], taps
+ * that fall in the padding dropped. `dx` must be zero-filled. Exported for tests.
+ */
+export function col2imInto(dx: Float32Array, p: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize: nb, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const k = fh * fw * ci;
+  let row = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++, row += k) {
+        for (let i = 0; i < fh; i++) {
+          const r = y * sh + i * dh - top;
+          if (r < 0 || r >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const q = x * sw + j * dw - left;
+            if (q < 0 || q >= w) continue;
+            const d = ((b * h + r) * w + q) * ci;
+            const s = row + (i * fw + j) * ci;
+            for (let c = 0; c < ci; c++) dx[d + c] = dx[d + c]! + p[s + c]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Conv2DBackpropInput for wasm as one matrix product and a scatter: P = dy W^T over the output
+ * channels ([B*OH*OW, Co] x [fh*fw*Ci, Co]^T), then col2im ({@link col2imInto}) in a JavaScript loop
+ * over the wasm heap. Used where the transposed convolution is slow: few input channels (a network's
+ * first layer, whose input gradient tfjs's fused conv2d computes even though nothing uses it: Ci = 1
+ * ran at 2 GFLOP/s as a convolution with one output channel) and small images (5x5x64: the padding,
+ * flipping and transposing cost more than the product). NHWC only; NCHW uses the convolution.
+ */
+export function conv2DBackpropInputCol2im(args: KernelArgs): tf.TensorInfo {
+  const { dy, filter } = args.inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+  const { strides, pad, dimRoundingMode, inputShape } = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: Pad;
+    dimRoundingMode: Rounding;
+    inputShape: Shape4;
+  };
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize: nb, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const [fh, fw, ci] = filter.shape;
+  const p = tf.tidy(() =>
+    tf.matMul(tf.reshape(dy, [nb * oh * ow, co]), tf.reshape(filter, [fh * fw * ci, co]), false, true),
+  );
+  const backend = args.backend as unknown as HeapBackend;
+  const out = backend.makeOutput([...inputShape], 'float32');
+  // Views are taken after the allocation: growing the wasm memory detaches older views.
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  col2imInto(dx, backend.typedArrayFromHeap(p) as Float32Array, info);
+  p.dispose();
+  return out;
+}
+
+/**
+ * Whether {@link conv2DBackpropInputCol2im} is the faster wasm Conv2DBackpropInput for a gradient of
+ * this geometry: measured on wasm for larq-intro-cnn's layers (CPU ms, transposed conv vs col2im):
+ * [64, 28, 28, 1] <- 32 channels: 9.8 vs 4.9; [64, 5, 5, 64] <- 64: 5.8 vs 2.5; [64, 13, 13, 32] <- 64:
+ * 14.7 vs 16.7 (the convolution stays).
+ */
+export function col2imIsFaster(inputShape: Shape4): boolean {
+  const [, h, w, ci] = inputShape;
+  return ci <= 4 || h * w <= 64;
+}
+
+/** The registered wasm Conv2DBackpropInput: col2im where {@link col2imIsFaster}, else the transposed convolution. */
+export function conv2DBackpropInputAuto(args: KernelArgs): tf.Tensor | tf.TensorInfo {
+  const { dataFormat, inputShape } = args.attrs as unknown as { dataFormat?: string; inputShape: Shape4 };
+  if (dataFormat !== 'NCHW' && col2imIsFaster(inputShape)) return conv2DBackpropInputCol2im(args);
+  return conv2DBackpropInputFromOps(args);
+}

@@ -7,9 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import './index.js';
 import {
+  col2imIsFaster,
   conv2DBackpropFilterFromOps,
   conv2DBackpropFilterIm2col,
   conv2DBackpropFilterPatches,
+  conv2DBackpropInputCol2im,
+  conv2DBackpropInputFromOps,
 } from './conv-grad-kernels.js';
 import { kernelsMissing } from './kernel-registry.js';
 import { swapIsCheaper } from './matmul-kernels.js';
@@ -88,6 +91,11 @@ const conv2dCases: { x: number[]; f: number[]; s: number | [number, number]; pad
   },
 ];
 
+/** A kernel's output as a Tensor (kernels built from ops return Tensors, heap kernels TensorInfos). */
+function own(out: tf.Tensor | tf.TensorInfo): tf.Tensor {
+  return out instanceof tf.Tensor ? out : tf.engine().makeTensorFromTensorInfo(out);
+}
+
 describe('conv2d gradients on wasm match cpu', () => {
   it.each(conv2dCases)('conv2d x=$x f=$f s=$s pad=$pad', async ({ x, f, s, pad }) => {
     const { err, count } = await compareBackends(() =>
@@ -151,6 +159,32 @@ describe('conv2d gradients on wasm match cpu', () => {
         expect(err, `${kernel.name} x=${x} f=${f}`).toBeLessThan(TOL);
       }
     }
+  });
+
+  it('both input-gradient formulations (transposed conv, matMul + col2im) agree with cpu on every case', async () => {
+    const cases = [
+      ...conv2dCases,
+      // larq-intro-cnn's first and third layers (scaled down in batch), where col2im is chosen.
+      { x: [2, 28, 28, 1], f: [3, 3, 1, 32], s: 1, pad: 'valid' as const },
+      { x: [3, 5, 5, 64], f: [3, 3, 64, 64], s: 1, pad: 'valid' as const },
+    ];
+    for (const { x, f, s, pad } of cases) {
+      for (const kernel of [conv2DBackpropInputFromOps, conv2DBackpropInputCol2im]) {
+        const { err } = await compareBackends(() => {
+          const dy = t(tf.conv2d(t4(x, 1), t4(f, 2), s, pad).shape, 3);
+          const attrs = { strides: s, pad, dataFormat: 'NHWC', inputShape: x } as unknown as tf.NamedAttrMap;
+          const inputs = { dy, filter: t4(f, 2) };
+          return tf.getBackend() === 'cpu'
+            ? (tf.engine().runKernel('Conv2DBackpropInput', inputs, attrs) as tf.Tensor)
+            : own(kernel({ inputs, attrs, backend: tf.backend() }));
+        });
+        expect(err, `${kernel.name} x=${x} f=${f}`).toBeLessThan(TOL);
+      }
+    }
+    // The choice: few input channels or small images take col2im.
+    expect(col2imIsFaster([64, 28, 28, 1])).toBe(true);
+    expect(col2imIsFaster([64, 5, 5, 64])).toBe(true);
+    expect(col2imIsFaster([64, 13, 13, 32])).toBe(false);
   });
 
   it.each([

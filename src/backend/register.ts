@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   conv2DBackpropFilterAuto,
-  conv2DBackpropInputFromOps,
+  conv2DBackpropInputAuto,
   conv3DBackpropFilterFromOps,
   conv3DBackpropInputFromOps,
   depthwiseBackpropFilterFromOps,
@@ -86,8 +86,11 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   MaxPool3D: () => maxPool3dWasm,
   /** Paired with MaxPool3D so that the gradient uses the same argmax as cpu. */
   MaxPool3DGrad: () => maxPool3dGradWasm,
-  /** A scalar loop (the largest cost of a CNN step); a forward convolution is several times faster. */
-  Conv2DBackpropInput: () => conv2DBackpropInputFromOps,
+  /**
+   * A scalar loop (the largest cost of a CNN step); a forward convolution is several times faster,
+   * and a matrix product + col2im faster still for few input channels or small images.
+   */
+  Conv2DBackpropInput: () => conv2DBackpropInputAuto,
   /** Transposes the whole tensor before reducing non-innermost axes (bias gradients). */
   Sum: (original) => makeLeadingReduce(original, false),
   /** Same as Sum (batch-norm moments, losses). */
