@@ -1,7 +1,7 @@
 // Binary GEMM kernels: c[i * n + j] = popcount(a_row_i XOR b_row_j), the number of sign mismatches
 // between packed row i of `a` (activations) and packed row j of `b` (weights); the +-1 dot product is
-// K - 2 c (XNOR-Net, Rastegari et al. 2016; LCE's bgemm). Rows are `rowBytes` long, a multiple of 16,
-// padded with zero bits in both operands so padding adds no mismatches.
+// K - 2 c (XNOR-Net, Rastegari et al. 2016; LCE's bgemm). Rows are `rowBytes` long, a multiple of 16
+// (SIMD) or of 8 (scalar), padded with zero bits in both operands so padding adds no mismatches.
 //
 // Two popcount strategies (see engine.md): scalar i64.popcnt (one POPCNT instruction on x86) with a
 // 2x2 register tile, and SIMD i8x16.popcnt (one instruction on ARM64, about ten on x86 without
@@ -28,7 +28,7 @@ function blockRows(rowBytes: i32): i32 {
   return <i32>s;
 }
 
-/** Scalar strategy: 64-bit XOR + POPCNT, 2x2 register tile, unrolled twice along K. */
+/** Scalar strategy: 64-bit XOR + POPCNT, 2x2 register tile, unrolled twice along K (rowBytes % 8 == 0). */
 export function bgemmScalar(a: usize, b: usize, c: usize, m: i32, n: i32, rowBytes: i32): void {
   const k = rowBytes >> 3;
   const nb = blockRows(rowBytes);
@@ -48,8 +48,9 @@ export function bgemmScalar(a: usize, b: usize, c: usize, m: i32, n: i32, rowByt
         let s01: i64 = 0;
         let s10: i64 = 0;
         let s11: i64 = 0;
-        // Rows are whole 16-byte units, so two u64 steps per iteration never run past a row.
-        for (let t: usize = 0; t < <usize>rowBytes; t += 16) {
+        // Two u64 steps per iteration while a whole 16-byte unit is left, then one 8-byte step.
+        let t: usize = 0;
+        for (; t + 16 <= <usize>rowBytes; t += 16) {
           let x0 = load<u64>(pa0 + t);
           let x1 = load<u64>(pa1 + t);
           let w0 = load<u64>(pb0 + t);
@@ -62,6 +63,16 @@ export function bgemmScalar(a: usize, b: usize, c: usize, m: i32, n: i32, rowByt
           x1 = load<u64>(pa1 + t, 8);
           w0 = load<u64>(pb0 + t, 8);
           w1 = load<u64>(pb1 + t, 8);
+          s00 += popcnt<i64>(x0 ^ w0);
+          s01 += popcnt<i64>(x0 ^ w1);
+          s10 += popcnt<i64>(x1 ^ w0);
+          s11 += popcnt<i64>(x1 ^ w1);
+        }
+        if (t < <usize>rowBytes) {
+          const x0 = load<u64>(pa0 + t);
+          const x1 = load<u64>(pa1 + t);
+          const w0 = load<u64>(pb0 + t);
+          const w1 = load<u64>(pb1 + t);
           s00 += popcnt<i64>(x0 ^ w0);
           s01 += popcnt<i64>(x0 ^ w1);
           s10 += popcnt<i64>(x1 ^ w0);
@@ -174,3 +185,4 @@ export function bgemmSimd(a: usize, b: usize, c: usize, m: i32, n: i32, rowBytes
     }
   }
 }
+

@@ -3,6 +3,7 @@
 // the exported memory above heapBase() and grows it as needed.
 
 export { bgemmScalar, bgemmSimd } from './bgemm';
+export { affineSigns, convPoolF32, convPoolScratchBytes } from './fused';
 export { im2colBits, im2colF32, padRows } from './im2col';
 export { packSigns } from './pack';
 export { sgemm } from './sgemm';

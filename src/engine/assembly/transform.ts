@@ -47,11 +47,15 @@ export function outFloat(
   }
 }
 
-/** Bit output: bit c of the row's packed words = (sign[c] * dot < thr[c]); ceil(n / 32) words per row. */
+/**
+ * Bit output: bit c of the row's packed words = (sign[c] * dot < thr[c]); ceil(n / 32) words per row.
+ * Four channels at a time (i32x4 compare + bitmask), the same integer arithmetic as the scalar tail.
+ */
 export function outBits(
   acc: usize, dst: usize, m: i32, n: i32, k: i32, sign: usize, thr: usize, corr: usize, pixels: i32,
 ): void {
   const words = (n + 31) >> 5;
+  const vk = i32x4.splat(k);
   for (let r = 0; r < m; r++) {
     const pc: usize = corr == 0 ? 0 : corr + (<usize>(r % pixels) * n) * 4;
     const pa = acc + (<usize>r * n) * 4;
@@ -60,7 +64,15 @@ export function outBits(
       let word: u32 = 0;
       const c0 = wi << 5;
       const c1 = min(c0 + 32, n);
-      for (let c = c0; c < c1; c++) {
+      let c = c0;
+      for (; c + 3 < c1; c += 4) {
+        const o = <usize>c * 4;
+        let dot = i32x4.sub(vk, i32x4.shl(v128.load(pa + o), 1));
+        if (pc != 0) dot = i32x4.sub(dot, v128.load(pc + o));
+        const lt = i32x4.lt_s(i32x4.mul(v128.load(sign + o), dot), v128.load(thr + o));
+        word |= (<u32>i32x4.bitmask(lt)) << <u32>(c - c0);
+      }
+      for (; c < c1; c++) {
         let dot = k - 2 * load<i32>(pa + <usize>c * 4);
         if (pc != 0) dot -= load<i32>(pc + <usize>c * 4);
         if (load<i32>(sign + <usize>c * 4) * dot < load<i32>(thr + <usize>c * 4)) word |= (<u32>1) << <u32>(c - c0);

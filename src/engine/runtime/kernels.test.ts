@@ -47,6 +47,28 @@ describe('binary GEMM kernels', () => {
       }
     });
 
+  // Rows of an odd number of 8-byte units: the scalar kernel's one-u64 tail (SIMD needs 16-byte rows).
+  for (const [m, n, bits] of [
+    [3, 5, 64],
+    [5, 7, 320],
+    [6, 65, 64 * 9],
+    [2, 2, 64 * 63],
+  ] as [number, number, number][])
+    it(`${m} x ${n} x ${bits} bits: scalar popcount on 8-byte-aligned rows equals the definition`, async () => {
+      const rng = new Random(m * 7 + n + bits);
+      const k = await Kernels.create();
+      const words = bits / 32;
+      const a = k.alloc(m * words * 4);
+      const b = k.alloc(n * words * 4);
+      const c = k.alloc(m * n * 4);
+      const av = Uint32Array.from({ length: m * words }, () => (rng.next() * 2 ** 32) >>> 0);
+      const bv = Uint32Array.from({ length: n * words }, () => (rng.next() * 2 ** 32) >>> 0);
+      k.u32(a, av.length).set(av);
+      k.u32(b, bv.length).set(bv);
+      k.bgemm('scalar', a, b, c, m, n, words * 4);
+      expect(Array.from(k.i32(c, m * n))).toEqual(Array.from(reference(av, bv, m, n, words)));
+    });
+
   it('all-equal and all-opposite rows give 0 and K mismatches', async () => {
     const k = await Kernels.create();
     const words = 4096 / 32;

@@ -29,6 +29,17 @@ export interface KernelExports {
   addF32(a: number, b: number, dst: number, len: number): void;
   affineF32(src: number, dst: number, rows: number, c: number, mult: number, bias: number): void;
   reluF32(src: number, dst: number, len: number): void;
+  convPoolF32(...args: number[]): void;
+  convPoolScratchBytes(...args: number[]): number;
+  affineSigns(
+    src: number,
+    dst: number,
+    rows: number,
+    c: number,
+    mult: number,
+    bias: number,
+    rowWords: number,
+  ): void;
 }
 
 /** Popcount strategy of the binary GEMM: scalar i64.popcnt or SIMD i8x16.popcnt. */

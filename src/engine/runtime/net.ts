@@ -6,7 +6,13 @@ import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
 import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, Kernels, type PopcountStrategy } from './kernels.js';
-import { type PlacedTransform, type PreparedNode, type PreparedOther, prepareNode } from './prepare.js';
+import {
+  type PlacedTransform,
+  type PreparedFloatMatmul,
+  type PreparedNode,
+  type PreparedOther,
+  prepareNode,
+} from './prepare.js';
 
 /** Options of {@link load}. */
 export interface LoadOptions {
@@ -61,6 +67,12 @@ export interface NetInfo {
   threadFallback: string | null;
   /** WebAssembly memory in bytes after loading (weights and tables). */
   memoryBytes: number;
+  /**
+   * Pairs of nodes that run as one kernel with bit for bit the same result ('conv2d+maxpool2d a b',
+   * 'affine+binarize a b'): a float conv2d whose only consumer is a max pool with non-overlapping
+   * windows; an affine whose only consumer is a binarize.
+   */
+  fused: string[];
   metadata: Record<string, string>;
 }
 
@@ -93,6 +105,8 @@ export class Net {
   /** Structure, sizes and run settings. */
   readonly info: NetInfo;
   private readonly prepared: PreparedNode[];
+  /** Node index -> the fused pair it starts (the next node's output is computed in one kernel). */
+  private readonly fusions: Map<number, Fusion>;
   private readonly sampleBytes: number;
 
   /** Use {@link load}. */
@@ -111,8 +125,10 @@ export class Net {
         node,
         node.inputs.map((i) => checked.values.get(i)!),
         graph.constants,
+        strategy === 'scalar' ? 2 : 4,
       ),
     );
+    this.fusions = planFusions(this.prepared, graph);
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
     // One run on zeros: WebAssembly engines compile hot functions with their optimizing tier only after
@@ -124,6 +140,9 @@ export class Net {
       ...describeNet(model, fileBytes, strategy, cal, k.used),
       threads: k.threads,
       threadFallback: k.threadFallback,
+      fused: [...this.fusions.values()].map(
+        (f) => `${f.first.node.op}+${f.second.node.op} ${f.first.node.name} ${f.second.node.name}`,
+      ),
     };
   }
 
@@ -185,7 +204,8 @@ export class Net {
    */
   trace(input: Float32Array, shape: number[]): Map<string, Tensor> {
     const n = checkInput(this.model.graph.inputs[0], input, shape, 'Net.trace input');
-    const slots = this.runChunk(input, n);
+    // Unfused, so that every intermediate value exists.
+    const slots = this.runChunk(input, n, false);
     const out = new Map<string, Tensor>();
     for (const [name, s] of slots) {
       const len = valueBytes(s.info, n) / 4;
@@ -200,22 +220,106 @@ export class Net {
     return out;
   }
 
-  /** Runs `n` samples already checked; returns where each value lives. */
-  private runChunk(input: Float32Array, n: number): Map<string, Slot> {
+  /**
+   * Runs `n` samples already checked; returns where each value lives (without the values inside a
+   * fused pair when `fuse`).
+   */
+  private runChunk(input: Float32Array, n: number, fuse = true): Map<string, Slot> {
     const k = this.k;
     k.reset();
     const graph = this.model.graph;
+    const values = this.model.checked.values;
     const slots = new Map<string, Slot>();
-    slots.set(graph.inputs[0].name, {
-      ptr: k.put(input),
-      info: this.model.checked.values.get(graph.inputs[0].name)!,
-    });
-    for (const p of this.prepared) {
-      const info = this.model.checked.values.get(p.node.name)!;
-      const ins = p.node.inputs.map((i) => slots.get(i)!);
+    slots.set(graph.inputs[0].name, { ptr: k.put(input), info: values.get(graph.inputs[0].name)! });
+    for (let i = 0; i < this.prepared.length; i++) {
+      const p = this.prepared[i];
+      const ins = p.node.inputs.map((name) => slots.get(name)!);
+      const f = fuse ? this.fusions.get(i) : undefined;
+      if (f) {
+        const info = values.get(f.second.node.name)!;
+        slots.set(f.second.node.name, { ptr: this.runFused(f, ins[0], info, n), info });
+        i++;
+        continue;
+      }
+      const info = values.get(p.node.name)!;
       slots.set(p.node.name, { ptr: this.runNode(p, ins, info, n), info });
     }
     return slots;
+  }
+
+  private runFused(f: Fusion, x: Slot, info: ValueInfo, n: number): number {
+    const k = this.k;
+    const dst = k.alloc(valueBytes(info, n));
+    if (f.kind === 'affineSigns') {
+      const c = x.info.shape[x.info.shape.length - 1];
+      const rows = n * sizeOf(x.info.shape.slice(0, -1));
+      const a = f.first.affine!;
+      k.x.affineSigns(x.ptr, dst, rows, c, a.mult, a.bias, wordsFor(c));
+      return dst;
+    }
+    const { first: conv, second: pool } = f;
+    const g = conv.g!;
+    const pg = pool.g!;
+    const node = conv.node as Extract<GraphNode, { op: 'conv2d' }>;
+    const pn = pool.node as Extract<GraphNode, { op: 'maxpool2d' }>;
+    const scratch = k.alloc(
+      k.x.convPoolScratchBytes(
+        g.h,
+        g.w,
+        g.c,
+        node.kernelSize[0],
+        node.kernelSize[1],
+        node.strides[0],
+        node.strides[1],
+        node.dilations[0],
+        node.dilations[1],
+        g.padTop,
+        g.padLeft,
+        g.oh,
+        g.ow,
+        conv.ldb,
+        pn.kernelSize[0],
+        pn.kernelSize[1],
+        pg.ow,
+      ),
+    );
+    const t = conv.transform;
+    k.x.convPoolF32(
+      x.ptr,
+      dst,
+      n,
+      g.h,
+      g.w,
+      g.c,
+      node.kernelSize[0],
+      node.kernelSize[1],
+      node.strides[0],
+      node.strides[1],
+      node.dilations[0],
+      node.dilations[1],
+      g.padTop,
+      g.padLeft,
+      g.oh,
+      g.ow,
+      node.padValue,
+      conv.weights,
+      conv.ldb,
+      node.filters,
+      t.mult,
+      t.bias,
+      t.ylo,
+      t.yhi,
+      pn.kernelSize[0],
+      pn.kernelSize[1],
+      pn.strides[0],
+      pn.strides[1],
+      pg.padTop,
+      pg.padLeft,
+      pg.oh,
+      pg.ow,
+      scratch,
+    );
+    return dst;
   }
 
   private runNode(p: PreparedNode, ins: Slot[], info: ValueInfo, n: number): number {
@@ -434,6 +538,42 @@ export class Net {
   }
 }
 
+/**
+ * Two consecutive nodes run as one kernel (bit for bit the same output, see assembly/fused.ts):
+ * a float conv2d whose only consumer is a max pool with non-overlapping windows, or an affine whose
+ * only consumer is a binarize.
+ */
+type Fusion =
+  | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
+  | { kind: 'affineSigns'; first: PreparedOther; second: PreparedOther };
+
+function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion> {
+  const uses = new Map<string, number>();
+  for (const node of graph.nodes) for (const i of node.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  for (const o of graph.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
+  const out = new Map<number, Fusion>();
+  for (let i = 0; i + 1 < prepared.length; i++) {
+    const a = prepared[i];
+    const b = prepared[i + 1];
+    if (uses.get(a.node.name) !== 1 || b.node.inputs[0] !== a.node.name || b.op !== 'other') continue;
+    const bn = b.node;
+    if (
+      a.op === 'conv2d' &&
+      a.g &&
+      bn.op === 'maxpool2d' &&
+      bn.strides[0] >= bn.kernelSize[0] &&
+      bn.strides[1] >= bn.kernelSize[1]
+    ) {
+      out.set(i, { kind: 'convPool', first: a, second: b });
+      i++;
+    } else if (a.op === 'other' && a.node.op === 'affine' && bn.op === 'binarize') {
+      out.set(i, { kind: 'affineSigns', first: a, second: b });
+      i++;
+    }
+  }
+  return out;
+}
+
 function describeNet(
   model: DecodedModel,
   fileBytes: number,
@@ -498,6 +638,7 @@ function describeNet(
     threads: 1,
     threadFallback: null,
     memoryBytes,
+    fused: [],
     metadata: { ...(graph.metadata ?? {}) },
   };
 }

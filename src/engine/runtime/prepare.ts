@@ -6,9 +6,9 @@ import type { Kernels } from './kernels.js';
 const I32_MIN = -(2 ** 31);
 const I32_MAX = 2 ** 31 - 1;
 
-/** Round up to a multiple of 4 words (16 bytes: one v128, two u64). */
-export function roundWords(words: number): number {
-  return Math.ceil(words / 4) * 4;
+/** Round up to a multiple of `align` words (4 = 16 bytes: one v128, two u64). */
+export function roundWords(words: number, align = 4): number {
+  return Math.ceil(words / align) * align;
 }
 
 /** A transform with its tables placed in wasm memory. */
@@ -158,12 +158,16 @@ function relayRows(src: Uint32Array, rows: number, inWords: number, outWords: nu
   return out;
 }
 
-/** Places a node's weights and tables in wasm memory, in the layout its kernels read. */
+/**
+ * Places a node's weights and tables in wasm memory, in the layout its kernels read. Binary GEMM rows
+ * are padded to `rowAlign` words: 2 (8 bytes) for the scalar popcount kernel, 4 (16 bytes) for SIMD.
+ */
 export function prepareNode(
   k: Kernels,
   node: GraphNode,
   ins: ValueInfo[],
   constants: Record<string, Constant>,
+  rowAlign: 2 | 4 = 4,
 ): PreparedNode {
   const x = ins[0];
   switch (node.op) {
@@ -172,7 +176,7 @@ export function prepareNode(
       const cw = wordsFor(g.c);
       const [kh, kw] = node.kernelSize;
       const pointwise = kh === 1 && kw === 1 && node.strides[0] === 1 && node.strides[1] === 1;
-      const rowWords = roundWords(kh * kw * cw);
+      const rowWords = roundWords(kh * kw * cw, rowAlign);
       const w = constants[node.weights].data as Uint32Array;
       const weights = k.put(relayRows(w, node.filters, kh * kw * cw, rowWords));
       const needsCorr = node.padValue === 0 && node.padding === 'same' && !pointwise;
@@ -183,7 +187,7 @@ export function prepareNode(
     case 'bdense': {
       const c = x.shape[x.shape.length - 1];
       const inWords = sizeOf(x.shape.slice(0, -1)) * wordsFor(c);
-      const rowWords = roundWords(inWords);
+      const rowWords = roundWords(inWords, rowAlign);
       const w = constants[node.weights].data as Uint32Array;
       const weights = k.put(relayRows(w, node.units, inWords, rowWords));
       const transform = placeTransform(k, node.transform, node.units, constants);

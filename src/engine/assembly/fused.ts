@@ -1,0 +1,226 @@
+// Fused float kernels: the same arithmetic as the separate kernels in the same order (so bit for bit
+// the same values), without writing the large intermediate tensors to memory and reading them back.
+
+/**
+ * conv2d (float) + its output transform + max pool, for pools whose windows do not overlap
+ * (strides >= pool size), so each conv output pixel is computed at most once. One row of pooled
+ * pixels at a time, so the intermediates stay in L1 instead of going through memory, and no im2col:
+ * each image is copied once into a padded image (taps outside the input hold padValue, as im2colF32),
+ * and the GEMM reads tap t of a conv pixel at the pixel's corner + a per-tap offset.
+ *
+ * Per pooled pixel and pool tap inside the conv output: acc = sum over taps t, in order from +0, of
+ * x_t * weights[t, :] (as sgemm, [K, ldb]), y = clamp(f32(acc * mult) + bias, ylo, yhi) (as affineRows),
+ * then the running max in tap order (as maxPoolF32, from -Infinity; f32.max's NaN rule).
+ * `scratch`: see convPoolScratchBytes. Output [n, poh, pow, units], dense.
+ */
+export function convPoolF32(
+  src: usize, dst: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, padTop: i32, padLeft: i32,
+  oh: i32, ow: i32, padValue: f32,
+  weights: usize, ldb: i32, units: i32, mult: usize, bias: usize, ylo: f32, yhi: f32,
+  pkh: i32, pkw: i32, psh: i32, psw: i32, pPadTop: i32, pPadLeft: i32, poh: i32, pow: i32,
+  scratch: usize,
+): void {
+  const k = kh * kw * c;
+  const hp = padded(h, padTop, oh, sh, kh, dh);
+  const wp = padded(w, padLeft, ow, sw, kw, dw);
+  const img = scratch;
+  const offs = img + <usize>hp * wp * c * 4;
+  const ptrs = offs + <usize>k * 4;
+  const conv = (ptrs + <usize>pow * pkh * pkw * 4 + 15) & ~15;
+  // Byte offset of tap (ky, kx, ci) from the conv pixel's corner in the padded image.
+  let t = 0;
+  for (let ky = 0; ky < kh; ky++)
+    for (let kx = 0; kx < kw; kx++)
+      for (let ci = 0; ci < c; ci++) store<u32>(offs + <usize>(t++) * 4, <u32>(((ky * dh * wp + kx * dw) * c + ci) * 4));
+  const u4 = units & ~3;
+  let q = dst;
+  for (let b = 0; b < n; b++) {
+    // The padded image: padValue everywhere, the input at (padTop, padLeft).
+    const len = hp * wp * c;
+    for (let i = 0; i < len; i++) store<f32>(img + <usize>i * 4, padValue);
+    for (let y = 0; y < h; y++)
+      memory.copy(
+        img + (<usize>((y + padTop) * wp + padLeft) * c) * 4,
+        src + (<usize>((b * h + y) * w) * c) * 4,
+        <usize>w * c * 4,
+      );
+    for (let py = 0; py < poh; py++) {
+      // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order.
+      let m = 0;
+      for (let px = 0; px < pow; px++)
+        for (let ty = 0; ty < pkh; ty++) {
+          const oy = py * psh - pPadTop + ty;
+          if (oy < 0 || oy >= oh) continue;
+          for (let tx = 0; tx < pkw; tx++) {
+            const ox = px * psw - pPadLeft + tx;
+            if (ox < 0 || ox >= ow) continue;
+            store<u32>(ptrs + <usize>(m++) * 4, <u32>(img + (<usize>(oy * sh * wp + ox * sw) * c) * 4));
+          }
+        }
+      gemmOffsets(ptrs, offs, weights, conv, m, k, ldb);
+      // Transform and running max over each pooled pixel's taps, in the same order.
+      let r = conv;
+      for (let px = 0; px < pow; px++) {
+        let u = 0;
+        for (; u < u4; u += 4) v128.store(q + <usize>u * 4, f32x4.splat(-Infinity));
+        for (; u < units; u++) store<f32>(q + <usize>u * 4, -Infinity);
+        for (let ty = 0; ty < pkh; ty++) {
+          const oy = py * psh - pPadTop + ty;
+          if (oy < 0 || oy >= oh) continue;
+          for (let tx = 0; tx < pkw; tx++) {
+            const ox = px * psw - pPadLeft + tx;
+            if (ox < 0 || ox >= ow) continue;
+            poolRow(r, q, units, mult, bias, ylo, yhi);
+            r += <usize>ldb * 4;
+          }
+        }
+        q += <usize>units * 4;
+      }
+    }
+  }
+}
+
+/** Rows (or columns) of the padded image: the input after padBefore, extended to the last tap read. */
+function padded(size: i32, padBefore: i32, out: i32, stride: i32, kernel: i32, dil: i32): i32 {
+  return max(size + padBefore, (out - 1) * stride + (kernel - 1) * dil + 1);
+}
+
+/**
+ * Bytes of scratch convPoolF32 needs: the padded image, the tap offsets, the corner pointers of a row
+ * of pooled pixels and their conv rows.
+ */
+export function convPoolScratchBytes(
+  h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  padTop: i32, padLeft: i32, oh: i32, ow: i32, ldb: i32, pkh: i32, pkw: i32, pow: i32,
+): i32 {
+  const hp = padded(h, padTop, oh, sh, kh, dh);
+  const wp = padded(w, padLeft, ow, sw, kw, dw);
+  return (hp * wp * c + kh * kw * c + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4;
+}
+
+/**
+ * conv[m, ldb] = A B with row r of A at ptrs[r] + offs[t] (t < k) and B = weights [k, ldb]: sgemm's
+ * 4 x 8 tile and its order of terms (t ascending from +0), reading the rows in place.
+ */
+function gemmOffsets(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i32, k: i32, ldb: i32): void {
+  const rowB = <usize>ldb * 4;
+  let i = 0;
+  for (; i + 3 < m; i += 4) {
+    const a0 = <usize>load<u32>(ptrs + <usize>i * 4);
+    const a1 = <usize>load<u32>(ptrs + <usize>i * 4, 4);
+    const a2 = <usize>load<u32>(ptrs + <usize>i * 4, 8);
+    const a3 = <usize>load<u32>(ptrs + <usize>i * 4, 12);
+    const q = conv + <usize>i * rowB;
+    let j = 0;
+    for (; j + 7 < ldb; j += 8) {
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let pb = weights + <usize>j * 4;
+      for (let t = 0; t < k; t++) {
+        const off = <usize>load<u32>(offs + <usize>t * 4);
+        const b0 = v128.load(pb);
+        const b1 = v128.load(pb, 16);
+        const x0 = v128.load32_splat(a0 + off);
+        const x1 = v128.load32_splat(a1 + off);
+        const x2 = v128.load32_splat(a2 + off);
+        const x3 = v128.load32_splat(a3 + off);
+        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+        pb += rowB;
+      }
+      const o = q + <usize>j * 4;
+      v128.store(o, c00); v128.store(o, c01, 16);
+      v128.store(o + rowB, c10); v128.store(o + rowB, c11, 16);
+      v128.store(o + 2 * rowB, c20); v128.store(o + 2 * rowB, c21, 16);
+      v128.store(o + 3 * rowB, c30); v128.store(o + 3 * rowB, c31, 16);
+    }
+    for (; j < ldb; j += 4) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let pb = weights + <usize>j * 4;
+      for (let t = 0; t < k; t++) {
+        const off = <usize>load<u32>(offs + <usize>t * 4);
+        const b0 = v128.load(pb);
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a0 + off), b0));
+        c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(a1 + off), b0));
+        c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(a2 + off), b0));
+        c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(a3 + off), b0));
+        pb += rowB;
+      }
+      const o = q + <usize>j * 4;
+      v128.store(o, c0); v128.store(o + rowB, c1); v128.store(o + 2 * rowB, c2); v128.store(o + 3 * rowB, c3);
+    }
+  }
+  for (; i < m; i++) {
+    const a0 = <usize>load<u32>(ptrs + <usize>i * 4);
+    for (let j = 0; j < ldb; j += 4) {
+      let c0 = f32x4.splat(0);
+      let pb = weights + <usize>j * 4;
+      for (let t = 0; t < k; t++) {
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a0 + <usize>load<u32>(offs + <usize>t * 4)), v128.load(pb)));
+        pb += rowB;
+      }
+      v128.store(conv + (<usize>i * ldb + j) * 4, c0);
+    }
+  }
+}
+
+/** q[u] = max(q[u], clamp(f32(conv[u] * mult[u]) + bias[u], ylo, yhi)), SIMD then scalar tail (as affineRows, maxPoolF32). */
+@inline function poolRow(conv: usize, q: usize, units: i32, mult: usize, bias: usize, ylo: f32, yhi: f32): void {
+  const lo = f32x4.splat(ylo);
+  const hi = f32x4.splat(yhi);
+  const u4 = units & ~3;
+  let u = 0;
+  for (; u < u4; u += 4) {
+    const o = <usize>u * 4;
+    let y = f32x4.add(f32x4.mul(v128.load(conv + o), v128.load(mult + o)), v128.load(bias + o));
+    y = f32x4.pmin(f32x4.pmax(y, lo), hi);
+    v128.store(q + o, f32x4.max(v128.load(q + o), y));
+  }
+  for (; u < units; u++) {
+    const o = <usize>u * 4;
+    let y: f32 = load<f32>(conv + o) * load<f32>(mult + o);
+    y = y + load<f32>(bias + o);
+    if (y < ylo) y = ylo;
+    if (y > yhi) y = yhi;
+    store<f32>(q + o, max(load<f32>(q + o), y));
+  }
+}
+
+/**
+ * affine + binarize: bit = (f32(x * mult[k]) + bias[k] < 0) (as affineF32 then packSigns: -0 and NaN
+ * give bit 0), `rows` rows of `c` floats into `rowWords` words each (zero-padded).
+ */
+export function affineSigns(
+  src: usize, dst: usize, rows: i32, c: i32, mult: usize, bias: usize, rowWords: i32,
+): void {
+  const zero = f32x4.splat(0);
+  const words = (c + 31) >> 5;
+  for (let r = 0; r < rows; r++) {
+    const p = src + (<usize>r * c) * 4;
+    const q = dst + (<usize>r * rowWords) * 4;
+    for (let wi = 0; wi < words; wi++) {
+      const c0 = wi << 5;
+      const c1 = min(c0 + 32, c);
+      let word: u32 = 0;
+      let k = c0;
+      for (; k + 3 < c1; k += 4) {
+        const o = <usize>k * 4;
+        const y = f32x4.add(f32x4.mul(v128.load(p + o), v128.load(mult + o)), v128.load(bias + o));
+        word |= (<u32>i32x4.bitmask(f32x4.lt(y, zero))) << <u32>(k - c0);
+      }
+      for (; k < c1; k++) {
+        const o = <usize>k * 4;
+        let y: f32 = load<f32>(p + o) * load<f32>(mult + o);
+        y = y + load<f32>(bias + o);
+        if (y < 0) word |= (<u32>1) << <u32>(k - c0);
+      }
+      store<u32>(q + <usize>wi * 4, word);
+    }
+    for (let wi = words; wi < rowWords; wi++) store<u32>(q + <usize>wi * 4, 0);
+  }
+}
