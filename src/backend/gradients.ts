@@ -58,14 +58,27 @@ function prodGrad(x: tf.Tensor, dy: tf.Tensor, axes: number[]): tf.Tensor {
   return perm == null ? g : tf.transpose(g, tf.backend_util.getUndoAxesPermutation(perm));
 }
 
-/** Registers `config` in place of the current gradient of its kernel, once (tagged). */
+const ORIGINAL_GRADIENT = '__lowbitOriginalGradient';
+type TaggedGradient = tf.GradConfig & { [TAG]?: boolean; [ORIGINAL_GRADIENT]?: tf.GradConfig };
+
+/** Registers `config` in place of the current gradient of its kernel, once (tagged, original kept). */
 function replaceGradient(config: tf.GradConfig): boolean {
-  const existing = tf.getGradient(config.kernelName) as (tf.GradConfig & { [TAG]?: boolean }) | undefined;
+  const existing = tf.getGradient(config.kernelName) as TaggedGradient | undefined;
   if (existing?.[TAG]) return false;
   if (existing != null) tf.unregisterGradient(config.kernelName);
-  (config as tf.GradConfig & { [TAG]?: boolean })[TAG] = true;
+  const tagged = config as TaggedGradient;
+  tagged[TAG] = true;
+  if (existing != null) tagged[ORIGINAL_GRADIENT] = existing;
   tf.registerGradient(config);
   return true;
+}
+
+/**
+ * The gradient config lowbit's replacement of `kernelName`'s gradient replaced (tfjs-core's own), or
+ * undefined if lowbit did not replace it. For tests and before/after benchmarks.
+ */
+export function originalGradient(kernelName: string): tf.GradConfig | undefined {
+  return (tf.getGradient(kernelName) as TaggedGradient | undefined)?.[ORIGINAL_GRADIENT];
 }
 
 /**

@@ -8,6 +8,7 @@ export {
   stopEnforcingConstraintsDuringFit,
 } from './fit-constraints.js';
 export {
+  originalGradient,
   registerMissingGradients,
   replaceCumsumGradient,
   replaceFusedBatchNormGradient,

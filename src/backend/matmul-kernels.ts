@@ -83,8 +83,11 @@ function loopsFaster(aShape: readonly number[], bShape: readonly number[]): bool
   return m * k * n >= 1 << 20;
 }
 
-/** Builds the BatchMatMul override around the stock kernel `original`. */
-export function makeBatchMatMul(original: tf.KernelFunc): OpKernel {
+/**
+ * Builds the BatchMatMul override around the stock kernel `original`. `swap: false` turns off the
+ * swapped form of transposed products ({@link swapIsCheaper}), for before/after benchmarks.
+ */
+export function makeBatchMatMul(original: tf.KernelFunc, { swap = true }: { swap?: boolean } = {}): OpKernel {
   return (args: KernelArgs) => {
     const { a, b } = args.inputs as { a: tf.Tensor; b: tf.Tensor };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
@@ -94,7 +97,7 @@ export function makeBatchMatMul(original: tf.KernelFunc): OpKernel {
     if (!transposeA && !transposeB && !folded && !loopsFaster(a.shape, b.shape)) return original(args);
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
     return tf.tidy(() => {
-      if (batchA === 1 && batchB === 1 && swapIsCheaper(a.shape, b.shape, transposeA, transposeB)) {
+      if (swap && batchA === 1 && batchB === 1 && swapIsCheaper(a.shape, b.shape, transposeA, transposeB)) {
         // op(a) op(b) = (op(b)^T op(a)^T)^T, where op(b)^T is b itself if transposeB, else b transposed.
         const bt = transposeB ? b : transposeLast2(b);
         const at = transposeA ? a : transposeLast2(a);
