@@ -53,16 +53,114 @@ export function sgemm(a: usize, b: usize, c: usize, m: i32, k: i32, ldb: i32): v
       v128.store(q, c0); v128.store(q + rowB, c1); v128.store(q + 2 * rowB, c2); v128.store(q + 3 * rowB, c3);
     }
   }
+  // Leftover rows (batch 1: the whole GEMV) one at a time, 8 independent accumulators (32 columns)
+  // so the f32x4.add latency is hidden, then 4 columns at a time.
   for (; i < m; i++) {
     const a0 = a + (<usize>i * k) * 4;
-    for (let j = 0; j < ldb; j += 4) {
-      let c0 = f32x4.splat(0);
+    const c0 = c + (<usize>i * ldb) * 4;
+    let j = 0;
+    for (; j + 31 < ldb; j += 32) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
       let pb = b + <usize>j * 4;
       for (let t = 0; t < k; t++) {
-        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + <usize>t * 4)), v128.load(pb)));
+        const x = v128.load32_splat(a0 + <usize>t * 4);
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(pb)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(pb, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(pb, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(pb, 48)));
+        s4 = f32x4.add(s4, f32x4.mul(x, v128.load(pb, 64)));
+        s5 = f32x4.add(s5, f32x4.mul(x, v128.load(pb, 80)));
+        s6 = f32x4.add(s6, f32x4.mul(x, v128.load(pb, 96)));
+        s7 = f32x4.add(s7, f32x4.mul(x, v128.load(pb, 112)));
         pb += rowB;
       }
-      v128.store(c + (<usize>i * ldb + j) * 4, c0);
+      const o = c0 + <usize>j * 4;
+      v128.store(o, s0);
+      v128.store(o, s1, 16);
+      v128.store(o, s2, 32);
+      v128.store(o, s3, 48);
+      v128.store(o, s4, 64);
+      v128.store(o, s5, 80);
+      v128.store(o, s6, 96);
+      v128.store(o, s7, 112);
     }
+    for (; j < ldb; j += 4) {
+      let c1 = f32x4.splat(0);
+      let pb = b + <usize>j * 4;
+      for (let t = 0; t < k; t++) {
+        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a0 + <usize>t * 4)), v128.load(pb)));
+        pb += rowB;
+      }
+      v128.store(c0 + <usize>j * 4, c1);
+    }
+  }
+}
+
+
+/**
+ * Dense layer with +-1 weights on a few rows (batch 1) by table lookup (the LUT method of T-MAC,
+ * Wei et al. 2024, "T-MAC: CPU Renaissance via Table Lookup for Low-Bit LLM Deployment"): for each
+ * group of 8 inputs, the 256 signed sums T[idx] = sum over b < 8 of (bit b of idx ? -x_b : x_b) are
+ * built once per row (added in order of b from +0), and then each output adds one table entry per
+ * group, indexed by the byte of its packed weight row (bit set = -1): y_j = sum over g of T_g[w_j byte g].
+ * 8 multiply-accumulates per lookup, weights read as bits (32 times fewer bytes than float32).
+ * The sum is grouped by 8 inputs, so it differs from sgemm's sequential order by float32 rounding only.
+ * `w`: packed rows [units, ceil(k / 32)] words; `tables`: ceil(k / 8) * 1 KiB; c [m, ldb], zero past units.
+ */
+export function denseLut(a: usize, w: usize, c: usize, m: i32, k: i32, units: i32, ldb: i32, tables: usize): void {
+  const groups = (k + 7) >> 3;
+  const rowBytes = <usize>((k + 31) >> 5) * 4;
+  for (let i = 0; i < m; i++) {
+    const a0 = a + (<usize>i * k) * 4;
+    for (let g = 0; g < groups; g++) {
+      const t0 = tables + (<usize>g << 10);
+      store<f32>(t0, 0);
+      for (let b = 0; b < 8; b++) {
+        const e = (g << 3) + b;
+        // Inputs past k (zero weight bits) add +0 and leave the entries unchanged.
+        const x: f32 = e < k ? load<f32>(a0 + <usize>e * 4) : 0;
+        const size = 1 << b;
+        if (size >= 4) {
+          const vx = f32x4.splat(x);
+          for (let t = 0; t < size; t += 4) {
+            const p = t0 + <usize>t * 4;
+            const v = v128.load(p);
+            v128.store(p + <usize>size * 4, f32x4.sub(v, vx));
+            v128.store(p, f32x4.add(v, vx));
+          }
+        } else
+          for (let t = 0; t < size; t++) {
+            const p = t0 + <usize>t * 4;
+            const v = load<f32>(p);
+            store<f32>(p + <usize>size * 4, v - x);
+            store<f32>(p, v + x);
+          }
+      }
+    }
+    const c0 = c + (<usize>i * ldb) * 4;
+    let j = 0;
+    // Two outputs at a time: independent chains of table loads.
+    for (; j + 1 < units; j += 2) {
+      const p0 = w + <usize>j * rowBytes;
+      const p1 = p0 + rowBytes;
+      let s0: f32 = 0;
+      let s1: f32 = 0;
+      for (let g = 0; g < groups; g++) {
+        const tg = tables + (<usize>g << 10);
+        s0 += load<f32>(tg + (<usize>load<u8>(p0 + <usize>g) << 2));
+        s1 += load<f32>(tg + (<usize>load<u8>(p1 + <usize>g) << 2));
+      }
+      store<f32>(c0 + <usize>j * 4, s0);
+      store<f32>(c0 + <usize>j * 4, s1, 4);
+    }
+    for (; j < units; j++) {
+      const p0 = w + <usize>j * rowBytes;
+      let s0: f32 = 0;
+      for (let g = 0; g < groups; g++)
+        s0 += load<f32>(tables + (<usize>g << 10) + (<usize>load<u8>(p0 + <usize>g) << 2));
+      store<f32>(c0 + <usize>j * 4, s0);
+    }
+    for (; j < ldb; j++) store<f32>(c0 + <usize>j * 4, 0);
   }
 }

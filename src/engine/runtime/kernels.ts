@@ -19,6 +19,7 @@ export interface KernelExports {
   im2colF32(...args: number[]): void;
   padRows(src: number, dst: number, rows: number, inWords: number, outWords: number): void;
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void;
+  denseLut(...args: number[]): void;
   outFloat(...args: number[]): void;
   outBits(...args: number[]): void;
   affineRows(...args: number[]): void;

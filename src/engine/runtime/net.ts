@@ -428,7 +428,10 @@ export class Net {
           }
         }
         const c = k.alloc(m * p.ldb * 4);
-        k.sgemm(a, p.weights, c, m, p.k, p.ldb);
+        // A few rows (batch 1 dense) with +-1 weights: table lookup on the packed bits (see sgemm.ts).
+        if (p.packed !== 0 && m < 4)
+          k.x.denseLut(a, p.packed, c, m, p.k, units, p.ldb, k.alloc(Math.ceil(p.k / 8) * 1024));
+        else k.sgemm(a, p.weights, c, m, p.k, p.ldb);
         const dst = k.alloc(valueBytes(info, n));
         const t = p.transform;
         k.x.affineRows(c, dst, m, units, p.ldb, t.mult, t.bias, t.ylo, t.yhi);

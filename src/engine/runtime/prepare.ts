@@ -98,6 +98,8 @@ export interface PreparedFloatMatmul {
   k: number;
   ldb: number;
   weights: number;
+  /** Dense with packed +-1 weights only: the packed rows [units, ceil(K / 32)] for denseLut; 0 otherwise. */
+  packed: number;
   transform: PlacedTransform & { kind: 'float' };
 }
 
@@ -219,10 +221,11 @@ export function prepareNode(
               b[(t * cin + ci) * ldb + o] = (w[(o * taps + t) * cw + (ci >> 5)] >>> (ci & 31)) & 1 ? -1 : 1;
       }
       const weights = k.put(b);
+      const packed = node.op === 'dense' && c.dtype === 'uint32' ? k.put(c.data as Uint32Array) : 0;
       const transform = placeTransform(k, node.transform, units, constants) as PlacedTransform & {
         kind: 'float';
       };
-      return { op: node.op, node, g, k: kk, ldb, weights, transform };
+      return { op: node.op, node, g, k: kk, ldb, weights, packed, transform };
     }
     case 'maxpool2d':
     case 'avgpool2d':
