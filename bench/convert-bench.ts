@@ -3,7 +3,9 @@
  * speed, lowbit engine vs tfjs on its fastest available backend, measured side by side (the two
  * alternate run by run, so machine noise hits both alike).
  *
- * Run: `npx tsx bench/convert-bench.ts [--quick]`. Writes bench/convert-bench.json and bench/convert-bench.md.
+ * Run: `npx tsx bench/convert-bench.ts [--quick] [--models a,b] [--no-exactness] [--no-breakdown] [--out NAME]`.
+ * Writes bench/NAME.json and bench/NAME.md (default convert-bench); the flags keep one run short
+ * enough for a quiet-machine window (split runs are merged by hand into the committed report).
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -27,6 +29,14 @@ import { decodeModel, encodeModel, type Graph, load } from '../src/engine/index.
 import { get as zoo } from '../src/zoo/index.js';
 
 const quick = process.argv.includes('--quick');
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const modelNames = (flag('--models') ?? 'binary-mlp,larq-intro-cnn,quicknet-tiny').split(',');
+const exactnessOn = !process.argv.includes('--no-exactness');
+const breakdownOn = !process.argv.includes('--no-breakdown');
+const outName = flag('--out') ?? 'convert-bench';
 
 function quantile(v: number[], q: number): number {
   const s = [...v].sort((a, b) => a - b);
@@ -148,7 +158,7 @@ async function main() {
     mnist: data,
     'fashion-mnist': await fashionMnist().catch((e: Error) => e.message),
   };
-  for (const name of ['binary-mlp', 'larq-intro-cnn', 'quicknet-tiny']) {
+  for (const name of modelNames) {
     const model = zoo(name, { seed: 1 });
     const calib = tf.tensor4d(data.train.x.subarray(0, 64 * pixels), [64, h, w, c]);
     randomizeBatchNorm(model, calib, 2);
@@ -167,7 +177,7 @@ async function main() {
     const logits = logitsModel(model);
     const logitsNet = await load(convert(logits).bytes);
     const predict = (x: Float32Array, shape: number[]) => logitsNet.predict(x, shape).data;
-    for (const [set, d] of Object.entries(datasets)) {
+    for (const [set, d] of exactnessOn ? Object.entries(datasets) : []) {
       if (typeof d === 'string') {
         exactness.push({ model: name, dataset: set, skipped: d });
         continue;
@@ -188,11 +198,12 @@ async function main() {
       exactness.push({ model: name, dataset: set, ...a, cpuRecheck });
     }
     logitsNet.dispose();
-    perNode.push({
-      model: name,
-      batch: 64,
-      rows: await breakdown(graph, data.test.x.subarray(0, 64 * pixels), [64, h, w, c], quick ? 3 : 25),
-    });
+    if (breakdownOn)
+      perNode.push({
+        model: name,
+        batch: 64,
+        rows: await breakdown(graph, data.test.x.subarray(0, 64 * pixels), [64, h, w, c], quick ? 3 : 25),
+      });
     for (const batch of [1, 64]) {
       const x = data.test.x.subarray(0, batch * pixels);
       const xt = tf.tensor4d(x, [batch, h, w, c]);
@@ -241,7 +252,7 @@ async function main() {
     '# Converted networks: engine vs tfjs',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; tfjs backend ${machine.tfjsBackend}; engine ${machine.engine}; ${machine.date}; load average ${machine.loadAverageAtStart.map((x) => x.toFixed(1)).join(' / ')} at start, ${loadAverageAtEnd.map((x) => x.toFixed(1)).join(' / ')} at end (other jobs shared the 2 cores).`,
-    `Command: \`npx tsx bench/convert-bench.ts${quick ? ' --quick' : ''}\`. Zoo networks with seeded weights and BatchNorm statistics from MNIST training images; inputs: MNIST test images. Engine and tfjs alternate run by run; p50/p90 of wall-clock latency, samples/s = batch / p50; CPU ms = median CPU time of this process per run.`,
+    `Command: \`npx tsx bench/convert-bench.ts ${process.argv.slice(2).join(' ')}\`. Zoo networks with seeded weights and BatchNorm statistics from MNIST training images; inputs: MNIST test images. Engine and tfjs alternate run by run; p50/p90 of wall-clock latency, samples/s = batch / p50; CPU ms = median CPU time of this process per run.`,
     '',
     '## File size',
     '',
@@ -290,8 +301,8 @@ async function main() {
   ].join('\n');
   const outDir = dirname(fileURLToPath(import.meta.url));
   for (const [file, text] of [
-    ['convert-bench.json', `${JSON.stringify(result, null, 2)}\n`],
-    ['convert-bench.md', md],
+    [`${outName}.json`, `${JSON.stringify(result, null, 2)}\n`],
+    [`${outName}.md`, md],
   ]) {
     const tmp = join(outDir, `.${file}.tmp`);
     writeFileSync(tmp, text);
