@@ -1,8 +1,9 @@
 /**
  * What each of lowbit's training-speed fixes buys on wasm, measured in one process: the same models
- * take training steps (batch 64, Adam) with every fix off (tfjs 4.22's stock kernels and gradients,
- * as lowbit had them before), every fix on, and every fix on but one, the configurations alternating
- * round by round so that all see the same machine load. Medians of process CPU ms per step.
+ * take training steps (batch 64, Adam) with every fix off (lowbit as it was before them: tfjs
+ * 4.22's stock kernels and gradients, or lowbit's earlier override where noted), every fix on, and
+ * every fix on but one, the configurations alternating round by round so that all see the same
+ * machine load. Medians of process CPU ms per step.
  *
  * The fixes (all installed by lowbit's backend on import):
  * - bn-grad: FusedBatchNorm gradient by broadcasting instead of tf.tile (src/backend/gradients.ts)
@@ -13,6 +14,8 @@
  *   values (src/backend/matmul-kernels.ts)
  * - conv-dx: Conv2DBackpropInput as matMul + col2im for few channels or small images
  *   (src/backend/conv-grad-kernels.ts)
+ * - reduce: Sum/Mean over leading axes as a loop over the heap instead of a ones-vector GEMM
+ *   (src/backend/reduce-kernels.ts; "off" is lowbit's earlier GEMM form, itself faster than stock)
  *
  * Run: npx tsx bench/train-speed-levers.ts [--rounds N] [--networks a,b]
  * Writes bench/results/train-speed-levers.{json,md} atomically.
@@ -20,17 +23,17 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { conv2DBackpropInputAuto, conv2DBackpropInputFromOps } from '../src/backend/conv-grad-kernels.js';
+import { conv2DBackpropInputFromOps } from '../src/backend/conv-grad-kernels.js';
 import { CLIPPED_GRADIENT } from '../src/backend/elementwise-kernels.js';
 import {
   originalGradient,
   registerFusedKernels,
   restoreOriginalKernel,
   setBackend,
-  WASM_OVERRIDES,
 } from '../src/backend/index.js';
-import { overrideKernel } from '../src/backend/kernel-registry.js';
+import { type OpKernel, overrideKernel } from '../src/backend/kernel-registry.js';
 import { makeBatchMatMul } from '../src/backend/matmul-kernels.js';
+import { makeLeadingReduceMatMul } from '../src/backend/reduce-kernels.js';
 import { larqAdam } from '../src/train/index.js';
 import { get } from '../src/zoo/index.js';
 import {
@@ -44,7 +47,7 @@ import {
 } from './zoo-bench-util.js';
 
 const ROUNDS = Number(flag('rounds') ?? 5);
-const STEPS_PER_ROUND = 2;
+const STEPS_PER_ROUND = 3;
 
 await setBackend('wasm');
 const lowbitBnGradient = tf.getGradient('FusedBatchNorm') as tf.GradConfig;
@@ -55,26 +58,42 @@ function setGradient(g: tf.GradConfig): void {
   tf.registerGradient(g);
 }
 
-function setKernel(
+/**
+ * The on and off kernel configs of a kernel-level fix, captured once: toggling re-registers the same
+ * function objects, so that the JIT-compiled loops stay warm across switches.
+ */
+function kernelToggle(
   name: string,
-  make: ((original: tf.KernelFunc) => ReturnType<typeof makeBatchMatMul>) | null,
-): void {
+  offMake: ((original: tf.KernelFunc) => OpKernel) | null,
+): (on: boolean) => void {
+  const on = tf.getKernel(name, 'wasm')!;
   restoreOriginalKernel(name, 'wasm');
-  if (make) overrideKernel(name, 'wasm', make);
+  if (offMake) overrideKernel(name, 'wasm', offMake);
+  const off = tf.getKernel(name, 'wasm')!;
+  return (state) => {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(state ? on : off);
+  };
 }
 
 /** Each fix: how to turn it on and off. */
 const LEVERS: Record<string, (on: boolean) => void> = {
   'bn-grad': (on) => setGradient(on ? lowbitBnGradient : stockBnGradient),
-  identity: (on) => setKernel('Identity', on ? WASM_OVERRIDES.Identity! : null),
-  sign: (on) => setKernel('Sign', on ? WASM_OVERRIDES.Sign! : null),
+  identity: kernelToggle('Identity', null),
+  sign: kernelToggle('Sign', null),
   'ste-grad': (on) => {
     if (on) registerFusedKernels();
     else if (tf.getKernel(CLIPPED_GRADIENT, 'wasm') != null) tf.unregisterKernel(CLIPPED_GRADIENT, 'wasm');
   },
-  'matmul-swap': (on) => setKernel('BatchMatMul', (o) => makeBatchMatMul(o, { swap: on })),
-  'conv-dx': (on) =>
-    setKernel('Conv2DBackpropInput', () => (on ? conv2DBackpropInputAuto : conv2DBackpropInputFromOps)),
+  'matmul-swap': kernelToggle('BatchMatMul', (o) => makeBatchMatMul(o, { swap: false })),
+  'conv-dx': kernelToggle('Conv2DBackpropInput', () => conv2DBackpropInputFromOps),
+  reduce: ((sum, mean) => (on: boolean) => {
+    sum(on);
+    mean(on);
+  })(
+    kernelToggle('Sum', (o) => makeLeadingReduceMatMul(o, false)),
+    kernelToggle('Mean', (o) => makeLeadingReduceMatMul(o, true)),
+  ),
 };
 const NAMES = Object.keys(LEVERS);
 
@@ -83,7 +102,7 @@ interface Config {
   on: Set<string>;
 }
 const CONFIGS: Config[] = [
-  { label: 'all off (stock)', on: new Set() },
+  { label: 'all off', on: new Set() },
   { label: 'all on', on: new Set(NAMES) },
   ...NAMES.map((n) => ({ label: `all on but ${n}`, on: new Set(NAMES.filter((m) => m !== n)) })),
 ];
@@ -137,7 +156,7 @@ for (const [label, name, float] of NETWORKS) {
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of CONFIGS) {
       apply(c);
-      await step(); // one untimed step after switching kernels
+      await step(); // an untimed step after switching kernels
       for (let s = 0; s < STEPS_PER_ROUND; s++) runs[c.label]!.push(await step());
     }
   }
@@ -158,14 +177,12 @@ const md = [
   machineLine(machine, 'wasm'),
   `Command: \`${commandLine()}\`. Batch 64, Adam; median CPU ms per step over ${ROUNDS} rounds x ${STEPS_PER_ROUND} steps, configurations alternating within each round.`,
   '',
-  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im for few channels or small images).',
+  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im for few channels or small images), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM, so "all off" is this session\'s starting point, not stock tfjs for these two kernels).',
   '',
-  '| network | all off (stock) ms | all on ms | speed-up | ' +
-    NAMES.map((n) => `without ${n} ms`).join(' | ') +
-    ' |',
+  `| network | all off ms | all on ms | speed-up | ${NAMES.map((n) => `without ${n} ms`).join(' | ')} |`,
   `|---|---|---|---|${NAMES.map(() => '---|').join('')}`,
   ...rows.map((r) => {
-    const off = r.ms['all off (stock)']!;
+    const off = r.ms['all off']!;
     const on = r.ms['all on']!;
     return `| ${r.network} | ${off.toFixed(1)} | ${on.toFixed(1)} | ${(off / on).toFixed(2)}x | ${NAMES.map((n) => r.ms[`all on but ${n}`]!.toFixed(1)).join(' | ')} |`;
   }),

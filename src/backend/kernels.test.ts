@@ -639,6 +639,26 @@ describe('Sum and Mean overrides on wasm match cpu', () => {
     expect(err).toBeLessThan(TOL);
   });
 
+  it('leading reduce equals a hand loop (rows not a multiple of 4, odd widths)', async () => {
+    for (const [lead, inner] of [
+      [7, 3],
+      [13, 33],
+      [2, 1],
+    ] as const) {
+      const xs = seededValues([lead, inner], 4);
+      const [s, m] = await runOn('wasm', () => [
+        tf.sum(tf.tensor(xs, [lead, inner]), 0),
+        tf.mean(tf.tensor(xs, [lead, inner]), 0),
+      ]);
+      for (let c = 0; c < inner; c++) {
+        let acc = 0;
+        for (let n = 0; n < lead; n++) acc += xs[n * inner + c]!;
+        expect(s![c]).toBeCloseTo(acc, 5);
+        expect(m![c]).toBeCloseTo(acc / lead, 5);
+      }
+    }
+  });
+
   it('int32 sums are exact', async () => {
     const [s] = await runOn('wasm', () => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
     expect(Array.from(s!)).toEqual([9, 12]);
