@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -304,9 +304,10 @@ async function main() {
     [`${outName}.json`, `${JSON.stringify(result, null, 2)}\n`],
     [`${outName}.md`, md],
   ]) {
-    const tmp = join(outDir, `.${file}.tmp`);
+    const target = join(outDir, file);
+    const tmp = join(dirname(target), `.${basename(target)}.tmp`);
     writeFileSync(tmp, text);
-    renameSync(tmp, join(outDir, file));
+    renameSync(tmp, target);
   }
   process.stdout.write(`${md}\n`);
 }

@@ -3,14 +3,15 @@
  * tfjs-backend-wasm's float32 matMul (XNNPACK, SIMD, 1 thread) on the same shapes, measured side by side
  * in one run, plus end-to-end latency of the engine on the benchmark networks (random weights).
  *
- * Run: npx tsx bench/engine-bench.ts [--quick]
- * Writes bench/results/engine.json and bench/results/engine.md (atomically).
+ * Run: npx tsx bench/engine-bench.ts [--quick] [--only gemm|models] [--out NAME]
+ * Writes bench/results/NAME.json and bench/results/NAME.md (default engine; atomically). --only runs one
+ * half, to keep each run short enough for a quiet-machine window.
  *
  * A binary MAC is one XNOR + popcount lane of the +-1 dot product; an M x N x K GEMM does M N K of them.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, load } from '../src/engine/index.js';
 import { calibrate, Kernels, type PopcountStrategy } from '../src/engine/runtime/kernels.js';
@@ -18,6 +19,12 @@ import { binaryMlp, larqIntroCnn, quicknetLike, randomInput } from '../src/engin
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 9;
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const only = flag('--only');
+const outName = flag('--out') ?? 'engine';
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -250,8 +257,8 @@ async function main() {
   };
   const k = await Kernels.create();
   const cal = calibrate(k);
-  const gemm = [await benchGemm(1024, 1024, 1024), await benchGemm(256, 4096, 4096)];
-  const models = await benchModels();
+  const gemm = only === 'models' ? [] : [await benchGemm(1024, 1024, 1024), await benchGemm(256, 4096, 4096)];
+  const models = only === 'gemm' ? [] : await benchModels();
   const result = {
     machine,
     calibration: cal,
@@ -267,7 +274,7 @@ async function main() {
     '# Engine benchmark',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; single thread unless noted; medians of ${RUNS} runs; ${machine.date}; load average at start ${machine.loadAverage.map((x) => x.toFixed(1)).join(' / ')} (other jobs shared the machine when it was above ~0.5).`,
-    `Command: \`npx tsx bench/engine-bench.ts\`. Start-up calibration picked **${cal.strategy}**.`,
+    `Command: \`npx tsx bench/engine-bench.ts ${process.argv.slice(2).join(' ')}\`. Start-up calibration picked **${cal.strategy}**.`,
     '',
     '## Binary GEMM (M x N x K bits) vs tfjs-backend-wasm float32 matMul on the same shape',
     '',
@@ -309,12 +316,13 @@ async function main() {
     '',
   ].join('\n');
   for (const [file, text] of [
-    ['engine.json', `${JSON.stringify(result, null, 2)}\n`],
-    ['engine.md', md],
+    [`${outName}.json`, `${JSON.stringify(result, null, 2)}\n`],
+    [`${outName}.md`, md],
   ]) {
-    const tmp = join(outDir, `.${file}.tmp`);
+    const target = join(outDir, file);
+    const tmp = join(dirname(target), `.${basename(target)}.tmp`);
     writeFileSync(tmp, text);
-    renameSync(tmp, join(outDir, file));
+    renameSync(tmp, target);
   }
   process.stdout.write(`${md}\n`);
 }

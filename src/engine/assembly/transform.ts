@@ -4,11 +4,12 @@
 
 /**
  * Float output: y = clamp(f32(clamp(dot, dlo, dhi)) * mult[c] + bias[c], ylo, yhi), rounded to f32 after
- * each operation. `corr` (0 = none) is an i32 table [pixels, n] indexed by (row % pixels, c).
+ * each operation. `corr` (0 = none) is an i32 table [pixels, n] indexed by ((row + rowOffset) % pixels, c)
+ * (rowOffset: the first row's index in the whole GEMM, when a thread runs a range of rows).
  */
 export function outFloat(
   acc: usize, dst: usize, m: i32, n: i32, k: i32, mult: usize, bias: usize,
-  dlo: i32, dhi: i32, ylo: f32, yhi: f32, corr: usize, pixels: i32,
+  dlo: i32, dhi: i32, ylo: f32, yhi: f32, corr: usize, pixels: i32, rowOffset: i32,
 ): void {
   const n4 = n & ~3;
   const vk = i32x4.splat(k);
@@ -17,7 +18,7 @@ export function outFloat(
   const vylo = f32x4.splat(ylo);
   const vyhi = f32x4.splat(yhi);
   for (let r = 0; r < m; r++) {
-    const pc: usize = corr == 0 ? 0 : corr + (<usize>(r % pixels) * n) * 4;
+    const pc: usize = corr == 0 ? 0 : corr + (<usize>((r + rowOffset) % pixels) * n) * 4;
     const pa = acc + (<usize>r * n) * 4;
     const pd = dst + (<usize>r * n) * 4;
     let c = 0;
@@ -53,11 +54,12 @@ export function outFloat(
  */
 export function outBits(
   acc: usize, dst: usize, m: i32, n: i32, k: i32, sign: usize, thr: usize, corr: usize, pixels: i32,
+  rowOffset: i32,
 ): void {
   const words = (n + 31) >> 5;
   const vk = i32x4.splat(k);
   for (let r = 0; r < m; r++) {
-    const pc: usize = corr == 0 ? 0 : corr + (<usize>(r % pixels) * n) * 4;
+    const pc: usize = corr == 0 ? 0 : corr + (<usize>((r + rowOffset) % pixels) * n) * 4;
     const pa = acc + (<usize>r * n) * 4;
     const q = dst + (<usize>r * words) * 4;
     for (let wi = 0; wi < words; wi++) {

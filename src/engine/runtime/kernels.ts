@@ -3,6 +3,7 @@ import {
   CONTROL_BYTES,
   OP_BGEMM_SCALAR,
   OP_BGEMM_SIMD,
+  OP_JOB,
   OP_SGEMM,
   ThreadPool,
   threadSupport,
@@ -19,6 +20,7 @@ export interface KernelExports {
   im2colF32(...args: number[]): void;
   padRows(src: number, dst: number, rows: number, inWords: number, outWords: number): void;
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void;
+  runJob(args: number, r0: number, count: number, scratch: number): void;
   denseLut(...args: number[]): void;
   outFloat(...args: number[]): void;
   outBits(...args: number[]): void;
@@ -42,6 +44,9 @@ export interface KernelExports {
     rowWords: number,
   ): void;
 }
+
+/** Row-range job kinds of runJob (assembly/jobs.ts, same numbers). */
+export const JOB = { convPool: 1, im2colBits: 2, outBits: 3, outFloat: 4, affineSigns: 5 } as const;
 
 /** Popcount strategy of the binary GEMM: scalar i64.popcnt or SIMD i8x16.popcnt. */
 export type PopcountStrategy = 'scalar' | 'simd';
@@ -75,6 +80,8 @@ export function compileKernels(kind: 'plain' | 'shared' = 'plain'): Promise<WebA
 export const SHARED_MAX_PAGES = 32768;
 /** GEMMs smaller than this many binary (or 32 float) MACs run on the main thread only. */
 const PARALLEL_MIN_WORK = 1 << 22;
+/** Row-range jobs touching fewer elements than this run on the main thread only (dispatch costs ~10 us). */
+const JOB_MIN_WORK = 1 << 17;
 
 const ALIGN = 64;
 
@@ -231,6 +238,35 @@ export class Kernels {
       );
     else if (strategy === 'simd') this.x.bgemmSimd(a, b, c, m, n, rowBytes);
     else this.x.bgemmScalar(a, b, c, m, n, rowBytes);
+  }
+
+  /**
+   * Runs a row-range job (runJob in assembly/jobs.ts) over `rows` rows: `slots` are its arguments after
+   * the kind (floats at the indexes in `floatSlots`, counted with the kind as slot 0), `scratchBytes` the
+   * scratch each thread needs, `work` about the number of elements it touches (split over the threads
+   * when large).
+   */
+  job(
+    kind: number,
+    slots: number[],
+    floatSlots: number[],
+    rows: number,
+    work: number,
+    scratchBytes = 0,
+  ): void {
+    const args = this.alloc((slots.length + 1) * 4);
+    const iv = this.i32(args, slots.length + 1);
+    const fv = this.f32(args, slots.length + 1);
+    iv[0] = kind;
+    for (let i = 0; i < slots.length; i++) {
+      if (floatSlots.includes(i + 1)) fv[i + 1] = slots[i];
+      else iv[i + 1] = slots[i];
+    }
+    const stride = Math.ceil(scratchBytes / ALIGN) * ALIGN;
+    const parallel = this.pool !== null && rows >= 2 && work >= JOB_MIN_WORK;
+    const scratch = stride > 0 ? this.alloc(stride * (parallel ? this.threads : 1)) : 0;
+    if (parallel) this.pool!.run(OP_JOB, args, 0, 0, rows, 0, 0, 0, 0, this.x, scratch, stride);
+    else this.x.runJob(args, 0, rows, scratch);
   }
 
   /** Runs the float GEMM c[m, ldb] = a[m, k] b[k, ldb] (see sgemm.ts), split over the threads when large. */

@@ -5,7 +5,7 @@ import type { Graph, GraphNode, ValueInfo } from '../ir.js';
 import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
 import { sizeOf, wordsFor } from '../shapes.js';
-import { type Calibration, calibrate, Kernels, type PopcountStrategy } from './kernels.js';
+import { type Calibration, calibrate, JOB, Kernels, type PopcountStrategy } from './kernels.js';
 import {
   type PlacedTransform,
   type PreparedFloatMatmul,
@@ -254,7 +254,7 @@ export class Net {
       const c = x.info.shape[x.info.shape.length - 1];
       const rows = n * sizeOf(x.info.shape.slice(0, -1));
       const a = f.first.affine!;
-      k.x.affineSigns(x.ptr, dst, rows, c, a.mult, a.bias, wordsFor(c));
+      k.job(JOB.affineSigns, [x.ptr, dst, c, a.mult, a.bias, wordsFor(c)], [], rows, rows * c);
       return dst;
     }
     const { first: conv, second: pool } = f;
@@ -262,32 +262,7 @@ export class Net {
     const pg = pool.g!;
     const node = conv.node as Extract<GraphNode, { op: 'conv2d' }>;
     const pn = pool.node as Extract<GraphNode, { op: 'maxpool2d' }>;
-    const scratch = k.alloc(
-      k.x.convPoolScratchBytes(
-        g.h,
-        g.w,
-        g.c,
-        node.kernelSize[0],
-        node.kernelSize[1],
-        node.strides[0],
-        node.strides[1],
-        node.dilations[0],
-        node.dilations[1],
-        g.padTop,
-        g.padLeft,
-        g.oh,
-        g.ow,
-        conv.ldb,
-        pn.kernelSize[0],
-        pn.kernelSize[1],
-        pg.ow,
-      ),
-    );
-    const t = conv.transform;
-    k.x.convPoolF32(
-      x.ptr,
-      dst,
-      n,
+    const scratchBytes = k.x.convPoolScratchBytes(
       g.h,
       g.w,
       g.c,
@@ -301,23 +276,52 @@ export class Net {
       g.padLeft,
       g.oh,
       g.ow,
-      node.padValue,
-      conv.weights,
       conv.ldb,
-      node.filters,
-      t.mult,
-      t.bias,
-      t.ylo,
-      t.yhi,
       pn.kernelSize[0],
       pn.kernelSize[1],
-      pn.strides[0],
-      pn.strides[1],
-      pg.padTop,
-      pg.padLeft,
-      pg.oh,
       pg.ow,
-      scratch,
+    );
+    const t = conv.transform;
+    // Slots 16, 22 and 23 (padValue, ylo, yhi) are floats.
+    k.job(
+      JOB.convPool,
+      [
+        x.ptr,
+        dst,
+        g.h,
+        g.w,
+        g.c,
+        node.kernelSize[0],
+        node.kernelSize[1],
+        node.strides[0],
+        node.strides[1],
+        node.dilations[0],
+        node.dilations[1],
+        g.padTop,
+        g.padLeft,
+        g.oh,
+        g.ow,
+        node.padValue,
+        conv.weights,
+        conv.ldb,
+        node.filters,
+        t.mult,
+        t.bias,
+        t.ylo,
+        t.yhi,
+        pn.kernelSize[0],
+        pn.kernelSize[1],
+        pn.strides[0],
+        pn.strides[1],
+        pg.padTop,
+        pg.padLeft,
+        pg.oh,
+        pg.ow,
+      ],
+      [16, 22, 23],
+      n,
+      n * g.oh * g.ow * conv.k * conv.ldb,
+      scratchBytes,
     );
     return dst;
   }
@@ -333,24 +337,29 @@ export class Net {
         if (!p.pointwise) {
           a = k.alloc(m * p.rowWords * 4);
           const [kh, kw] = node.kernelSize;
-          k.x.im2colBits(
-            x.ptr,
-            a,
+          k.job(
+            JOB.im2colBits,
+            [
+              x.ptr,
+              a,
+              g.h,
+              g.w,
+              p.cw,
+              kh,
+              kw,
+              node.strides[0],
+              node.strides[1],
+              node.dilations[0],
+              node.dilations[1],
+              g.padTop,
+              g.padLeft,
+              g.oh,
+              g.ow,
+              p.rowWords,
+            ],
+            [],
             n,
-            g.h,
-            g.w,
-            p.cw,
-            kh,
-            kw,
-            node.strides[0],
-            node.strides[1],
-            node.dilations[0],
-            node.dilations[1],
-            g.padTop,
-            g.padLeft,
-            g.oh,
-            g.ow,
-            p.rowWords,
+            m * p.rowWords,
           );
         } else if (p.cw !== p.rowWords) {
           a = k.alloc(m * p.rowWords * 4);
@@ -460,8 +469,14 @@ export class Net {
     k.bgemm(this.strategy, a, weights, acc, m, units, rowWords * 4);
     const dst = k.alloc(valueBytes(info, n));
     if (t.kind === 'float')
-      k.x.outFloat(acc, dst, m, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels);
-    else k.x.outBits(acc, dst, m, units, kk, t.sign, t.thr, corr, pixels);
+      k.job(
+        JOB.outFloat,
+        [acc, dst, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels],
+        [9, 10],
+        m,
+        m * units,
+      );
+    else k.job(JOB.outBits, [acc, dst, units, kk, t.sign, t.thr, corr, pixels], [], m, m * units);
     return dst;
   }
 

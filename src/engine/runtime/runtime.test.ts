@@ -339,6 +339,49 @@ describe('engine runtime with worker threads', () => {
   });
 });
 
+describe('engine runtime with worker threads: row-range jobs', () => {
+  it('fused conv+pool, im2col and output transforms (zero-padding corrections included) split over 2 threads give exactly the single-thread values', async () => {
+    const rng = new Random(36);
+    const b = new GraphBuilder('x', [12, 12, 40]);
+    const bits = b.node({ op: 'binarize', inputs: [b.input] });
+    const attrs = same(3, 1, 1);
+    const y1 = b.node({
+      op: 'bconv2d',
+      inputs: [bits],
+      ...attrs,
+      filters: 70,
+      padValue: 0,
+      weights: b.constant('w1', 'uint32', [70, 3, 3, wordsFor(40)], randomPacked(rng, 70 * 9, 40)),
+      transform: randomTransform(b, rng, 't1', 70, 9 * 40, 'bits'),
+    });
+    const y2 = b.node({
+      op: 'bconv2d',
+      inputs: [y1],
+      ...attrs,
+      filters: 33,
+      padValue: 0,
+      weights: b.constant('w2', 'uint32', [33, 3, 3, wordsFor(70)], randomPacked(rng, 33 * 9, 70)),
+      transform: randomTransform(b, rng, 't2', 33, 9 * 70, 'float'),
+    });
+    for (const graph of [b.build([y2]), larqIntroCnn()]) {
+      const bytes = encodeModel(graph);
+      const input = randomInput(graph, 64);
+      const one = await load(bytes, { popcount: 'scalar' });
+      const two = await load(bytes, { popcount: 'scalar', threads: 2 });
+      try {
+        expect(two.info.threads).toBe(2);
+        const a = one.trace(input.data, input.shape);
+        const c = two.trace(input.data, input.shape);
+        for (const [k, v] of a) expectSame(c.get(k)!.data, v.data, k);
+        const out = graph.outputs[0];
+        expectSame(two.predict(input.data, input.shape).data, a.get(out)!.data, `${out} (fused)`);
+      } finally {
+        two.dispose();
+      }
+    }
+  });
+});
+
 describe('engine runtime on hostile files', () => {
   it('files with random header mutations and a valid checksum either fail with a LowbitError or load and predict', async () => {
     const rng = new Random(35);

@@ -27,6 +27,8 @@ const C_STRIDE = 10;
 const CHUNK = 11;
 const QUIT = 12;
 const COMPLETED = 13;
+const SCRATCH = 14;
+const SCRATCH_STRIDE = 15;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 
@@ -36,6 +38,8 @@ export const OP_BGEMM_SCALAR = 1;
 export const OP_BGEMM_SIMD = 2;
 /** Job code: float GEMM. */
 export const OP_SGEMM = 3;
+/** Job code: a row-range job (runJob in assembly/jobs.ts), its arguments in memory at A. */
+export const OP_JOB = 4;
 
 /** Rows per chunk for an m-row job on `threads` participants: about 4 chunks each, even (2x2 tiles). */
 export function chunkRows(m: number, threads: number): number {
@@ -46,15 +50,18 @@ interface ClaimExports {
   bgemmScalar(a: number, b: number, c: number, m: number, n: number, rowBytes: number): void;
   bgemmSimd(a: number, b: number, c: number, m: number, n: number, rowBytes: number): void;
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void;
+  runJob(args: number, r0: number, count: number, scratch: number): void;
 }
 
 /**
  * Claims and runs chunks of job `job` until none is left or the job changed. It runs on the main
- * thread and, through its source text, in the workers, so it refers to nothing outside itself: the
- * slot numbers are the constants above (NEXT 1, OP 2, A 3, B 4, C 5, M 6, P1 7, P2 8, A_STRIDE 9,
- * C_STRIDE 10, CHUNK 11, COMPLETED 13) and the job codes OP_BGEMM_SCALAR 1, OP_BGEMM_SIMD 2.
+ * thread (participant 0) and, through its source text, in the workers (participants 1, 2, ...), so it
+ * refers to nothing outside itself: the slot numbers are the constants above (NEXT 1, OP 2, A 3, B 4,
+ * C 5, M 6, P1 7, P2 8, A_STRIDE 9, C_STRIDE 10, CHUNK 11, COMPLETED 13, SCRATCH 14, SCRATCH_STRIDE 15)
+ * and the job codes OP_BGEMM_SCALAR 1, OP_BGEMM_SIMD 2, OP_SGEMM 3, OP_JOB 4. Each participant has its
+ * own scratch area at SCRATCH + participant * SCRATCH_STRIDE.
  */
-function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports): void {
+function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports, participant: number): void {
   const m = ctrl[base + 6];
   const rows = ctrl[base + 11];
   const chunks = Math.ceil(m / rows);
@@ -66,6 +73,7 @@ function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports)
   const as = ctrl[base + 9];
   const cs = ctrl[base + 10];
   const op = ctrl[base + 2];
+  const scratch = ctrl[base + 14] + participant * ctrl[base + 15];
   for (;;) {
     const v = Atomics.load(ctrl, base + 1);
     if (v >>> 16 !== job || (v & 0xffff) >= chunks) return;
@@ -74,7 +82,8 @@ function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports)
     const n = Math.min(rows, m - r0);
     if (op === 1) x.bgemmScalar(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
     else if (op === 2) x.bgemmSimd(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
-    else x.sgemm(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
+    else if (op === 3) x.sgemm(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
+    else x.runJob(a0, r0, n, scratch);
     Atomics.add(ctrl, base + 13, 1);
     Atomics.notify(ctrl, base + 13);
   }
@@ -98,7 +107,7 @@ async function start(d) {
       Atomics.wait(ctrl, base + ${SEQ}, seq);
       seq = Atomics.load(ctrl, base + ${SEQ});
       if (Atomics.load(ctrl, base + ${QUIT})) return;
-      claimLoop(ctrl, base, seq & 0x7fff, x);
+      claimLoop(ctrl, base, seq & 0x7fff, x, d.index);
     }
   } catch (e) {
     post({ error: String(e && e.stack || e) });
@@ -212,7 +221,8 @@ export class ThreadPool {
 
   /**
    * Runs job `op` over `m` rows on every participant, the main thread included (its exports are `x`).
-   * Row r of operand a starts at a + r * aStride, of the result at c + r * cStride.
+   * Row r of operand a starts at a + r * aStride, of the result at c + r * cStride; participant p's
+   * scratch at scratch + p * scratchStride.
    */
   run(
     op: number,
@@ -225,6 +235,8 @@ export class ThreadPool {
     aStride: number,
     cStride: number,
     x: ClaimExports,
+    scratch = 0,
+    scratchStride = 0,
   ): void {
     const ctrl = new Int32Array(this.memory.buffer);
     const base = this.ctrl >> 2;
@@ -241,11 +253,13 @@ export class ThreadPool {
     ctrl[base + A_STRIDE] = aStride;
     ctrl[base + C_STRIDE] = cStride;
     ctrl[base + CHUNK] = rows;
+    ctrl[base + SCRATCH] = scratch;
+    ctrl[base + SCRATCH_STRIDE] = scratchStride;
     Atomics.store(ctrl, base + COMPLETED, 0);
     Atomics.store(ctrl, base + NEXT, job << 16);
     Atomics.add(ctrl, base + SEQ, 1);
     Atomics.notify(ctrl, base + SEQ);
-    claimLoop(ctrl, base, job, x);
+    claimLoop(ctrl, base, job, x, 0);
     for (;;) {
       const done = Atomics.load(ctrl, base + COMPLETED);
       if (done >= chunks) break;

@@ -1,0 +1,74 @@
+// Row-range jobs for the worker pool: a kernel's arguments sit in a block of 32-bit slots in memory,
+// and any thread runs rows [r0, r0 + count) of it (images for convolutions, GEMM rows for transforms).
+// Every kernel here treats its rows independently, so the split changes nothing in the results.
+
+import { affineSigns, convPoolF32 } from './fused';
+import { im2colBits } from './im2col';
+import { outBits, outFloat } from './transform';
+
+/** Job kinds (mirrored by JOB_* in runtime/kernels.ts). */
+export const JOB_CONV_POOL: i32 = 1;
+export const JOB_IM2COL_BITS: i32 = 2;
+export const JOB_OUT_BITS: i32 = 3;
+export const JOB_OUT_FLOAT: i32 = 4;
+export const JOB_AFFINE_SIGNS: i32 = 5;
+
+@inline function I(args: usize, i: i32): i32 {
+  return load<i32>(args + (<usize>i << 2));
+}
+
+@inline function U(args: usize, i: i32): usize {
+  return <usize>load<u32>(args + (<usize>i << 2));
+}
+
+@inline function F(args: usize, i: i32): f32 {
+  return load<f32>(args + (<usize>i << 2));
+}
+
+/**
+ * Runs rows [r0, r0 + count) of the job whose kind is slot 0 of `args`; `scratch` is this thread's own.
+ * Slot layouts (after the kind):
+ * - conv-pool: src dst h w c kh kw sh sw dh dw padTop padLeft oh ow padValue(f32) weights ldb units mult
+ *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow; rows = images.
+ * - im2col-bits: src dst h w cw kh kw sh sw dh dw padTop padLeft oh ow rowWords; rows = images.
+ * - out-bits: acc dst n k sign thr corr pixels; rows = GEMM rows.
+ * - out-float: acc dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels; rows = GEMM rows.
+ * - affine-signs: src dst c mult bias rowWords; rows = rows of c floats.
+ */
+export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
+  const kind = I(args, 0);
+  if (kind == JOB_CONV_POOL) {
+    const h = I(args, 3), w = I(args, 4), c = I(args, 5), units = I(args, 19), poh = I(args, 30), pw = I(args, 31);
+    convPoolF32(
+      U(args, 1) + (<usize>r0 * h * w * c) * 4, U(args, 2) + (<usize>r0 * poh * pw * units) * 4, count,
+      h, w, c, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), I(args, 12), I(args, 13),
+      I(args, 14), I(args, 15), F(args, 16), U(args, 17), I(args, 18), units, U(args, 20), U(args, 21),
+      F(args, 22), F(args, 23), I(args, 24), I(args, 25), I(args, 26), I(args, 27), I(args, 28), I(args, 29),
+      poh, pw, scratch,
+    );
+  } else if (kind == JOB_IM2COL_BITS) {
+    const h = I(args, 3), w = I(args, 4), cw = I(args, 5), oh = I(args, 14), ow = I(args, 15), rw = I(args, 16);
+    im2colBits(
+      U(args, 1) + (<usize>r0 * h * w * cw) * 4, U(args, 2) + (<usize>r0 * oh * ow * rw) * 4, count,
+      h, w, cw, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), I(args, 12), I(args, 13),
+      oh, ow, rw,
+    );
+  } else if (kind == JOB_OUT_BITS) {
+    const n = I(args, 3);
+    outBits(
+      U(args, 1) + (<usize>r0 * n) * 4, U(args, 2) + (<usize>r0 * ((n + 31) >> 5)) * 4, count, n,
+      I(args, 4), U(args, 5), U(args, 6), U(args, 7), I(args, 8), r0,
+    );
+  } else if (kind == JOB_OUT_FLOAT) {
+    const n = I(args, 3);
+    outFloat(
+      U(args, 1) + (<usize>r0 * n) * 4, U(args, 2) + (<usize>r0 * n) * 4, count, n,
+      I(args, 4), U(args, 5), U(args, 6), I(args, 7), I(args, 8), F(args, 9), F(args, 10), U(args, 11), I(args, 12), r0,
+    );
+  } else if (kind == JOB_AFFINE_SIGNS) {
+    const c = I(args, 3), rw = I(args, 6);
+    affineSigns(
+      U(args, 1) + (<usize>r0 * c) * 4, U(args, 2) + (<usize>r0 * rw) * 4, count, c, U(args, 4), U(args, 5), rw,
+    );
+  }
+}
