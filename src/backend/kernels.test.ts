@@ -555,8 +555,8 @@ describe('matMul overrides on wasm match cpu', () => {
   });
 
   it('a transposed small-by-large product is computed swapped, (op(b)^T op(a)^T)^T, and matches cpu', async () => {
-    // dy W^T with dy [3, 40], W [50, 40]: transposing W moves 2,000 values; the swapped form moves
-    // dy (120) and the [3, 50] result (150).
+    // dy W^T with dy [3, 40], W [50, 40]: the direct form transposes and packs W (2,000 + 5 * 2,000
+    // value moves); the swapped one transposes dy (120) and the [3, 50] result (150) and packs dy (5 * 120).
     expect(swapIsCheaper([3, 40], [50, 40], false, true)).toBe(true);
     expect(swapIsCheaper([40, 3], [50, 40], true, true)).toBe(true);
     // Layer sizes of binary-mlp's backward pass: input gradient swaps, the 10-unit layer does not.
@@ -564,6 +564,10 @@ describe('matMul overrides on wasm match cpu', () => {
     expect(swapIsCheaper([64, 10], [1024, 10], false, true)).toBe(false);
     // The weight gradient x^T dy transposes the small x directly.
     expect(swapIsCheaper([64, 784], [64, 1024], true, false)).toBe(false);
+    // A first conv layer's filter gradient P^T dy: direct would pack all of dy [43264, 32]
+    // (389,376 + 5 * 1,384,448 value moves); swapped transposes dy and packs P (1,384,448 + 288 + 5 * 389,376).
+    expect(swapIsCheaper([43264, 9], [43264, 32], true, false)).toBe(true);
+    expect(swapIsCheaper([576, 64], [576, 64], false, true)).toBe(false);
     const { err, count } = await compareBackends(() => [
       tf.matMul(t([3, 40], 1), t([50, 40], 2), false, true),
       tf.matMul(t([40, 3], 1), t([50, 40], 2), true, true),

@@ -111,10 +111,19 @@ export function makeBatchMatMul(original: tf.KernelFunc, { swap = true }: { swap
 }
 
 /**
- * Whether op(a) op(b) (2-D, or batch 1) moves fewer values as (op(b)^T op(a)^T)^T: the direct form
- * transposes each flagged operand, the swapped form each unflagged one plus the [m, n] result. A Dense
- * layer's input gradient dy W^T ([64, 1024] x [1024, 1024]^T) swaps: two 64 x 1024 transposes instead
- * of one 1024 x 1024 (a cache-hostile power-of-two stride), 7 vs 21 ms measured on wasm.
+ * Relative cost per value of XNNPACK packing the right operand of a product (tfjs-backend-wasm builds
+ * a new GEMM operator, packing b, for every b it has not seen: 7.5 ms for a fresh 1024 x 1024 b against
+ * 4.7 ms for the product itself) to that of an explicit transpose (about 1.3 ns per value).
+ */
+const PACK_PER_VALUE = 5;
+
+/**
+ * Whether op(a) op(b) (2-D, or batch 1, with at least one operand transposed) is cheaper as
+ * (op(b)^T op(a)^T)^T. The direct form transposes each flagged operand and packs op(b); the swapped
+ * form transposes each unflagged operand and the [m, n] result, and packs op(a)^T. A Dense layer's
+ * input gradient dy W^T ([64, 1024] x [1024, 1024]^T) swaps: two 64 x 1024 transposes and a small
+ * pack instead of transposing and packing W (7 vs 21 ms measured on wasm); so does a first conv
+ * layer's filter gradient P^T dy (P [43264, 9] patches, dy [43264, 32]), which would pack all of dy.
  */
 export function swapIsCheaper(
   aShape: readonly number[],
@@ -126,8 +135,8 @@ export function swapIsCheaper(
   const sb = size(bShape);
   const m = transposeA ? aShape[aShape.length - 1]! : aShape[aShape.length - 2]!;
   const n = transposeB ? bShape[bShape.length - 2]! : bShape[bShape.length - 1]!;
-  const direct = (transposeA ? sa : 0) + (transposeB ? sb : 0);
-  const swapped = (transposeA ? 0 : sa) + (transposeB ? 0 : sb) + m * n;
+  const direct = (transposeA ? sa : 0) + (transposeB ? sb : 0) + PACK_PER_VALUE * sb;
+  const swapped = (transposeA ? 0 : sa) + (transposeB ? 0 : sb) + m * n + PACK_PER_VALUE * sa;
   return swapped < direct;
 }
 
