@@ -16,6 +16,7 @@ import {
 } from './conv-grad-kernels.js';
 import { kernelsMissing } from './kernel-registry.js';
 import { swapIsCheaper } from './matmul-kernels.js';
+import { maxPoolGrad2x2Into, maxPoolGradInto } from './pool-kernels.js';
 import { compareBackends, relError, runOn, seededValues } from './testing.js';
 
 const TOL = 1e-4;
@@ -421,6 +422,30 @@ describe('pooling gradients on wasm match cpu', () => {
       grads((a) => tf.maxPool(a as tf.Tensor4D, k, s, pad), [tied(x, 1)]),
     );
     expect(err).toBeLessThan(TOL);
+  });
+
+  it('the unrolled 2x2 MaxPoolGrad equals the general loop (ties, NaN, -Infinity, odd sizes)', () => {
+    const shape: [number, number, number, number] = [2, 7, 9, 3];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xs = Float32Array.from(seededValues(shape, 5), (v) => Math.round(v));
+    xs[0] = Number.NaN;
+    xs[4] = Number.NaN;
+    for (const i of [27 * 0 + 1, 1 + 3, 1 + 27, 1 + 30]) xs[i] = Number.NEGATIVE_INFINITY; // one window all -Inf
+    xs[60] = Number.NaN;
+    xs[63] = Number.NaN;
+    xs[87] = Number.NaN;
+    xs[90] = Number.NaN; // one window all NaN
+    const info = tf.backend_util.computePool2DInfo(shape, 2, 2, 1, 'valid');
+    const dy = Float32Array.from(seededValues([2, 3, 4, 3], 6));
+    const general = new Float32Array(n);
+    maxPoolGradInto(general, xs, dy, info);
+    const unrolled = new Float32Array(n);
+    expect(maxPoolGrad2x2Into(unrolled, xs, dy, info)).toBe(true);
+    expect(Array.from(unrolled)).toEqual(Array.from(general));
+    // The all -Infinity window (channel 1 of the first window) passes nothing.
+    expect([1, 4, 28, 31].map((i) => unrolled[i])).toEqual([0, 0, 0, 0]);
+    const other = tf.backend_util.computePool2DInfo(shape, 3, 2, 1, 'valid');
+    expect(maxPoolGrad2x2Into(new Float32Array(n), xs, dy, other)).toBe(false);
   });
 
   it.each([

@@ -73,6 +73,73 @@ export function maxPoolGradInto(
   }
 }
 
+/**
+ * {@link maxPoolGradInto} for the usual 2x2 pool with stride 2 and no padding, with the window's four
+ * positions unrolled (about twice as fast; same argmax rule). `dx` must be zero-filled.
+ * @returns false (and writes nothing) for any other geometry.
+ */
+export function maxPoolGrad2x2Into(
+  dx: Float32Array,
+  x: Float32Array,
+  dy: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): boolean {
+  const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  if (
+    info.filterHeight !== 2 ||
+    info.filterWidth !== 2 ||
+    info.strideHeight !== 2 ||
+    info.strideWidth !== 2
+  ) {
+    return false;
+  }
+  if (
+    info.dilationHeight !== 1 ||
+    info.dilationWidth !== 1 ||
+    info.padInfo.top !== 0 ||
+    info.padInfo.left !== 0
+  ) {
+    return false;
+  }
+  if (2 * oh > h || 2 * ow > w) return false;
+  const row = w * c;
+  let o = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        const p0 = ((b * h + 2 * r) * w + 2 * q) * c;
+        const p1 = p0 + c;
+        const p2 = p0 + row;
+        const p3 = p2 + c;
+        for (let k = 0; k < c; k++, o++) {
+          const v0 = x[p0 + k]!;
+          const v1 = x[p1 + k]!;
+          const v2 = x[p2 + k]!;
+          const v3 = x[p3 + k]!;
+          // First position with the largest value; NaN never wins; no finite maximum, no gradient.
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          if (v0 > best) {
+            best = v0;
+            at = p0 + k;
+          }
+          if (v1 > best) {
+            best = v1;
+            at = p1 + k;
+          }
+          if (v2 > best) {
+            best = v2;
+            at = p2 + k;
+          }
+          if (v3 > best) at = p3 + k;
+          if (at >= 0) dx[at] = dy[o]!;
+        }
+      }
+    }
+  }
+  return true;
+}
+
 /** The MaxPoolGrad kernel for the wasm backend. */
 export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
@@ -95,7 +162,11 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   // Views are taken after the allocation: growing the wasm memory detaches older views.
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
-  maxPoolGradInto(dx, backend.typedArrayFromHeap(input), backend.typedArrayFromHeap(dy), info);
+  const xs = backend.typedArrayFromHeap(input);
+  const dys = backend.typedArrayFromHeap(dy);
+  const fast =
+    xs instanceof Float32Array && dys instanceof Float32Array && maxPoolGrad2x2Into(dx, xs, dys, info);
+  if (!fast) maxPoolGradInto(dx, xs, dys, info);
   return out;
 }
 
