@@ -10,8 +10,11 @@
  * A per-kernel profile (tf.profile) of one step shows where lowbit's step time goes.
  *
  * Run: npx tsx bench/train-speed.ts [--steps N] [--warmup N] [--cpu-steps N] [--no-cpu] [--no-peer]
- *      [--no-profile]
- * Writes bench/results/train-speed.{json,md} atomically.
+ *      [--no-profile] [--backends cpu,wasm] [--out NAME]
+ * Writes bench/results/NAME.{json,md} atomically (NAME defaults to train-speed). The binarized cpu
+ * backend steps take about a minute each, so the cpu rows can be run on their own
+ * (`--backends cpu --no-profile --out train-speed-cpu`) to keep each run short.
+ * What each of lowbit's speed fixes contributes is measured by bench/train-speed-levers.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -36,6 +39,8 @@ const STEPS = Number(flag('steps') ?? 10);
 const WARMUP = Number(flag('warmup') ?? 3);
 const CPU_STEPS = Number(flag('cpu-steps') ?? 2);
 const PEER_PYTHON = '/usr/bin/python3';
+const OUT = flag('out') ?? 'train-speed';
+const ONLY_BACKENDS = flag('backends')?.split(',');
 
 interface Network {
   label: string;
@@ -128,6 +133,8 @@ async function profileStep(net: Network): Promise<{ totalKernelMs: number; kerne
   const byName = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of info.kernels) {
+    // Op scopes (custom gradients, 'fused...__op') time the kernels they run: count only kernels.
+    if (k.name === 'unnamed scope' || k.name.endsWith('__op')) continue;
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     total += ms;
     const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
@@ -173,7 +180,9 @@ function peerAvailable(): boolean {
 
 const machine = machineInfo();
 const backends = registeredBackends().filter(
-  (b) => b === 'wasm' || b === 'tensorflow' || (b === 'cpu' && !hasFlag('no-cpu')),
+  (b) =>
+    (b === 'wasm' || b === 'tensorflow' || (b === 'cpu' && !hasFlag('no-cpu'))) &&
+    (ONLY_BACKENDS == null || ONLY_BACKENDS.includes(b)),
 );
 const peer = peerAvailable();
 const results: Array<{
@@ -224,6 +233,8 @@ const md: string[] = [
   '',
   'samples/s by CPU time (samples / process CPU seconds per step) and by wall-clock time. The machine is shared with other jobs, so wall-clock figures are depressed and noisy; CPU-time figures are the fair comparison.',
   '',
+  "What each of lowbit's training-speed fixes contributes: bench/results/train-speed-levers.md.",
+  '',
   '| network | backend | lowbit samples/s (CPU) | lowbit samples/s (wall) | PyTorch samples/s (CPU) | PyTorch samples/s (wall) | lowbit / PyTorch (CPU) | lowbit / PyTorch (wall) | benchmarks.md PyTorch |',
   '|---|---|---|---|---|---|---|---|---|',
 ];
@@ -264,6 +275,8 @@ for (const [label, p] of Object.entries(profiles) as Array<
     '',
     `## Where a wasm training step goes: ${label} (tf.profile, ${p.totalKernelMs.toFixed(0)} ms of kernel time)`,
     '',
+    'Wall-clock kernel times; a lowbit kernel built from other kernels (conv gradients, matMul, reductions) also counts the kernels it runs, so shares overlap.',
+    '',
     '| kernel | ms | share | calls |',
     '|---|---|---|---|',
   );
@@ -273,8 +286,8 @@ for (const [label, p] of Object.entries(profiles) as Array<
 md.push('');
 
 writeAtomic(
-  join(RESULTS_DIR, 'train-speed.json'),
+  join(RESULTS_DIR, `${OUT}.json`),
   `${JSON.stringify({ command: commandLine(), machine, backends: backendInfos, batch: BATCH, steps: STEPS, warmup: WARMUP, peer, results, ratios, profiles }, null, 2)}\n`,
 );
-writeAtomic(join(RESULTS_DIR, 'train-speed.md'), md.join('\n'));
+writeAtomic(join(RESULTS_DIR, `${OUT}.md`), md.join('\n'));
 console.log(md.join('\n'));
