@@ -28,8 +28,133 @@ function blockRows(rowBytes: i32): i32 {
   return <i32>s;
 }
 
+
+// Short rows (up to 8 u64 words, e.g. a 3x3 kernel on 32 channels: 9 words of 32 bits, 40 bytes): one
+// activation row is held in registers while every weight row streams past it, fully unrolled, which
+// beats the 2x2 tile when the tile's K loop runs only a few steps. Generated for 1 to 8 words.
+
+function bgemmRow1(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 8;
+    const x0 = load<u64>(pa, 0);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0))));
+      pb += 8;
+    }
+  }
+}
+
+function bgemmRow2(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 16;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8))));
+      pb += 16;
+    }
+  }
+}
+
+function bgemmRow3(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 24;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8)) + popcnt<u64>(x2 ^ load<u64>(pb, 16))));
+      pb += 24;
+    }
+  }
+}
+
+function bgemmRow4(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 32;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8)) + popcnt<u64>(x2 ^ load<u64>(pb, 16)) + popcnt<u64>(x3 ^ load<u64>(pb, 24))));
+      pb += 32;
+    }
+  }
+}
+
+function bgemmRow5(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 40;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24), x4 = load<u64>(pa, 32);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8)) + popcnt<u64>(x2 ^ load<u64>(pb, 16)) + popcnt<u64>(x3 ^ load<u64>(pb, 24)) + popcnt<u64>(x4 ^ load<u64>(pb, 32))));
+      pb += 40;
+    }
+  }
+}
+
+function bgemmRow6(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 48;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24), x4 = load<u64>(pa, 32), x5 = load<u64>(pa, 40);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8)) + popcnt<u64>(x2 ^ load<u64>(pb, 16)) + popcnt<u64>(x3 ^ load<u64>(pb, 24)) + popcnt<u64>(x4 ^ load<u64>(pb, 32)) + popcnt<u64>(x5 ^ load<u64>(pb, 40))));
+      pb += 48;
+    }
+  }
+}
+
+function bgemmRow7(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 56;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24), x4 = load<u64>(pa, 32), x5 = load<u64>(pa, 40), x6 = load<u64>(pa, 48);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8)) + popcnt<u64>(x2 ^ load<u64>(pb, 16)) + popcnt<u64>(x3 ^ load<u64>(pb, 24)) + popcnt<u64>(x4 ^ load<u64>(pb, 32)) + popcnt<u64>(x5 ^ load<u64>(pb, 40)) + popcnt<u64>(x6 ^ load<u64>(pb, 48))));
+      pb += 56;
+    }
+  }
+}
+
+function bgemmRow8(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    const pa = a + <usize>i * 64;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24), x4 = load<u64>(pa, 32), x5 = load<u64>(pa, 40), x6 = load<u64>(pa, 48), x7 = load<u64>(pa, 56);
+    const pc = c + (<usize>i * n) * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ load<u64>(pb, 0)) + popcnt<u64>(x1 ^ load<u64>(pb, 8)) + popcnt<u64>(x2 ^ load<u64>(pb, 16)) + popcnt<u64>(x3 ^ load<u64>(pb, 24)) + popcnt<u64>(x4 ^ load<u64>(pb, 32)) + popcnt<u64>(x5 ^ load<u64>(pb, 40)) + popcnt<u64>(x6 ^ load<u64>(pb, 48)) + popcnt<u64>(x7 ^ load<u64>(pb, 56))));
+      pb += 64;
+    }
+  }
+}
+
+/** Scalar strategy for rows of at most 64 bytes (see bgemmRow1 .. bgemmRow8); false for longer rows. */
+function bgemmShort(a: usize, b: usize, c: usize, m: i32, n: i32, rowBytes: i32): bool {
+  switch (rowBytes >> 3) {
+    case 1: bgemmRow1(a, b, c, m, n); return true;
+    case 2: bgemmRow2(a, b, c, m, n); return true;
+    case 3: bgemmRow3(a, b, c, m, n); return true;
+    case 4: bgemmRow4(a, b, c, m, n); return true;
+    case 5: bgemmRow5(a, b, c, m, n); return true;
+    case 6: bgemmRow6(a, b, c, m, n); return true;
+    case 7: bgemmRow7(a, b, c, m, n); return true;
+    case 8: bgemmRow8(a, b, c, m, n); return true;
+  }
+  return false;
+}
+
 /** Scalar strategy: 64-bit XOR + POPCNT, 2x2 register tile, unrolled twice along K (rowBytes % 8 == 0). */
 export function bgemmScalar(a: usize, b: usize, c: usize, m: i32, n: i32, rowBytes: i32): void {
+  if (rowBytes <= 64 && bgemmShort(a, b, c, m, n, rowBytes)) return;
   const k = rowBytes >> 3;
   const nb = blockRows(rowBytes);
   for (let j0 = 0; j0 < n; j0 += nb) {

@@ -31,8 +31,9 @@ export const JOB_AFFINE_SIGNS: i32 = 5;
  * - conv-pool: src dst h w c kh kw sh sw dh dw padTop padLeft oh ow padValue(f32) weights ldb units mult
  *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow; rows = images.
  * - im2col-bits: src dst h w cw kh kw sh sw dh dw padTop padLeft oh ow rowWords; rows = images.
- * - out-bits: acc dst n k sign thr corr pixels; rows = GEMM rows.
- * - out-float: acc dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels; rows = GEMM rows.
+ * - out-bits: acc dst n k sign thr corr pixels row0; rows = GEMM rows (row0: index of acc's first row
+ *   in the whole GEMM, for the zero-padding corrections).
+ * - out-float: acc dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels row0; rows = GEMM rows.
  * - affine-signs: src dst c mult bias rowWords; rows = rows of c floats.
  */
 export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
@@ -57,13 +58,14 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
     const n = I(args, 3);
     outBits(
       U(args, 1) + (<usize>r0 * n) * 4, U(args, 2) + (<usize>r0 * ((n + 31) >> 5)) * 4, count, n,
-      I(args, 4), U(args, 5), U(args, 6), U(args, 7), I(args, 8), r0,
+      I(args, 4), U(args, 5), U(args, 6), U(args, 7), I(args, 8), r0 + I(args, 9),
     );
   } else if (kind == JOB_OUT_FLOAT) {
     const n = I(args, 3);
     outFloat(
       U(args, 1) + (<usize>r0 * n) * 4, U(args, 2) + (<usize>r0 * n) * 4, count, n,
-      I(args, 4), U(args, 5), U(args, 6), I(args, 7), I(args, 8), F(args, 9), F(args, 10), U(args, 11), I(args, 12), r0,
+      I(args, 4), U(args, 5), U(args, 6), I(args, 7), I(args, 8), F(args, 9), F(args, 10), U(args, 11), I(args, 12),
+      r0 + I(args, 13),
     );
   } else if (kind == JOB_AFFINE_SIGNS) {
     const c = I(args, 3), rw = I(args, 6);

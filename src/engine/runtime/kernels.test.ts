@@ -47,10 +47,15 @@ describe('binary GEMM kernels', () => {
       }
     });
 
-  // Rows of an odd number of 8-byte units: the scalar kernel's one-u64 tail (SIMD needs 16-byte rows).
+  // Rows of an odd number of 8-byte units: the scalar kernel's one-u64 tail (SIMD needs 16-byte rows),
+  // and every short-row kernel (1 to 8 u64 words held in registers).
   for (const [m, n, bits] of [
     [3, 5, 64],
+    [4, 9, 192],
+    [7, 3, 256],
     [5, 7, 320],
+    [2, 33, 384],
+    [9, 5, 448],
     [6, 65, 64 * 9],
     [2, 2, 64 * 63],
   ] as [number, number, number][])

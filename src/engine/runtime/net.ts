@@ -465,18 +465,18 @@ export class Net {
     n: number,
   ): number {
     const k = this.k;
+    const dst = k.alloc(valueBytes(info, n));
     const acc = k.alloc(m * units * 4);
     k.bgemm(this.strategy, a, weights, acc, m, units, rowWords * 4);
-    const dst = k.alloc(valueBytes(info, n));
     if (t.kind === 'float')
       k.job(
         JOB.outFloat,
-        [acc, dst, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels],
+        [acc, dst, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels, 0],
         [9, 10],
         m,
         m * units,
       );
-    else k.job(JOB.outBits, [acc, dst, units, kk, t.sign, t.thr, corr, pixels], [], m, m * units);
+    else k.job(JOB.outBits, [acc, dst, units, kk, t.sign, t.thr, corr, pixels, 0], [], m, m * units);
     return dst;
   }
 
