@@ -29,6 +29,8 @@ const QUIT = 12;
 const COMPLETED = 13;
 const SCRATCH = 14;
 const SCRATCH_STRIDE = 15;
+/** Milliseconds a worker spins for the next job before it sleeps in Atomics.wait. */
+const SPIN_MS = 0.3;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 
@@ -104,6 +106,10 @@ async function start(d) {
     let seq = Atomics.load(ctrl, base + ${SEQ});
     post('ready');
     for (;;) {
+      // Spin for up to SPIN_MS before sleeping: the layers of one predict() come as a burst of jobs,
+      // and waking from Atomics.wait takes tens of microseconds (spin-then-sleep, as OpenMP runtimes do).
+      const until = performance.now() + ${SPIN_MS};
+      while (Atomics.load(ctrl, base + ${SEQ}) === seq && performance.now() < until) {}
       Atomics.wait(ctrl, base + ${SEQ}, seq);
       seq = Atomics.load(ctrl, base + ${SEQ});
       if (Atomics.load(ctrl, base + ${QUIT})) return;
