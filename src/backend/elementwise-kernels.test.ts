@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,6 +9,8 @@ import {
   fusedClippedGradient,
   wasmSignValue,
 } from './elementwise-kernels.js';
+import { heapKernelBytes, heapKernels } from './heap-kernels.js';
+import { HEAP_KERNELS_SOURCE_HASH } from './heap-kernels-binary.js';
 import { isLowbitKernel, originalKernelFunc } from './index.js';
 import { runOn, seededValues } from './testing.js';
 
@@ -121,5 +126,41 @@ describe.each(['cpu', 'wasm'])('fused clipped STE gradient on %s', (backend) => 
     expect(fusedClippedGradient(a, b, 1)).toBeNull();
     expect(fusedClippedGradient(c, a, 1)).toBeNull();
     tf.dispose([a, b, c]);
+  });
+});
+
+describe('the SIMD heap-kernel module', () => {
+  it('is built from the current source, has no data segment and touches no memory of its own', () => {
+    const source = readFileSync(join(import.meta.dirname, 'assembly/heap-kernels.ts'));
+    expect(createHash('sha256').update(source).digest('hex')).toBe(HEAP_KERNELS_SOURCE_HASH);
+    // Section ids of the binary: 11 (data) would write into tfjs-backend-wasm's memory at instantiation,
+    // 8 (start) would run code then; 6 (global) would mean state. None may be present.
+    const b = heapKernelBytes();
+    const ids: number[] = [];
+    for (let p = 8; p < b.length; ) {
+      const id = b[p++]!;
+      let len = 0;
+      let shift = 0;
+      let byte: number;
+      do {
+        byte = b[p++]!;
+        len |= (byte & 127) << shift;
+        shift += 7;
+      } while (byte & 128);
+      ids.push(id);
+      p += len;
+    }
+    expect(ids).not.toContain(11);
+    expect(ids).not.toContain(8);
+    expect(ids).not.toContain(6);
+    const mod = new WebAssembly.Module(heapKernelBytes());
+    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+  });
+
+  it('binds to the wasm backend (and not to cpu)', async () => {
+    await tf.setBackend('wasm');
+    expect(heapKernels(tf.backend())).not.toBeNull();
+    await tf.setBackend('cpu');
+    expect(heapKernels(tf.backend())).toBeNull();
   });
 });

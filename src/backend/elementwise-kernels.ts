@@ -6,13 +6,15 @@
  * - `Identity` on wasm copies its input; the engine calls it for every tensor saved for backprop
  *   (binary-mlp: 135 calls per step). Tensors are immutable and wasm counts references (its Reshape
  *   shares the buffer the same way), so lowbit's Identity shares the buffer, as tfjs-backend-cpu's does.
- * - `Sign` on wasm is a scalar loop with data-dependent branches: 6.4 ms per million values, versus
- *   about 1 ms for the branch-free loop here with the same values (see {@link wasmSignValue}).
+ * - `Sign` on wasm is a scalar loop with data-dependent branches: 6.4 ms per million values; lowbit's
+ *   SIMD kernel (heap-kernels.ts; a branch-free JavaScript loop where wasm SIMD is missing) gives the
+ *   same values (see {@link wasmSignValue}) several times faster.
  * - {@link CLIPPED_GRADIENT} (a kernel lowbit adds, for cpu and wasm): Larq's clipped
- *   straight-through gradient dy * 1{|x| <= clip} in one pass, where the composed form takes four
- *   (Abs, LessEqual, ZerosLike, Select) and wasm's LessEqual and Select are scalar loops.
+ *   straight-through gradient dy * 1{|x| <= clip} in one pass (SIMD on wasm), where the composed form
+ *   takes four (Abs, LessEqual, ZerosLike, Select) and wasm's LessEqual and Select are scalar loops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset } from './heap-kernels.js';
 import type { KernelArgs, OpKernel } from './kernel-registry.js';
 
 /** The subset of BackendWasm these kernels use (typed here to avoid a deep runtime import). */
@@ -57,6 +59,11 @@ export function makeSignWasm(original: tf.KernelFunc): OpKernel {
     if (x.dtype !== 'float32') return original(args);
     const backend = args.backend as unknown as WasmHeapBackend;
     const out = backend.makeOutput([...x.shape], 'float32');
+    const simd = heapKernels(backend);
+    if (simd) {
+      simd.signF32(heapOffset(backend, x), heapOffset(backend, out), tf.util.sizeFromShape(x.shape));
+      return out;
+    }
     // Views are taken after the allocation: growing the wasm memory detaches older views.
     const xs = backend.typedArrayFromHeap(x) as Float32Array;
     const ys = backend.typedArrayFromHeap(out) as Float32Array;
@@ -106,6 +113,18 @@ export function clippedGradientWasm(args: KernelArgs): tf.TensorInfo {
   const { x, dy, clipValue } = clippedGradientArgs(args);
   const backend = args.backend as unknown as WasmHeapBackend;
   const out = backend.makeOutput([...x.shape], 'float32');
+  const simd = heapKernels(backend);
+  if (simd) {
+    const n = tf.util.sizeFromShape(x.shape);
+    simd.clippedGradF32(
+      heapOffset(backend, x),
+      heapOffset(backend, dy),
+      heapOffset(backend, out),
+      n,
+      clipValue,
+    );
+    return out;
+  }
   clippedGradientInto(
     backend.typedArrayFromHeap(out) as Float32Array,
     backend.typedArrayFromHeap(x) as Float32Array,

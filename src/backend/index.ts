@@ -1,7 +1,7 @@
 import './install.js';
 
+export { ADAM_UPDATE, type AdamUpdateAttrs, fusedAdamAvailable } from './adam-kernel.js';
 export { CLIPPED_GRADIENT, fusedClippedGradient } from './elementwise-kernels.js';
-
 export {
   applyConstraints,
   enforceConstraintsDuringFit,
@@ -14,6 +14,7 @@ export {
   replaceFusedBatchNormGradient,
   replaceProdGradient,
 } from './gradients.js';
+export { heapKernels } from './heap-kernels.js';
 export {
   isLowbitKernel,
   kernelsMissing,

@@ -3,6 +3,7 @@
  * wasm speed/correctness overrides. Runs once on import of `lowbit` (idempotent, silent).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE, adamUpdateWasm } from './adam-kernel.js';
 import {
   conv2DBackpropFilterAuto,
   conv2DBackpropInputAuto,
@@ -113,12 +114,12 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
 
 /**
  * Kernels lowbit adds under its own names, by kernel name and backend: fused passes of training
- * steps that tfjs composes from several ops ({@link CLIPPED_GRADIENT}: Larq's clipped STE gradient).
- * (A fused Adam update was measured and dropped: a scalar JavaScript loop with three divisions and a
- * square root per weight ran at 7 to 12 ms per million weights, slower than wasm's 14 SIMD passes.)
+ * steps that tfjs composes from several ops ({@link CLIPPED_GRADIENT}: Larq's clipped STE gradient;
+ * {@link ADAM_UPDATE}: one Adam step for one variable, wasm only).
  */
 export const FUSED_KERNELS: Readonly<Record<string, Readonly<Record<string, OpKernel>>>> = {
   [CLIPPED_GRADIENT]: { cpu: clippedGradientCpu, wasm: clippedGradientWasm },
+  [ADAM_UPDATE]: { wasm: adamUpdateWasm },
 };
 
 /** Registers {@link FUSED_KERNELS} for the backends among them whose kernels are registered. */

@@ -1,4 +1,5 @@
 export { type Evaluation, evaluateModel } from './evaluate.js';
+export { FusedAdamOptimizer } from './fused-adam.js';
 export {
   checkSplit,
   type EpochLog,

@@ -1,0 +1,82 @@
+/**
+ * lowbit's SIMD training kernels for tfjs-backend-wasm: a small WebAssembly module (source
+ * src/backend/assembly/heap-kernels.ts) instantiated on tfjs-backend-wasm's own memory, so that it
+ * reads and writes tensors in place, at the speed of tfjs's vectorized elementwise kernels but in one
+ * pass where tfjs needs several. The module has no data segments and allocates nothing (a unit test
+ * checks its sections). Where it cannot be instantiated (no wasm SIMD, an unknown tfjs-backend-wasm
+ * layout), callers fall back to JavaScript loops or tfjs ops.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '../errors.js';
+import { HEAP_KERNELS_BASE64 } from './heap-kernels-binary.js';
+
+/** The kernels the module exports; pointers are byte offsets into tfjs-backend-wasm's memory. */
+export interface HeapKernels {
+  /** out = tfjs-backend-wasm's Sign of x (0 for NaN and |x| < 2^-23, else +-1). */
+  signF32(x: number, out: number, n: number): void;
+  /** out = dy where |x| <= clip, else +0. */
+  clippedGradF32(x: number, dy: number, out: number, n: number, clip: number): void;
+  /** One Adam step (see adam-kernel.ts), every operation rounded to float32 in tfjs-core's order. */
+  adamF32(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    w2: number,
+    m2: number,
+    v2: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    d1: number,
+    d2: number,
+    eps: number,
+    nlr: number,
+  ): void;
+}
+
+/** The parts of BackendWasm the kernels need (typed here to avoid a deep runtime import). */
+export interface WasmBackendInternals {
+  wasm?: { asm?: { memory?: unknown } };
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, HeapKernels>();
+
+/** The module's bytes (decoded from the embedded base64). Exported for tests. */
+export function heapKernelBytes(): Uint8Array<ArrayBuffer> {
+  const text = atob(HEAP_KERNELS_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** The kernels bound to `backend`'s memory, or null if they cannot run there. */
+export function heapKernels(backend: unknown): HeapKernels | null {
+  const memory = (backend as WasmBackendInternals | undefined)?.wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  const known = instances.get(memory);
+  if (known) return known;
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(heapKernelBytes());
+    } catch {
+      compiled = null; // no wasm SIMD in this runtime
+    }
+  }
+  if (compiled === null) return null;
+  const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as HeapKernels;
+  instances.set(memory, exports);
+  return exports;
+}
+
+/** Byte offset of a tensor's data in tfjs-backend-wasm's memory. */
+export function heapOffset(backend: unknown, t: tf.TensorInfo): number {
+  const data = (backend as WasmBackendInternals).dataIdMap.get(t.dataId);
+  if (data == null)
+    throw new LowbitError('heapOffset: the tensor has no data on the wasm backend (disposed?)');
+  return data.memoryOffset;
+}
