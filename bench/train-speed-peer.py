@@ -10,10 +10,16 @@ Usage: python3 bench/train-speed-peer.py NETWORK FLOAT(0|1) BATCH WARMUP STEPS S
 Prints one JSON object: per-step wall and CPU milliseconds.
 """
 import json
+import os
 import sys
 import time
 
-import torch
+# One thread for real: torch.set_num_threads(1) does not stop OpenBLAS/OpenMP helper threads from
+# spinning, which showed as process CPU time above wall-clock time. Set before torch loads them.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
