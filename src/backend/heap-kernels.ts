@@ -16,6 +16,18 @@ export interface HeapKernels {
   signF32(x: number, out: number, n: number): void;
   /** out = dy where |x| <= clip, else +0. */
   clippedGradF32(x: number, dy: number, out: number, n: number, clip: number): void;
+  /** MaxPoolGrad of a 2x2, stride-2, unpadded NHWC pool (see pool-kernels.ts); dx zero-filled. */
+  maxPoolGrad2x2F32(
+    x: number,
+    dy: number,
+    dx: number,
+    nb: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
   /** One Adam step (see adam-kernel.ts), every operation rounded to float32 in tfjs-core's order. */
   adamF32(
     w: number,

@@ -449,6 +449,33 @@ describe('pooling gradients on wasm match cpu', () => {
   });
 
   it.each([
+    [2, 7, 9, 6],
+    [1, 4, 4, 8],
+    [2, 5, 6, 3],
+  ])('the SIMD 2x2 MaxPoolGrad on wasm equals the general loop, x=[%i, %i, %i, %i]', async (...shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xs = Float32Array.from(seededValues(shape, 7), (v) => Math.round(v)); // many ties
+    for (let i = 0; i < n; i += 7) xs[i] = Number.NaN;
+    for (let i = 3; i < n; i += 11) xs[i] = Number.NEGATIVE_INFINITY;
+    const x4 = shape as [number, number, number, number];
+    const info = tf.backend_util.computePool2DInfo(x4, 2, 2, 1, 'valid');
+    const dyShape = [shape[0]!, info.outHeight, info.outWidth, shape[3]!];
+    const dys = Float32Array.from(seededValues(dyShape, 8));
+    const expected = new Float32Array(n);
+    maxPoolGradInto(expected, xs, dys, info);
+    const [got] = await runOn('wasm', () => {
+      const input = tf.tensor(xs, shape);
+      const output = tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid');
+      return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dys, dyShape), input, output }, {
+        filterSize: 2,
+        strides: 2,
+        pad: 'valid',
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    });
+    expect(Array.from(got!)).toEqual(Array.from(expected));
+  });
+
+  it.each([
     { x: [2, 8, 9, 3], k: 2, s: 2, pad: 'valid' as const },
     { x: [2, 9, 9, 3], k: 3, s: 2, pad: 'same' as const },
   ])('avgPool x=$x k=$k s=$s $pad', async ({ x, k, s, pad }) => {

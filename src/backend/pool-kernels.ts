@@ -12,6 +12,7 @@
  * wins; a window with no finite maximum passes no gradient), and dx[argmax] += dy[b, oh, ow, c].
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset } from './heap-kernels.js';
 import type { KernelArgs } from './kernel-registry.js';
 
 /** The subset of BackendWasm this kernel uses (typed here to avoid a deep runtime import). */
@@ -73,6 +74,22 @@ export function maxPoolGradInto(
   }
 }
 
+/** Whether a pool is 2x2 with stride 2, no padding and no dilation, every window inside the input. */
+export function isPlain2x2(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * info.outHeight <= info.inHeight &&
+    2 * info.outWidth <= info.inWidth
+  );
+}
+
 /**
  * {@link maxPoolGradInto} for the usual 2x2 pool with stride 2 and no padding, with the window's four
  * positions unrolled (about twice as fast; same argmax rule). `dx` must be zero-filled.
@@ -85,23 +102,7 @@ export function maxPoolGrad2x2Into(
   info: tf.backend_util.Conv2DInfo,
 ): boolean {
   const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
-  if (
-    info.filterHeight !== 2 ||
-    info.filterWidth !== 2 ||
-    info.strideHeight !== 2 ||
-    info.strideWidth !== 2
-  ) {
-    return false;
-  }
-  if (
-    info.dilationHeight !== 1 ||
-    info.dilationWidth !== 1 ||
-    info.padInfo.top !== 0 ||
-    info.padInfo.left !== 0
-  ) {
-    return false;
-  }
-  if (2 * oh > h || 2 * ow > w) return false;
+  if (!isPlain2x2(info)) return false;
   const row = w * c;
   let o = 0;
   for (let b = 0; b < nb; b++) {
@@ -162,6 +163,13 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   // Views are taken after the allocation: growing the wasm memory detaches older views.
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
+  const simd = heapKernels(backend);
+  if (simd && isPlain2x2(info) && input.dtype === 'float32' && dy.dtype === 'float32') {
+    const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+    const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+    simd.maxPoolGrad2x2F32(at(input), at(dy), at(out), nb, h, w, c, oh, ow);
+    return out;
+  }
   const xs = backend.typedArrayFromHeap(input);
   const dys = backend.typedArrayFromHeap(dy);
   const fast =

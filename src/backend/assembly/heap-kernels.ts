@@ -93,3 +93,90 @@ export function adamF32(
     store<f32>(v2 + o, vi);
   }
 }
+
+/**
+ * MaxPoolGrad of a 2x2 pool with stride 2 and no padding, NHWC: for every output (b, r, q, k) the
+ * gradient dy goes to the first of the window's four positions (row-major) holding its largest value;
+ * NaN never wins and a window with no value above -Infinity passes nothing. dx must be zero-filled.
+ */
+export function maxPoolGrad2x2F32(
+  x: usize,
+  dy: usize,
+  dx: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  oh: i32,
+  ow: i32,
+): void {
+  const ninf = f32x4.splat(-Infinity);
+  const row = (<usize>(w * c)) << 2;
+  const cb = (<usize>c) << 2;
+  let o: usize = dy;
+  for (let b = 0; b < nb; b++) {
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        const p0 = (<usize>(((b * h + 2 * r) * w + 2 * q) * c)) << 2;
+        const p1 = p0 + cb;
+        const p2 = p0 + row;
+        const p3 = p2 + cb;
+        let k = 0;
+        for (; k + 4 <= c; k += 4) {
+          const kk = (<usize>k) << 2;
+          const v0 = v128.load(x + p0 + kk);
+          const v1 = v128.load(x + p1 + kk);
+          const v2 = v128.load(x + p2 + kk);
+          const v3 = v128.load(x + p3 + kk);
+          const g0 = f32x4.gt(v0, ninf);
+          let best = v128.bitselect(v0, ninf, g0);
+          const g1 = f32x4.gt(v1, best);
+          best = v128.bitselect(v1, best, g1);
+          const g2 = f32x4.gt(v2, best);
+          best = v128.bitselect(v2, best, g2);
+          const g3 = f32x4.gt(v3, best);
+          const d = v128.load(o + kk);
+          // The last position that improved the maximum wins.
+          const w2 = v128.andnot(g2, g3);
+          const w1 = v128.andnot(v128.andnot(g1, g2), g3);
+          const w0 = v128.andnot(v128.andnot(v128.andnot(g0, g1), g2), g3);
+          v128.store(dx + p0 + kk, v128.and(d, w0));
+          v128.store(dx + p1 + kk, v128.and(d, w1));
+          v128.store(dx + p2 + kk, v128.and(d, w2));
+          v128.store(dx + p3 + kk, v128.and(d, g3));
+        }
+        for (; k < c; k++) {
+          const kk = (<usize>k) << 2;
+          let best: f32 = -Infinity;
+          let at: usize = 0;
+          let found = false;
+          const v0 = load<f32>(x + p0 + kk);
+          if (v0 > best) {
+            best = v0;
+            at = p0;
+            found = true;
+          }
+          const v1 = load<f32>(x + p1 + kk);
+          if (v1 > best) {
+            best = v1;
+            at = p1;
+            found = true;
+          }
+          const v2 = load<f32>(x + p2 + kk);
+          if (v2 > best) {
+            best = v2;
+            at = p2;
+            found = true;
+          }
+          const v3 = load<f32>(x + p3 + kk);
+          if (v3 > best) {
+            at = p3;
+            found = true;
+          }
+          if (found) store<f32>(dx + at + kk, load<f32>(o + kk));
+        }
+        o += cb;
+      }
+    }
+  }
+}
