@@ -241,6 +241,21 @@ export interface GraphInput {
   name: string;
   /** Shape without the batch axis, e.g. [28, 28, 1]. */
   shape: number[];
+  /**
+   * The input is 8-bit data (like TFLite's uint8-input models): a byte q stands for the float
+   * x = f32(q * scale + offset), e.g. { scale: 1 / 127.5, offset: -1 } for pixels scaled to [-1, 1].
+   * Then `net.predict(Uint8Array, shape)` is accepted, and a first dense layer with +-1 weights runs
+   * exactly in integer SIMD on the bytes.
+   */
+  uint8?: InputScaling;
+}
+
+/** How a byte of 8-bit input data maps to the model's float input: x = f32(q * scale + offset). */
+export interface InputScaling {
+  /** Positive, finite. */
+  scale: number;
+  /** Finite. */
+  offset: number;
 }
 
 /**

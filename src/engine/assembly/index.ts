@@ -6,7 +6,7 @@ export { bgemmScalar, bgemmSimd } from './bgemm';
 export { affineSigns, convPoolF32, convPoolScratchBytes } from './fused';
 export { im2colBits, im2colF32, padRows } from './im2col';
 export { packSigns } from './pack';
-export { denseLut, sgemm } from './sgemm';
+export { denseLut, denseU8, sgemm } from './sgemm';
 export { runJob } from './jobs';
 export { affineRows, maxPoolBits, outBits, outFloat } from './transform';
 

@@ -164,3 +164,82 @@ export function denseLut(a: usize, w: usize, c: usize, m: i32, k: i32, units: i3
     for (; j < ldb; j++) store<f32>(c0 + <usize>j * 4, 0);
   }
 }
+
+/**
+ * Dense layer with +-1 weights on 8-bit input, exactly in integers, by 16-way table lookup
+ * (i8x16.swizzle; T-MAC, Wei et al. 2024): for each group of 4 input bytes q0..q3 the 16 signed sums
+ * T[idx] = sum over b < 4 of (bit b of idx ? -q_b : q_b) (|T| <= 1020) are stored as low and high
+ * bytes; one swizzle of each by the 16 weight nibbles of 16 outputs gives 16 partial sums (64 MACs),
+ * re-joined into i16 lanes and accumulated (32 groups at most, |sum| <= 32640, then widened to i32).
+ * D_j = sum_i q_i w_ij is exact; the output is c[j] = f32(scale * D_j + offset * colsum[j]) (in f64),
+ * the dense product of the dequantized input x = q * scale + offset with the weights.
+ * `q` [m, k] bytes; `idx` [ceil(units / 16), ceil(k / 4), 16] weight nibbles (bit set = -1, zero past k
+ * and past units); `colsum` i32 [units] = sum_i w_ij; `tables` ceil(k / 4) * 32 + 64 bytes;
+ * c [m, ldb] floats, zero past units.
+ */
+export function denseU8(
+  q: usize, idx: usize, c: usize, m: i32, k: i32, units: i32, ldb: i32,
+  tables: usize, colsum: usize, scale: f64, offset: f64,
+): void {
+  const groups = (k + 3) >> 2;
+  const blocks = (units + 15) >> 4;
+  const lanes = tables + (<usize>groups << 5);
+  for (let i = 0; i < m; i++) {
+    const q0 = q + <usize>i * k;
+    // The tables of this row: T[x] for x = 0..7 and 8..15 as i16 lanes, U +- a3 with
+    // U = a0 s0 + a1 s1 + a2 s2 (s_b[x] = bit b of x ? -1 : +1; first = U + a3 for x < 8, second =
+    // U - a3 for x >= 8), then split into the low bytes and the high bytes of the 16 entries.
+    for (let g = 0; g < groups; g++) {
+      const e = g << 2;
+      const a0 = <i32>load<u8>(q0 + <usize>e);
+      const a1 = e + 1 < k ? <i32>load<u8>(q0 + <usize>e + 1) : 0;
+      const a2 = e + 2 < k ? <i32>load<u8>(q0 + <usize>e + 2) : 0;
+      const a3 = e + 3 < k ? <i32>load<u8>(q0 + <usize>e + 3) : 0;
+      let u = i16x8.mul(i16x8.splat(<i16>a0), i16x8(1, -1, 1, -1, 1, -1, 1, -1));
+      u = i16x8.add(u, i16x8.mul(i16x8.splat(<i16>a1), i16x8(1, 1, -1, -1, 1, 1, -1, -1)));
+      u = i16x8.add(u, i16x8.mul(i16x8.splat(<i16>a2), i16x8(1, 1, 1, 1, -1, -1, -1, -1)));
+      const v3 = i16x8.splat(<i16>a3);
+      const first = i16x8.add(u, v3);
+      const second = i16x8.sub(u, v3);
+      const t = tables + (<usize>g << 5);
+      v128.store(t, i8x16.shuffle(first, second, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+      v128.store(t, i8x16.shuffle(first, second, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), 16);
+    }
+    const c0 = c + (<usize>i * ldb) * 4;
+    for (let jb = 0; jb < blocks; jb++) {
+      let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+      let pi = idx + (<usize>jb * groups << 4);
+      let g = 0;
+      while (g < groups) {
+        const end = min(g + 32, groups);
+        let h0 = i16x8.splat(0);
+        let h1 = i16x8.splat(0);
+        for (; g < end; g++) {
+          const iv = v128.load(pi);
+          const t = tables + (<usize>g << 5);
+          const lo = i8x16.swizzle(v128.load(t), iv);
+          const hi = i8x16.swizzle(v128.load(t, 16), iv);
+          h0 = i16x8.add(h0, i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+          h1 = i16x8.add(h1, i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+          pi += 16;
+        }
+        s0 = i32x4.add(s0, i32x4.extend_low_i16x8_s(h0));
+        s1 = i32x4.add(s1, i32x4.extend_high_i16x8_s(h0));
+        s2 = i32x4.add(s2, i32x4.extend_low_i16x8_s(h1));
+        s3 = i32x4.add(s3, i32x4.extend_high_i16x8_s(h1));
+      }
+      v128.store(lanes, s0);
+      v128.store(lanes, s1, 16);
+      v128.store(lanes, s2, 32);
+      v128.store(lanes, s3, 48);
+      const j0 = jb << 4;
+      const j1 = min(j0 + 16, units);
+      for (let j = j0; j < j1; j++) {
+        const d = <f64>load<i32>(lanes + (<usize>(j - j0) << 2));
+        const y = scale * d + offset * <f64>load<i32>(colsum + (<usize>j << 2));
+        store<f32>(c0 + (<usize>j << 2), <f32>y);
+      }
+    }
+    for (let j = units; j < ldb; j++) store<f32>(c0 + (<usize>j << 2), 0);
+  }
+}

@@ -133,6 +133,38 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
   });
 });
 
+describe('8-bit input (uint8Input)', () => {
+  it('binary-mlp on bytes: the scaling is recorded, predict(Uint8Array) equals tfjs on the scaled floats', async () => {
+    const model = zoo('binary-mlp', { seed: 12 });
+    const calib = tf.tensor(randomInput([16, 28, 28, 1], 5), [16, 28, 28, 1]);
+    randomizeBatchNorm(model, calib, 2);
+    calib.dispose();
+    const logits = logitsModel(model);
+    const uint8Input = { scale: 1 / 127.5, offset: -1 };
+    const { bytes, graph } = convert(logits, { uint8Input });
+    expect(graph.inputs[0].uint8).toEqual(uint8Input);
+    expect(decodeModel(bytes).graph.inputs[0].uint8).toEqual(uint8Input);
+    const n = 12;
+    const q = Uint8Array.from({ length: n * 784 }, (_, i) => (i * 7919 + (i >> 5)) % 256);
+    const x = Float32Array.from(q, (v) => v / 127.5 - 1);
+    const want = tf.tidy(() => (logits.predict(tf.tensor4d(x, [n, 28, 28, 1])) as tf.Tensor).dataSync());
+    const net = await load(bytes);
+    const got = net.predict(q, [n, 28, 28, 1]).data;
+    expect(maxRelativeError(got, Float32Array.from(want), 10)).toBeLessThanOrEqual(1e-4);
+    expect(Array.from(argmaxRows(got, 10))).toEqual(Array.from(argmaxRows(Float32Array.from(want), 10)));
+    for (const bad of [
+      { scale: 0, offset: 0 },
+      { scale: 1 },
+      { scale: Number.POSITIVE_INFINITY, offset: 0 },
+      'x',
+    ])
+      expect(() => convert(logits, { uint8Input: bad as never })).toThrow(
+        /engine.convert options.uint8Input: received .*; expected \{ scale: a positive finite number/,
+      );
+    model.dispose();
+  });
+});
+
 describe('saved and loaded models', () => {
   it('saveModel -> loadModel -> convert writes the same .lbm bytes as converting the trained model', async () => {
     const model = zoo('larq-intro-cnn', { seed: 8 });

@@ -13,7 +13,7 @@ import { ConfigError, UnsupportedError } from '../../errors.js';
 import { kernelSlotsOf } from '../../layers/float-options.js';
 import { GraphBuilder, type NodeSpec } from '../builder.js';
 import { encodeModel } from '../format/lbm.js';
-import type { FloatTransform, Graph, GraphNode } from '../ir.js';
+import type { FloatTransform, Graph, GraphNode, InputScaling } from '../ir.js';
 import { optimizeGraph } from '../optimize.js';
 import { foldBatchNorm, packConvKernel, packDenseKernel } from '../weights.js';
 import { inputKind, kernelForm, type QuantizerLike } from './quantizers.js';
@@ -27,6 +27,13 @@ export interface ConvertOptions {
   optimize?: boolean;
   /** Extra metadata for the file's header (the converter adds `source`, `converter`, `converterVersion`). */
   metadata?: Record<string, string>;
+  /**
+   * The model's input is 8-bit data scaled as x = q * scale + offset (e.g. pixels / 127.5 - 1:
+   * `{ scale: 1 / 127.5, offset: -1 }`): recorded in the file so that the engine also accepts the raw
+   * bytes, `net.predict(Uint8Array, shape)`, and runs a first dense layer with +-1 weights exactly in
+   * integer SIMD (like TFLite's uint8-input models). The float input API is unchanged.
+   */
+  uint8Input?: InputScaling;
 }
 
 /** The result of {@link convert}. */
@@ -527,6 +534,21 @@ export function convert(model: tfl.LayersModel, options: ConvertOptions = {}): C
     log.push(...o.log);
   }
   graph = pruneGraph(graph);
+  if (options.uint8Input !== undefined) {
+    const q = options.uint8Input as Partial<InputScaling> | null;
+    if (
+      typeof q !== 'object' ||
+      q === null ||
+      !(typeof q.scale === 'number' && Number.isFinite(q.scale) && q.scale > 0) ||
+      !(typeof q.offset === 'number' && Number.isFinite(q.offset))
+    )
+      throw new ConfigError({
+        where: 'engine.convert options.uint8Input',
+        received: options.uint8Input,
+        expected: '{ scale: a positive finite number, offset: a finite number } (x = q * scale + offset)',
+      });
+    graph.inputs = [{ ...graph.inputs[0], uint8: { scale: q.scale, offset: q.offset } }];
+  }
   graph.metadata = {
     ...options.metadata,
     source: model.name,

@@ -66,7 +66,7 @@ export function validateGraph(
   if (inputsArr.length !== 1) j.fail('inputs', `${inputsArr.length} inputs`, 'exactly one graph input');
   const inputs: GraphInput[] = inputsArr.map((raw, i) => {
     const o = j.object(raw, `inputs[${i}]`);
-    j.keys(o, `inputs[${i}]`, ['name', 'shape']);
+    j.keys(o, `inputs[${i}]`, ['name', 'shape', 'uint8']);
     const name = j.string(o.name, `inputs[${i}].name`);
     const shapeArr = j.array(o.shape, `inputs[${i}].shape`, 3);
     if (shapeArr.length !== 1 && shapeArr.length !== 3)
@@ -74,7 +74,13 @@ export function validateGraph(
     const shape = shapeArr.map((d, k) => j.int(d, `inputs[${i}].shape[${k}]`, 1, MAX_DIM));
     checkSize(j, shape, `inputs[${i}].shape`);
     values.set(name, { kind: 'float', shape });
-    return { name, shape };
+    if (o.uint8 === undefined) return { name, shape };
+    const q = j.object(o.uint8, `inputs[${i}].uint8`);
+    j.keys(q, `inputs[${i}].uint8`, ['scale', 'offset']);
+    const scale = j.number(q.scale, `inputs[${i}].uint8.scale`);
+    if (!(scale > 0)) j.fail(`inputs[${i}].uint8.scale`, String(scale), 'a positive number');
+    const offset = j.number(q.offset, `inputs[${i}].uint8.offset`);
+    return { name, shape, uint8: { scale, offset } };
   });
 
   const nodesArr = j.array(rawNodes, 'nodes', MAX_NODES);

@@ -22,6 +22,7 @@ export interface KernelExports {
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void;
   runJob(args: number, r0: number, count: number, scratch: number): void;
   denseLut(...args: number[]): void;
+  denseU8(...args: number[]): void;
   outFloat(...args: number[]): void;
   outBits(...args: number[]): void;
   affineRows(...args: number[]): void;

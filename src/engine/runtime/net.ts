@@ -12,6 +12,7 @@ import {
   type PreparedNode,
   type PreparedOther,
   prepareNode,
+  u8DenseTables,
 } from './prepare.js';
 
 /** Options of {@link load}. */
@@ -85,6 +86,8 @@ export interface Prediction {
 interface Slot {
   ptr: number;
   info: ValueInfo;
+  /** The 8-bit data behind a graph input given as a Uint8Array (and flattens of it), or 0. */
+  u8?: number;
 }
 
 function valueBytes(info: ValueInfo, n: number): number {
@@ -107,6 +110,8 @@ export class Net {
   private readonly prepared: PreparedNode[];
   /** Node index -> the fused pair it starts (the next node's output is computed in one kernel). */
   private readonly fusions: Map<number, Fusion>;
+  /** With 8-bit input: whether some node reads the dequantized float input (else only denseU8 does). */
+  private readonly floatInputNeeded: boolean;
   private readonly sampleBytes: number;
 
   /** Use {@link load}. */
@@ -129,6 +134,7 @@ export class Net {
       ),
     );
     this.fusions = planFusions(this.prepared, graph);
+    this.floatInputNeeded = prepareU8(k, this.prepared, graph);
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
     // One run on zeros: WebAssembly engines compile hot functions with their optimizing tier only after
@@ -166,18 +172,20 @@ export class Net {
 
   /**
    * Runs the network on `input` of shape [batch, ...inputShape] (float32, NHWC) and returns the first
-   * graph output. Throws ShapeError for a wrong shape, length or dtype.
+   * graph output. A model converted with `uint8Input` also takes the raw 8-bit data as a Uint8Array
+   * (x = q * scale + offset; a first dense layer with +-1 weights then runs exactly in integers).
+   * Throws ShapeError for a wrong shape, length or dtype.
    */
-  predict(input: Float32Array, shape: number[]): Prediction {
+  predict(input: Float32Array | Uint8Array, shape: number[]): Prediction {
     return this.run(input, shape, 'Net.predict input')[this.model.graph.outputs[0]];
   }
 
   /** Like {@link predict} for a graph with several outputs: every output by name. */
-  predictAll(input: Float32Array, shape: number[]): Record<string, Prediction> {
+  predictAll(input: Float32Array | Uint8Array, shape: number[]): Record<string, Prediction> {
     return this.run(input, shape, 'Net.predictAll input');
   }
 
-  private run(input: Float32Array, shape: number[], where: string): Record<string, Prediction> {
+  private run(input: Float32Array | Uint8Array, shape: number[], where: string): Record<string, Prediction> {
     const graph = this.model.graph;
     const n = checkInput(graph.inputs[0], input, shape, where);
     const outs: Record<string, Prediction> = {};
@@ -202,7 +210,7 @@ export class Net {
    * Runs the whole batch at once and returns a copy of every value (graph input and each node's
    * output; packed values as their words), for tests and debugging.
    */
-  trace(input: Float32Array, shape: number[]): Map<string, Tensor> {
+  trace(input: Float32Array | Uint8Array, shape: number[]): Map<string, Tensor> {
     const n = checkInput(this.model.graph.inputs[0], input, shape, 'Net.trace input');
     // Unfused, so that every intermediate value exists.
     const slots = this.runChunk(input, n, false);
@@ -224,16 +232,34 @@ export class Net {
    * Runs `n` samples already checked; returns where each value lives (without the values inside a
    * fused pair when `fuse`).
    */
-  private runChunk(input: Float32Array, n: number, fuse = true): Map<string, Slot> {
+  private runChunk(input: Float32Array | Uint8Array, n: number, fuse = true): Map<string, Slot> {
     const k = this.k;
     k.reset();
     const graph = this.model.graph;
     const values = this.model.checked.values;
     const slots = new Map<string, Slot>();
-    slots.set(graph.inputs[0].name, { ptr: k.put(input), info: values.get(graph.inputs[0].name)! });
+    const gi = graph.inputs[0];
+    if (input instanceof Uint8Array) {
+      const u8 = k.alloc(input.length);
+      new Uint8Array(k.memory.buffer, u8, input.length).set(input);
+      // The float input x = f32(q * scale + offset), unless only denseU8 reads it (trace() shows it).
+      let ptr = 0;
+      if (this.floatInputNeeded || !fuse) {
+        const { scale, offset } = gi.uint8!;
+        ptr = k.alloc(input.length * 4);
+        const x = k.f32(ptr, input.length);
+        for (let i = 0; i < input.length; i++) x[i] = input[i] * scale + offset;
+      }
+      slots.set(gi.name, { ptr, info: values.get(gi.name)!, u8 });
+    } else slots.set(gi.name, { ptr: k.put(input), info: values.get(gi.name)! });
     for (let i = 0; i < this.prepared.length; i++) {
       const p = this.prepared[i];
       const ins = p.node.inputs.map((name) => slots.get(name)!);
+      if (p.node.op === 'flatten') {
+        // The same data under another shape (and the same 8-bit data, if any).
+        slots.set(p.node.name, { ...ins[0], info: values.get(p.node.name)! });
+        continue;
+      }
       const f = fuse ? this.fusions.get(i) : undefined;
       if (f) {
         const info = values.get(f.second.node.name)!;
@@ -437,8 +463,24 @@ export class Net {
           }
         }
         const c = k.alloc(m * p.ldb * 4);
+        const q = this.model.graph.inputs[0].uint8;
+        // 8-bit input and +-1 weights: exact integer products (see denseU8 in sgemm.ts).
+        if (p.u8 && x.u8 && q)
+          k.x.denseU8(
+            x.u8,
+            p.u8.idx,
+            c,
+            m,
+            p.k,
+            units,
+            p.ldb,
+            k.alloc(Math.ceil(p.k / 4) * 32 + 64),
+            p.u8.colsum,
+            q.scale,
+            q.offset,
+          );
         // A few rows (batch 1 dense) with +-1 weights: table lookup on the packed bits (see sgemm.ts).
-        if (p.packed !== 0 && m < 4)
+        else if (p.packed !== 0 && m < 4)
           k.x.denseLut(a, p.packed, c, m, p.k, units, p.ldb, k.alloc(Math.ceil(p.k / 8) * 1024));
         else k.sgemm(a, p.weights, c, m, p.k, p.ldb);
         const dst = k.alloc(valueBytes(info, n));
@@ -590,6 +632,29 @@ function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion
     }
   }
   return out;
+}
+
+/**
+ * With an 8-bit graph input: gives every dense layer with packed +-1 weights that reads the input
+ * (directly or through flattens) denseU8's tables. Returns whether any other node reads the float input.
+ */
+function prepareU8(k: Kernels, prepared: PreparedNode[], graph: Graph): boolean {
+  if (!graph.inputs[0].uint8) return true;
+  const reads = new Set([graph.inputs[0].name]);
+  let other = graph.outputs.includes(graph.inputs[0].name);
+  for (const p of prepared) {
+    const readsInput = p.node.inputs.some((i) => reads.has(i));
+    if (!readsInput) continue;
+    if (p.node.op === 'flatten') {
+      reads.add(p.node.name);
+      if (graph.outputs.includes(p.node.name)) other = true;
+    } else if (p.op === 'dense' && p.packed !== 0) {
+      const units = (p.node as Extract<GraphNode, { op: 'dense' }>).units;
+      const w = graph.constants[(p.node as Extract<GraphNode, { op: 'dense' }>).weights].data as Uint32Array;
+      p.u8 = u8DenseTables(k, w, p.k, units);
+    } else other = true;
+  }
+  return other;
 }
 
 function describeNet(

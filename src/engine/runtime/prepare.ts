@@ -100,6 +100,8 @@ export interface PreparedFloatMatmul {
   weights: number;
   /** Dense with packed +-1 weights only: the packed rows [units, ceil(K / 32)] for denseLut; 0 otherwise. */
   packed: number;
+  /** Tables of denseU8 when this dense reads the graph's 8-bit input (set by the Net), or null. */
+  u8: { idx: number; colsum: number } | null;
   transform: PlacedTransform & { kind: 'float' };
 }
 
@@ -225,7 +227,7 @@ export function prepareNode(
       const transform = placeTransform(k, node.transform, units, constants) as PlacedTransform & {
         kind: 'float';
       };
-      return { op: node.op, node, g, k: kk, ldb, weights, packed, transform };
+      return { op: node.op, node, g, k: kk, ldb, weights, packed, u8: null, transform };
     }
     case 'maxpool2d':
     case 'avgpool2d':
@@ -241,4 +243,30 @@ export function prepareNode(
     default:
       return { op: 'other', node, g: null };
   }
+}
+
+/**
+ * The weights of a dense layer with packed +-1 weights [units, ceil(K / 32)] in denseU8's layout: for
+ * each block of 16 outputs and each group of 4 inputs, the 16 outputs' weight nibbles (bit set = -1),
+ * and the column sums sum_i w_ij = K - 2 popcount(row j).
+ */
+export function u8DenseTables(k: Kernels, packed: Uint32Array, kk: number, units: number) {
+  const words = wordsFor(kk);
+  const groups = Math.ceil(kk / 4);
+  const blocks = Math.ceil(units / 16);
+  const idx = new Uint8Array(blocks * groups * 16);
+  const colsum = new Int32Array(units);
+  for (let j = 0; j < units; j++) {
+    let pc = 0;
+    for (let w = 0; w < words; w++) pc += popcount32(packed[j * words + w]);
+    colsum[j] = kk - 2 * pc;
+    const base = (j >> 4) * groups * 16 + (j & 15);
+    for (let g = 0; g < groups; g++) {
+      const bit = g * 4;
+      idx[base + g * 16] = (packed[j * words + (bit >> 5)] >>> (bit & 31)) & 15;
+    }
+  }
+  const pIdx = k.alloc(idx.length);
+  new Uint8Array(k.memory.buffer, pIdx, idx.length).set(idx);
+  return { idx: pIdx, colsum: k.put(colsum) };
 }

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { FormatError, ShapeError } from '../../errors.js';
+import { Random } from '../../util/random.js';
+import { GraphBuilder } from '../builder.js';
+import { decodeModel, encodeModel } from '../format/lbm.js';
+import type { Graph } from '../ir.js';
+import { wordsFor } from '../shapes.js';
+import { randomPacked, randomTransform } from '../testing/models.js';
+import { Kernels } from './kernels.js';
+import { load } from './net.js';
+import { u8DenseTables } from './prepare.js';
+
+/** Bit-exact equality (Object.is per element), reporting the first difference. */
+function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, label: string): void {
+  expect(got.length, `${label} length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++)
+    if (!Object.is(got[i], want[i])) expect(`${label}[${i}] = ${got[i]}`).toBe(`${label}[${i}] = ${want[i]}`);
+}
+
+describe('denseU8 (integer dense on 8-bit input with +-1 weights)', () => {
+  // k not a multiple of 4 or 32, units not a multiple of 16, groups past 32 (i16 flush), bytes 0 and 255.
+  for (const [m, k, units] of [
+    [1, 1, 1],
+    [2, 7, 17],
+    [3, 130, 33],
+    [5, 784, 40],
+    [1, 1000, 3],
+  ] as [number, number, number][])
+    it(`${m} x ${k} -> ${units}: the exact integer products, scaled once in float64`, async () => {
+      const rng = new Random(m * 1000 + k + units);
+      const kern = await Kernels.create();
+      const words = wordsFor(k);
+      const w = randomPacked(rng, units, k);
+      const q = Uint8Array.from({ length: m * k }, (_, i) =>
+        i % 11 === 0 ? 255 : i % 13 === 0 ? 0 : rng.int(256),
+      );
+      const ldb = Math.ceil(units / 4) * 4;
+      const { idx, colsum } = u8DenseTables(kern, w, k, units);
+      const pq = kern.alloc(q.length);
+      new Uint8Array(kern.memory.buffer, pq, q.length).set(q);
+      const pc = kern.alloc(m * ldb * 4);
+      kern.f32(pc, m * ldb).fill(Number.NaN);
+      const scale = 1 / 127.5;
+      const offset = -1;
+      kern.x.denseU8(
+        pq,
+        idx,
+        pc,
+        m,
+        k,
+        units,
+        ldb,
+        kern.alloc(Math.ceil(k / 4) * 32 + 64),
+        colsum,
+        scale,
+        offset,
+      );
+      const got = kern.f32(pc, m * ldb);
+      for (let r = 0; r < m; r++)
+        for (let j = 0; j < ldb; j++) {
+          let d = 0;
+          let c = 0;
+          for (let i = 0; i < k; i++) {
+            const s = (w[j * words + (i >> 5)] >>> (i & 31)) & 1 ? -1 : 1;
+            if (j < units) {
+              d += q[r * k + i] * s;
+              c += s;
+            }
+          }
+          const want = j < units ? Math.fround(scale * d + offset * c) : 0;
+          expect(got[r * ldb + j], `row ${r} col ${j}`).toBe(want);
+        }
+    });
+});
+
+/** input [h, w, 1] -> flatten -> dense (+-1 weights) -> binarize -> bdense; `also`: the input feeds a second branch. */
+function mlp(rng: Random, shape: number[], units: number, also: boolean): { graph: Graph; dense: string } {
+  const b = new GraphBuilder('x', shape);
+  const kk = shape.reduce((a, v) => a * v, 1);
+  const flat = b.node({ op: 'flatten', inputs: [b.input] });
+  const dense = b.node({
+    op: 'dense',
+    inputs: [flat],
+    units,
+    weights: b.constant('w', 'uint32', [units, wordsFor(kk)], randomPacked(rng, units, kk)),
+    transform: randomTransform(b, rng, 't', units, 1, 'float') as never,
+  });
+  const y = b.node({
+    op: 'bdense',
+    inputs: [b.node({ op: 'binarize', inputs: [dense] })],
+    units: 10,
+    weights: b.constant('w2', 'uint32', [10, wordsFor(units)], randomPacked(rng, 10, units)),
+    transform: randomTransform(b, rng, 't2', 10, units, 'float'),
+  });
+  const outs = [y];
+  if (also) outs.push(b.node({ op: 'relu', inputs: [flat] }));
+  return { graph: b.build(outs), dense };
+}
+
+describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
+  it('with scale 1 and offset 0 the integer dense equals the float dense bit for bit; otherwise within float32 rounding', async () => {
+    const rng = new Random(91);
+    for (const [shape, units, also] of [
+      [[7, 9, 1], 37, false],
+      [[28, 28, 1], 64, true],
+    ] as [number[], number, boolean][]) {
+      const { graph, dense } = mlp(rng, shape, units, also);
+      const n = 3;
+      const kk = shape.reduce((a, v) => a * v, 1);
+      const q = Uint8Array.from({ length: n * kk }, () => rng.int(256));
+      for (const [scale, offset] of [
+        [1, 0],
+        [1 / 127.5, -1],
+      ]) {
+        graph.inputs[0].uint8 = { scale, offset };
+        const net = await load(encodeModel(graph));
+        const x = Float32Array.from(q, (v) => v * scale + offset);
+        const ti = net.trace(q, [n, ...shape]);
+        const tf = net.trace(x, [n, ...shape]);
+        expectSame(ti.get('x')!.data, x, 'dequantized input');
+        const a = ti.get(dense)!.data;
+        const b = tf.get(dense)!.data;
+        if (scale === 1) expectSame(a, b, `${dense} (integer inputs)`);
+        else
+          for (let i = 0; i < a.length; i++)
+            expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4 * (1 + Math.abs(b[i])));
+        // predict() (float input not materialized unless another node reads it) equals trace().
+        const out = net.predictAll(q, [n, ...shape]);
+        for (const name of graph.outputs) expectSame(out[name].data, ti.get(name)!.data, name);
+      }
+    }
+  });
+
+  it('bad input: a Uint8Array without scaling, wrong dtypes and lengths, bad scalings in files', async () => {
+    const rng = new Random(92);
+    const { graph } = mlp(rng, [4, 4, 1], 8, false);
+    const plain = await load(encodeModel(graph));
+    expect(() => plain.predict(new Uint8Array(16), [1, 4, 4, 1])).toThrow(ShapeError);
+    expect(() => plain.predict(new Uint8Array(16), [1, 4, 4, 1])).toThrow(/uint8Input/);
+    graph.inputs[0].uint8 = { scale: 0.5, offset: 0 };
+    const net = await load(encodeModel(graph));
+    expect(() => net.predict(new Uint8Array(15), [1, 4, 4, 1])).toThrow(/15 values for shape \[1, 4, 4, 1\]/);
+    expect(() => net.predict(new Int8Array(16) as unknown as Uint8Array, [1, 4, 4, 1])).toThrow(
+      /Int8Array.*Uint8Array/,
+    );
+    expect(decodeModel(encodeModel(graph)).graph.inputs[0].uint8).toEqual({ scale: 0.5, offset: 0 });
+    for (const bad of [
+      { scale: 0, offset: 0 },
+      { scale: -1, offset: 0 },
+      { scale: 1, offset: Number.NaN },
+      { scale: 1 },
+    ])
+      expect(
+        () => encodeModel({ ...graph, inputs: [{ ...graph.inputs[0], uint8: bad as never }] }),
+        JSON.stringify(bad),
+      ).toThrow(FormatError);
+  });
+});
