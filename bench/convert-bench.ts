@@ -76,27 +76,33 @@ function summarize(wallMs: number[], cpuMs: number[], batch: number): Timing {
   };
 }
 
-/** Runs `a` and `b` alternately `runs` times (after warm-up), timing each call. */
-function sideBySide(a: () => void, b: () => void, runs: number, warmup: number) {
-  for (let i = 0; i < warmup; i++) {
-    a();
-    b();
-  }
-  const t = { a: [] as number[], b: [] as number[], ca: [] as number[], cb: [] as number[] };
-  for (let i = 0; i < runs; i++) {
-    for (const [fn, wall, cpu] of [
-      [a, t.a, t.ca],
-      [b, t.b, t.cb],
-    ] as const) {
+/** Runs the functions alternately `runs` times (after warm-up), timing each call (wall and CPU ms). */
+function sideBySide(fns: Array<() => void>, runs: number, warmup: number) {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
+  const wall = fns.map(() => [] as number[]);
+  const cpu = fns.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++)
+    fns.forEach((fn, k) => {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       fn();
-      wall.push(performance.now() - t0);
+      wall[k].push(performance.now() - t0);
       const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000);
-    }
-  }
-  return t;
+      cpu[k].push((c.user + c.system) / 1000);
+    });
+  return { wall, cpu };
+}
+
+/** The data's pixel scaling ('symmetric': x = p / 127.5 - 1), recorded for the 8-bit input API. */
+const UINT8_INPUT = { scale: 1 / 127.5, offset: -1 };
+
+/** The bytes behind pixels scaled as p / 127.5 - 1; throws unless they give back exactly the same floats. */
+function toBytes(x: Float32Array): Uint8Array {
+  const q = Uint8Array.from(x, (v) => Math.round((v + 1) * 127.5));
+  for (let i = 0; i < x.length; i++)
+    if (Math.fround(q[i] * UINT8_INPUT.scale + UINT8_INPUT.offset) !== x[i])
+      throw new Error(`pixel ${i}: ${x[i]} is not q / 127.5 - 1 for a byte q`);
+  return q;
 }
 
 /**
@@ -173,11 +179,18 @@ async function main() {
       nodes: graph.nodes.map((n) => ('transform' in n ? `${n.op}:${n.transform.kind}` : n.op)).join(' '),
     });
     const net = await load(bytes);
+    const u8Net = await load(convert(model, { uint8Input: UINT8_INPUT }).bytes);
     // Exactness on the logits (the model without its softmax), as the tests compare them.
     const logits = logitsModel(model);
     const logitsNet = await load(convert(logits).bytes);
-    const predict = (x: Float32Array, shape: number[]) => logitsNet.predict(x, shape).data;
-    for (const [set, d] of exactnessOn ? Object.entries(datasets) : []) {
+    const logitsU8 = await load(convert(logits, { uint8Input: UINT8_INPUT }).bytes);
+    const predictFloat = (x: Float32Array, shape: number[]) => logitsNet.predict(x, shape).data;
+    const predictU8 = (x: Float32Array, shape: number[]) => logitsU8.predict(toBytes(x), shape).data;
+    const sets = Object.entries(datasets).flatMap(([set, d]) => [
+      [set, d, predictFloat] as const,
+      [`${set} (uint8 input)`, d, predictU8] as const,
+    ]);
+    for (const [set, d, predict] of exactnessOn ? sets : []) {
       if (typeof d === 'string') {
         exactness.push({ model: name, dataset: set, skipped: d });
         continue;
@@ -198,6 +211,7 @@ async function main() {
       exactness.push({ model: name, dataset: set, ...a, cpuRecheck });
     }
     logitsNet.dispose();
+    logitsU8.dispose();
     if (breakdownOn)
       perNode.push({
         model: name,
@@ -206,37 +220,49 @@ async function main() {
       });
     for (const batch of [1, 64]) {
       const x = data.test.x.subarray(0, batch * pixels);
+      const q = toBytes(x);
       const xt = tf.tensor4d(x, [batch, h, w, c]);
       // Same predictions, as a sanity check of what is timed.
-      const e = net.predict(x, [batch, h, w, c]).data;
-      const t = tf.tidy(() => (model.predict(xt) as tf.Tensor).dataSync());
-      const same = argmaxRows(e, 10).every((v, i) => v === argmaxRows(t, 10)[i]);
+      const t = argmaxRows(tf.tidy(() => (model.predict(xt) as tf.Tensor).dataSync()) as Float32Array, 10);
+      const same = (y: Float32Array) => argmaxRows(y, 10).every((v, i) => v === t[i]);
+      const sameArgmax = same(net.predict(x, [batch, h, w, c]).data);
+      const sameArgmaxU8 = same(u8Net.predict(q, [batch, h, w, c]).data);
       const runs = quick ? 10 : batch === 1 ? 200 : 40;
       const r = sideBySide(
-        () => net.predict(x, [batch, h, w, c]),
-        () => {
-          const y = model.predict(xt) as tf.Tensor;
-          y.dataSync();
-          y.dispose();
-        },
+        [
+          () => net.predict(x, [batch, h, w, c]),
+          () => u8Net.predict(q, [batch, h, w, c]),
+          () => {
+            const y = model.predict(xt) as tf.Tensor;
+            y.dataSync();
+            y.dispose();
+          },
+        ],
         runs,
         quick ? 2 : 10,
       );
       xt.dispose();
-      const engine = summarize(r.a, r.ca, batch);
-      const tfjs = summarize(r.b, r.cb, batch);
+      const engine = summarize(r.wall[0], r.cpu[0], batch);
+      const engineU8 = summarize(r.wall[1], r.cpu[1], batch);
+      const tfjs = summarize(r.wall[2], r.cpu[2], batch);
       rows.push({
         model: name,
         batch,
         runs,
-        sameArgmax: same,
+        sameArgmax,
+        sameArgmaxU8,
         engine,
+        engineU8,
         tfjs,
         speedupP50: tfjs.p50Ms / engine.p50Ms,
+        speedupU8P50: tfjs.p50Ms / engineU8.p50Ms,
         speedupCpu: tfjs.cpuMsMedian / engine.cpuMsMedian,
       });
-      process.stdout.write(`${name} batch ${batch}: ${(tfjs.p50Ms / engine.p50Ms).toFixed(1)}x\n`);
+      process.stdout.write(
+        `${name} batch ${batch}: ${(tfjs.p50Ms / engine.p50Ms).toFixed(1)}x float input, ${(tfjs.p50Ms / engineU8.p50Ms).toFixed(1)}x uint8 input\n`,
+      );
     }
+    u8Net.dispose();
     net.dispose();
     model.dispose();
   }
@@ -251,7 +277,7 @@ async function main() {
   const md = [
     '# Converted networks: engine vs tfjs',
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; tfjs backend ${machine.tfjsBackend}; engine ${machine.engine}; ${machine.date}; load average ${machine.loadAverageAtStart.map((x) => x.toFixed(1)).join(' / ')} at start, ${loadAverageAtEnd.map((x) => x.toFixed(1)).join(' / ')} at end (other jobs shared the 2 cores).`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; tfjs backend ${machine.tfjsBackend}; engine ${machine.engine}; ${machine.date}; load average ${machine.loadAverageAtStart.map((x) => x.toFixed(1)).join(' / ')} at start, ${loadAverageAtEnd.map((x) => x.toFixed(1)).join(' / ')} at end (1, 5, 15 minute averages: they include the minutes before the run).`,
     `Command: \`npx tsx bench/convert-bench.ts ${process.argv.slice(2).join(' ')}\`. Zoo networks with seeded weights and BatchNorm statistics from MNIST training images; inputs: MNIST test images. Engine and tfjs alternate run by run; p50/p90 of wall-clock latency, samples/s = batch / p50; CPU ms = median CPU time of this process per run.`,
     '',
     '## File size',
@@ -264,12 +290,16 @@ async function main() {
     '',
     '## Whole-network latency',
     '',
-    '| model | batch | engine p50 ms | engine p90 ms | engine samples/s | tfjs p50 ms | tfjs p90 ms | tfjs samples/s | speed-up (p50) | speed-up (CPU ms) | same argmax |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | batch | engine p50 ms | engine p90 ms | engine samples/s | engine, uint8 input: p50 ms | p90 ms | samples/s | tfjs p50 ms | tfjs p90 ms | tfjs samples/s | speed-up (p50) | speed-up, uint8 input (p50) | speed-up (CPU ms) | same argmax (float / uint8) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.batch} | ${f(r.engine.p50Ms, 3)} | ${f(r.engine.p90Ms, 3)} | ${f(r.engine.samplesPerSecond, 0)} | ${f(r.tfjs.p50Ms, 3)} | ${f(r.tfjs.p90Ms, 3)} | ${f(r.tfjs.samplesPerSecond, 0)} | ${f(r.speedupP50)}x | ${f(r.speedupCpu)}x | ${r.sameArgmax} |`,
+        `| ${r.model} | ${r.batch} | ${f(r.engine.p50Ms, 3)} | ${f(r.engine.p90Ms, 3)} | ${f(r.engine.samplesPerSecond, 0)} | ${f(r.engineU8.p50Ms, 3)} | ${f(r.engineU8.p90Ms, 3)} | ${f(r.engineU8.samplesPerSecond, 0)} | ${f(r.tfjs.p50Ms, 3)} | ${f(r.tfjs.p90Ms, 3)} | ${f(r.tfjs.samplesPerSecond, 0)} | ${f(r.speedupP50)}x | ${f(r.speedupU8P50)}x | ${f(r.speedupCpu)}x | ${r.sameArgmax} / ${r.sameArgmaxU8} |`,
     ),
+    '',
+    "uint8 input: the same network converted with `uint8Input: { scale: 1 / 127.5, offset: -1 }` (the data's pixel scaling) and given the MNIST bytes, `net.predict(Uint8Array, shape)`; " +
+      'a first dense layer with +-1 weights then runs exactly in integers (binary-mlp); networks whose first layer is a convolution dequantize the bytes and run the float path. ' +
+      'tfjs gets the float images (p / 127.5 - 1) in both comparisons.',
     '',
     'Target: >= 8x faster than tfjs on its fastest available backend, batch 1 and 64, for binary-mlp and larq-intro-cnn (quicknet-tiny for information).',
     '',
