@@ -14,6 +14,7 @@
  * (pt, pl) the top/left padding, so output (oh, ow) reads input rows oh*s + i*d - pt.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { type ConvCi1Args, heapKernels, heapOffset } from './heap-kernels.js';
 import type { KernelArgs } from './kernel-registry.js';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -464,9 +465,104 @@ export function conv2DBackpropFilterPatches(args: KernelArgs): tf.Tensor {
  * otherwise (measured crossover on wasm, 2 cores: Ci = 1 took 71 vs 270 ms for x = [256, 28, 28, 1],
  * Ci = 3 about equal, Ci >= 8 about twice as fast transposed; see bench/backend-bench.ts).
  */
-export function conv2DBackpropFilterAuto(args: KernelArgs): tf.Tensor {
+export function conv2DBackpropFilterAuto(args: KernelArgs): tf.Tensor | tf.TensorInfo {
   const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
-  return filterShape[2] <= 3 ? conv2DBackpropFilterPatches(args) : conv2DBackpropFilterFromOps(args);
+  return (
+    conv2DBackpropFilterCi1Simd(args) ??
+    (filterShape[2] <= 3 ? conv2DBackpropFilterPatches(args) : conv2DBackpropFilterFromOps(args))
+  );
+}
+
+/**
+ * The geometry arguments of the one-input-channel SIMD kernels, or null if lowbit's wasm SIMD kernels
+ * cannot run this gradient (not wasm, no SIMD, NCHW, more than one input channel, not float32).
+ */
+function ci1Geometry(
+  args: KernelArgs,
+  xShape: Shape4,
+  filterShape: Shape4,
+  dtypes: tf.DataType[],
+): { info: tf.backend_util.Conv2DInfo; geometry: ConvCi1Args } | null {
+  const { strides, pad, dataFormat, dimRoundingMode } = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: Pad;
+    dataFormat?: string;
+    dimRoundingMode: Rounding;
+  };
+  if (filterShape[2] !== 1 || dataFormat === 'NCHW' || dtypes.some((d) => d !== 'float32')) return null;
+  if (heapKernels(args.backend) == null) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const geometry: ConvCi1Args = [
+    0,
+    0,
+    0,
+    batchSize,
+    inHeight,
+    inWidth,
+    outHeight,
+    outWidth,
+    filterHeight,
+    filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.outChannels,
+  ];
+  return { info, geometry };
+}
+
+/**
+ * Conv2DBackpropFilter for one input channel (a network's first layer) on lowbit's wasm SIMD kernel:
+ * dW[i, j, 0, o] = sum over (b, oy, ox) of x[b, oy*s + i - pt, ox*s + j - pl] * dy[b, oy, ox, o], one
+ * pass over dy, vectorized over output channels (the patches + matMul form packed all of dy for
+ * XNNPACK: 11.4 ms for larq-intro-cnn's first layer). Null where the kernel cannot run.
+ */
+export function conv2DBackpropFilterCi1Simd(args: KernelArgs): tf.TensorInfo | null {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
+  const g = ci1Geometry(args, x.shape as Shape4, filterShape, [x.dtype, dy.dtype]);
+  if (g == null) return null;
+  const backend = args.backend as unknown as HeapBackend;
+  const out = backend.makeOutput([...filterShape], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  g.geometry[0] = at(x);
+  g.geometry[1] = at(dy);
+  g.geometry[2] = at(out);
+  heapKernels(backend)!.convFilterGradCi1F32(...g.geometry);
+  return out;
+}
+
+/**
+ * Conv2DBackpropInput for one input channel on lowbit's wasm SIMD kernel: dx[b, y, x, 0] = sum over
+ * (oy, ox, i, j, o) with y = oy*s + i - pt, x = ox*s + j - pl of dy[b, oy, ox, o] * W[i, j, 0, o]. tfjs's
+ * fused conv2d computes this for a first layer although nothing uses it. Null where it cannot run.
+ */
+export function conv2DBackpropInputCi1Simd(args: KernelArgs): tf.TensorInfo | null {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
+  const g = ci1Geometry(args, inputShape, filter.shape as Shape4, [dy.dtype, filter.dtype]);
+  if (g == null) return null;
+  const backend = args.backend as unknown as HeapBackend;
+  const out = backend.makeOutput([...inputShape], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  g.geometry[0] = at(dy);
+  g.geometry[1] = at(filter);
+  g.geometry[2] = at(out);
+  heapKernels(backend)!.convInputGradCi1F32(...g.geometry);
+  return out;
 }
 
 /** The subset of BackendWasm the col2im kernel uses. */
@@ -561,6 +657,8 @@ export function col2imIsFaster(inputShape: Shape4): boolean {
 /** The registered wasm Conv2DBackpropInput: col2im where {@link col2imIsFaster}, else the transposed convolution. */
 export function conv2DBackpropInputAuto(args: KernelArgs): tf.Tensor | tf.TensorInfo {
   const { dataFormat, inputShape } = args.attrs as unknown as { dataFormat?: string; inputShape: Shape4 };
+  const simd = conv2DBackpropInputCi1Simd(args);
+  if (simd) return simd;
   if (dataFormat !== 'NCHW' && col2imIsFaster(inputShape)) return conv2DBackpropInputCol2im(args);
   return conv2DBackpropInputFromOps(args);
 }

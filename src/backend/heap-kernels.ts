@@ -28,6 +28,12 @@ export interface HeapKernels {
     oh: number,
     ow: number,
   ): void;
+  /** Conv2DBackpropFilter for one input channel, NHWC (see conv-grad-kernels.ts); dw zero-filled. */
+  convFilterGradCi1F32(...args: ConvCi1Args): void;
+  /** Conv2DBackpropInput for one input channel, NHWC (see conv-grad-kernels.ts); dx zero-filled. */
+  convInputGradCi1F32(...args: ConvCi1Args): void;
+  /** Column sums of x viewed as [lead, inner] in float64, rounded once; divided by lead if mean != 0. */
+  sumRowsF32(x: number, out: number, lead: number, inner: number, mean: number): void;
   /** One Adam step (see adam-kernel.ts), every operation rounded to float32 in tfjs-core's order. */
   adamF32(
     w: number,
@@ -48,6 +54,29 @@ export interface HeapKernels {
     nlr: number,
   ): void;
 }
+
+/**
+ * Arguments of the one-input-channel conv gradient kernels: three pointers (filter gradient: x, dy, dw;
+ * input gradient: dy, w, dx), then batch, input height and width, output height and width, filter
+ * height and width, strides, top and left padding, output channels.
+ */
+export type ConvCi1Args = [
+  a: number,
+  b: number,
+  out: number,
+  nb: number,
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+  fh: number,
+  fw: number,
+  sh: number,
+  sw: number,
+  top: number,
+  left: number,
+  co: number,
+];
 
 /** The parts of BackendWasm the kernels need (typed here to avoid a deep runtime import). */
 export interface WasmBackendInternals {

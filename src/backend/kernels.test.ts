@@ -8,9 +8,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import './index.js';
 import {
   col2imIsFaster,
+  conv2DBackpropFilterCi1Simd,
   conv2DBackpropFilterFromOps,
   conv2DBackpropFilterIm2col,
   conv2DBackpropFilterPatches,
+  conv2DBackpropInputCi1Simd,
   conv2DBackpropInputCol2im,
   conv2DBackpropInputFromOps,
 } from './conv-grad-kernels.js';
@@ -186,6 +188,45 @@ describe('conv2d gradients on wasm match cpu', () => {
     expect(col2imIsFaster([64, 28, 28, 1])).toBe(true);
     expect(col2imIsFaster([64, 5, 5, 64])).toBe(true);
     expect(col2imIsFaster([64, 13, 13, 32])).toBe(false);
+  });
+
+  it('one-input-channel SIMD filter and input gradients match cpu (strides, padding, odd channel counts)', async () => {
+    const cases = [
+      { x: [3, 28, 28, 1], f: [3, 3, 1, 32], s: 1, pad: 'valid' as const },
+      { x: [2, 9, 8, 1], f: [3, 2, 1, 7], s: 2, pad: 'same' as const },
+      { x: [2, 7, 7, 1], f: [5, 5, 1, 3], s: [1, 2] as [number, number], pad: 'same' as const },
+      ...conv2dCases.filter((c) => c.f[2] === 1),
+    ];
+    for (const { x, f, s, pad } of cases) {
+      const { err, count } = await compareBackends(() => {
+        const xs = t4(x, 1);
+        const w = t4(f, 2);
+        const dy = t(tf.conv2d(xs, w, s, pad).shape, 3);
+        const fAttrs = { strides: s, pad, dataFormat: 'NHWC', filterShape: f } as unknown as tf.NamedAttrMap;
+        const iAttrs = { strides: s, pad, dataFormat: 'NHWC', inputShape: x } as unknown as tf.NamedAttrMap;
+        if (tf.getBackend() === 'cpu') {
+          return [
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, fAttrs) as tf.Tensor,
+            tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, iAttrs) as tf.Tensor,
+          ];
+        }
+        const dw = conv2DBackpropFilterCi1Simd({
+          inputs: { x: xs, dy },
+          attrs: fAttrs,
+          backend: tf.backend(),
+        });
+        const dx = conv2DBackpropInputCi1Simd({
+          inputs: { dy, filter: w },
+          attrs: iAttrs,
+          backend: tf.backend(),
+        });
+        expect(dw).not.toBeNull();
+        expect(dx).not.toBeNull();
+        return [own(dw!), own(dx!)];
+      });
+      expect(count, `x=${x} f=${f}`).toBe(2);
+      expect(err, `x=${x} f=${f} s=${s}`).toBeLessThan(TOL);
+    }
   });
 
   it.each([

@@ -7,12 +7,14 @@
  * 2 ms), but XNNPACK repacks its right operand, the whole tensor, on every call; a row loop with one
  * accumulator per column reads the tensor once and is several times faster again.
  *
- * sum over axes 0..r-1 of X: out[c] = sum over n of X[n, c], with X viewed as [N, C], N = prod(leading dims),
+ * On wasm with SIMD the loop runs in lowbit's heap kernels (sumRowsF32: float64 lanes); otherwise in
+ * JavaScript. sum over axes 0..r-1 of X: out[c] = sum over n of X[n, c], with X viewed as [N, C], N = prod(leading dims),
  * accumulated in float64 and rounded to float32 once (as tfjs-backend-cpu does); mean = fround(sum) / N.
  */
 
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfc from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset } from './heap-kernels.js';
 import type { KernelArgs, OpKernel } from './kernel-registry.js';
 
 /** The subset of BackendWasm this kernel uses. */
@@ -71,6 +73,11 @@ export function makeLeadingReduce(original: tf.KernelFunc, mean: boolean): OpKer
     if (lead < 2 || inner === 0) return original(args);
     const backend = args.backend as unknown as HeapBackend;
     const out = backend.makeOutput(keepDims ? [...Array(r).fill(1), ...rest] : [...rest], 'float32');
+    const simd = heapKernels(backend);
+    if (simd) {
+      simd.sumRowsF32(heapOffset(backend, x), heapOffset(backend, out), lead, inner, mean ? 1 : 0);
+      return out;
+    }
     // Views are taken after the allocation: growing the wasm memory detaches older views.
     leadingReduceInto(
       backend.typedArrayFromHeap(out) as Float32Array,

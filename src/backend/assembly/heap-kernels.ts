@@ -180,3 +180,154 @@ export function maxPoolGrad2x2F32(
     }
   }
 }
+
+/**
+ * Conv2DBackpropFilter for one input channel (a network's first layer), NHWC, dilation 1:
+ * dw[i, j, 0, o] += sum over (b, oy, ox) of x[b, oy*sh + i - top, ox*sw + j - left] * dy[b, oy, ox, o],
+ * taps in the padding skipped. Vectorized over o; dw ([fh, fw, 1, co]) must be zero-filled.
+ */
+export function convFilterGradCi1F32(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  oh: i32,
+  ow: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  top: i32,
+  left: i32,
+  co: i32,
+): void {
+  const cb = (<usize>co) << 2;
+  let d: usize = dy;
+  for (let b = 0; b < nb; b++) {
+    const xb = x + ((<usize>(b * h * w)) << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let i = 0; i < fh; i++) {
+          const y = oy * sh + i - top;
+          if (y < 0 || y >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const xx = ox * sw + j - left;
+            if (xx < 0 || xx >= w) continue;
+            const s = load<f32>(xb + ((<usize>(y * w + xx)) << 2));
+            const sv = f32x4.splat(s);
+            const acc = dw + <usize>(i * fw + j) * cb;
+            let k = 0;
+            for (; k + 4 <= co; k += 4) {
+              const kk = (<usize>k) << 2;
+              v128.store(acc + kk, f32x4.add(v128.load(acc + kk), f32x4.mul(sv, v128.load(d + kk))));
+            }
+            for (; k < co; k++) {
+              const kk = (<usize>k) << 2;
+              store<f32>(acc + kk, load<f32>(acc + kk) + s * load<f32>(d + kk));
+            }
+          }
+        }
+        d += cb;
+      }
+    }
+  }
+}
+
+/**
+ * Conv2DBackpropInput for one input channel, NHWC, dilation 1: dx[b, y, x, 0] += sum over o of
+ * dy[b, oy, ox, o] * w[i, j, 0, o] for every (oy, ox, i, j) with y = oy*sh + i - top, x = ox*sw + j - left
+ * inside the input. Vectorized over o; dx must be zero-filled.
+ */
+export function convInputGradCi1F32(
+  dy: usize,
+  wt: usize,
+  dx: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  oh: i32,
+  ow: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  top: i32,
+  left: i32,
+  co: i32,
+): void {
+  const cb = (<usize>co) << 2;
+  let d: usize = dy;
+  for (let b = 0; b < nb; b++) {
+    const xb = dx + ((<usize>(b * h * w)) << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let i = 0; i < fh; i++) {
+          const y = oy * sh + i - top;
+          if (y < 0 || y >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const xx = ox * sw + j - left;
+            if (xx < 0 || xx >= w) continue;
+            const f = wt + <usize>(i * fw + j) * cb;
+            let acc = f32x4.splat(0);
+            let k = 0;
+            for (; k + 4 <= co; k += 4) {
+              const kk = (<usize>k) << 2;
+              acc = f32x4.add(acc, f32x4.mul(v128.load(d + kk), v128.load(f + kk)));
+            }
+            let s: f32 =
+              f32x4.extract_lane(acc, 0) +
+              f32x4.extract_lane(acc, 1) +
+              (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+            for (; k < co; k++) {
+              const kk = (<usize>k) << 2;
+              s += load<f32>(d + kk) * load<f32>(f + kk);
+            }
+            const p = xb + ((<usize>(y * w + xx)) << 2);
+            store<f32>(p, load<f32>(p) + s);
+          }
+        }
+        d += cb;
+      }
+    }
+  }
+}
+
+/**
+ * Sum over the rows of x viewed as [lead, inner]: out[c] = sum over n of x[n*inner + c], accumulated in
+ * float64 (two f64x2 lanes per four columns) and rounded to float32 once; with mean != 0,
+ * out[c] = f32(sum) / lead.
+ */
+export function sumRowsF32(x: usize, out: usize, lead: i32, inner: i32, mean: i32): void {
+  const stride = (<usize>inner) << 2;
+  const inv: f32 = <f32>lead;
+  let c = 0;
+  for (; c + 4 <= inner; c += 4) {
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    let p = x + ((<usize>c) << 2);
+    for (let n = 0; n < lead; n++) {
+      const v = v128.load(p);
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+      p += stride;
+    }
+    let s = f32x4.replace_lane(f32x4.splat(0), 0, <f32>f64x2.extract_lane(lo, 0));
+    s = f32x4.replace_lane(s, 1, <f32>f64x2.extract_lane(lo, 1));
+    s = f32x4.replace_lane(s, 2, <f32>f64x2.extract_lane(hi, 0));
+    s = f32x4.replace_lane(s, 3, <f32>f64x2.extract_lane(hi, 1));
+    if (mean) s = f32x4.div(s, f32x4.splat(inv));
+    v128.store(out + ((<usize>c) << 2), s);
+  }
+  for (; c < inner; c++) {
+    let acc: f64 = 0;
+    let p = x + ((<usize>c) << 2);
+    for (let n = 0; n < lead; n++) {
+      acc += <f64>load<f32>(p);
+      p += stride;
+    }
+    const s: f32 = <f32>acc;
+    store<f32>(out + ((<usize>c) << 2), mean ? s / inv : s);
+  }
+}
