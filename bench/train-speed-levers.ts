@@ -16,6 +16,10 @@
  *   (src/backend/conv-grad-kernels.ts)
  * - reduce: Sum/Mean over leading axes as a loop over the heap instead of a ones-vector GEMM
  *   (src/backend/reduce-kernels.ts; "off" is lowbit's earlier GEMM form, itself faster than stock)
+ * - pool: MaxPoolGrad's 2x2 fast paths (SIMD, or unrolled JavaScript) instead of the general loop
+ * - adam: larqAdam's fused Adam step (src/backend/adam-kernel.ts) instead of tfjs's 14 ops
+ * - simd: lowbit's SIMD heap kernels (src/backend/heap-kernels.ts) used by sign, ste-grad, adam, pool,
+ *   reduce and the one-input-channel conv gradients; off = their JavaScript (or tfjs) fallbacks
  *
  * Run: npx tsx bench/train-speed-levers.ts [--rounds N] [--networks a,b]
  * Writes bench/results/train-speed-levers.{json,md} atomically.
@@ -23,8 +27,10 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { ADAM_UPDATE } from '../src/backend/adam-kernel.js';
 import { conv2DBackpropInputFromOps } from '../src/backend/conv-grad-kernels.js';
 import { CLIPPED_GRADIENT } from '../src/backend/elementwise-kernels.js';
+import { setHeapKernelsEnabled } from '../src/backend/heap-kernels.js';
 import {
   originalGradient,
   registerFusedKernels,
@@ -33,6 +39,7 @@ import {
 } from '../src/backend/index.js';
 import { type OpKernel, overrideKernel } from '../src/backend/kernel-registry.js';
 import { makeBatchMatMul } from '../src/backend/matmul-kernels.js';
+import { maxPoolGradWasmGeneral } from '../src/backend/pool-kernels.js';
 import { makeLeadingReduceMatMul } from '../src/backend/reduce-kernels.js';
 import { larqAdam } from '../src/train/index.js';
 import { get } from '../src/zoo/index.js';
@@ -87,6 +94,12 @@ const LEVERS: Record<string, (on: boolean) => void> = {
   },
   'matmul-swap': kernelToggle('BatchMatMul', (o) => makeBatchMatMul(o, { swap: false })),
   'conv-dx': kernelToggle('Conv2DBackpropInput', () => conv2DBackpropInputFromOps),
+  pool: kernelToggle('MaxPoolGrad', () => maxPoolGradWasmGeneral),
+  adam: (on) => {
+    if (on) registerFusedKernels();
+    else if (tf.getKernel(ADAM_UPDATE, 'wasm') != null) tf.unregisterKernel(ADAM_UPDATE, 'wasm');
+  },
+  simd: (on) => setHeapKernelsEnabled(on),
   reduce: ((sum, mean) => (on: boolean) => {
     sum(on);
     mean(on);
@@ -177,7 +190,7 @@ const md = [
   machineLine(machine, 'wasm'),
   `Command: \`${commandLine()}\`. Batch 64, Adam; median CPU ms per step over ${ROUNDS} rounds x ${STEPS_PER_ROUND} steps, configurations alternating within each round.`,
   '',
-  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im for few channels or small images), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM, so "all off" is this session\'s starting point, not stock tfjs for these two kernels).',
+  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im for few channels or small images), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM), pool (2x2 MaxPoolGrad fast paths), adam (fused Adam step), simd (the SIMD heap kernels behind sign, ste-grad, adam, pool, reduce and first-layer conv gradients; off = JavaScript or tfjs fallbacks). "All off" is lowbit as it was at the start of this work (stock tfjs kernels, or lowbit\'s earlier overrides for Sum, Mean, MaxPoolGrad, Conv2DBackpropInput and BatchMatMul).',
   '',
   `| network | all off ms | all on ms | speed-up | ${NAMES.map((n) => `without ${n} ms`).join(' | ')} |`,
   `|---|---|---|---|${NAMES.map(() => '---|').join('')}`,

@@ -9,7 +9,7 @@ import {
   fusedClippedGradient,
   wasmSignValue,
 } from './elementwise-kernels.js';
-import { heapKernelBytes, heapKernels } from './heap-kernels.js';
+import { heapKernelBytes, heapKernels, setHeapKernelsEnabled } from './heap-kernels.js';
 import { HEAP_KERNELS_SOURCE_HASH } from './heap-kernels-binary.js';
 import { isLowbitKernel, originalKernelFunc } from './index.js';
 import { runOn, seededValues } from './testing.js';
@@ -155,6 +155,31 @@ describe('the SIMD heap-kernel module', () => {
     expect(ids).not.toContain(6);
     const mod = new WebAssembly.Module(heapKernelBytes());
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+  });
+
+  it('the JavaScript fallbacks (SIMD kernels off) give the same values as the SIMD kernels', async () => {
+    const xs = [...EDGES, ...seededValues([13, 7], 21)];
+    const dys = seededValues([xs.length], 22);
+    const compute = () =>
+      runOn('wasm', () => {
+        const x = tf.tensor1d(xs);
+        const dy = tf.tensor1d(dys);
+        return [
+          tf.sign(x),
+          fusedClippedGradient(x, dy, 1)!,
+          tf.sum(tf.tensor(dys.slice(0, 104), [13, 8]), 0),
+          tf.mean(tf.tensor(dys.slice(0, 104), [13, 8]), 0),
+        ];
+      });
+    const simd = await compute();
+    setHeapKernelsEnabled(false);
+    try {
+      expect(heapKernels(tf.backend())).toBeNull();
+      const js = await compute();
+      for (let i = 0; i < simd.length; i++) expect(Array.from(js[i]!)).toEqual(Array.from(simd[i]!));
+    } finally {
+      setHeapKernelsEnabled(true);
+    }
   });
 
   it('binds to the wasm backend (and not to cpu)', async () => {

@@ -95,8 +95,19 @@ export function heapKernelBytes(): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The kernels bound to `backend`'s memory, or null if they cannot run there. */
+let enabled = true;
+
+/**
+ * Turns lowbit's SIMD heap kernels off (every caller then takes its fallback) or back on. For
+ * before/after benchmarks (bench/train-speed-levers.ts) and tests; on by default.
+ */
+export function setHeapKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** The kernels bound to `backend`'s memory, or null if they cannot run there (or are turned off). */
 export function heapKernels(backend: unknown): HeapKernels | null {
+  if (!enabled) return null;
   const memory = (backend as WasmBackendInternals | undefined)?.wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return null;
   const known = instances.get(memory);

@@ -143,6 +143,15 @@ export function maxPoolGrad2x2Into(
 
 /** The MaxPoolGrad kernel for the wasm backend. */
 export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
+  return maxPoolGradWasmImpl(args, true);
+}
+
+/** MaxPoolGrad for wasm with the general loop only (lowbit's earlier kernel), for before/after benchmarks. */
+export function maxPoolGradWasmGeneral(args: KernelArgs): tf.TensorInfo {
+  return maxPoolGradWasmImpl(args, false);
+}
+
+function maxPoolGradWasmImpl(args: KernelArgs, fastPaths: boolean): tf.TensorInfo {
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
     filterSize: [number, number] | number;
@@ -163,7 +172,7 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   // Views are taken after the allocation: growing the wasm memory detaches older views.
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
-  const simd = heapKernels(backend);
+  const simd = fastPaths ? heapKernels(backend) : null;
   if (simd && isPlain2x2(info) && input.dtype === 'float32' && dy.dtype === 'float32') {
     const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const at = (t: tf.TensorInfo) => heapOffset(backend, t);
@@ -173,7 +182,10 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   const xs = backend.typedArrayFromHeap(input);
   const dys = backend.typedArrayFromHeap(dy);
   const fast =
-    xs instanceof Float32Array && dys instanceof Float32Array && maxPoolGrad2x2Into(dx, xs, dys, info);
+    fastPaths &&
+    xs instanceof Float32Array &&
+    dys instanceof Float32Array &&
+    maxPoolGrad2x2Into(dx, xs, dys, info);
   if (!fast) maxPoolGradInto(dx, xs, dys, info);
   return out;
 }
