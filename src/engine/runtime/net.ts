@@ -141,6 +141,13 @@ export class Net {
     // a first (baseline-compiled) call, so the first real predict() would be several times slower.
     const inShape = graph.inputs[0].shape;
     this.runChunk(new Float32Array(sizeOf(inShape)), 1);
+    // With workers: a few runs on a batch large enough to split the big jobs, so that the workers'
+    // code is warm too (each worker is a separate engine instance).
+    if (k.threads > 1) {
+      const batch = Math.max(1, Math.min(64, Math.floor(maxChunkBytes / this.sampleBytes)));
+      const zeros = new Float32Array(batch * sizeOf(inShape));
+      for (let i = 0; i < 3; i++) this.runChunk(zeros, batch);
+    }
     k.reset();
     this.info = {
       ...describeNet(model, fileBytes, strategy, cal, k.used),
