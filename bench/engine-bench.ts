@@ -206,38 +206,73 @@ async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResul
   };
 }
 
+/** Median wall seconds of `a` and `b` run alternately (after warm-up), with their CPU seconds under `keys`. */
+function alternate(a: () => void, b: () => void, runs: number, keys: [string, string]): [number[], number[]] {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    a();
+    b();
+  }
+  for (let i = 0; i < runs; i++) {
+    ta.push(...time(a, 1, 0, keys[0]));
+    tb.push(...time(b, 1, 0, keys[1]));
+  }
+  return [ta, tb];
+}
+
 async function benchModels() {
   const rows = [];
+  const u8Mlp = binaryMlp();
+  u8Mlp.inputs[0].uint8 = { scale: 1 / 127.5, offset: -1 };
   for (const [name, graph] of [
     ['larq-intro-cnn', larqIntroCnn()],
     ['binary-mlp', binaryMlp()],
+    ['binary-mlp, uint8 input', u8Mlp],
     ['quicknet-like', quicknetLike()],
   ] as const) {
     const bytes = encodeModel(graph);
-    for (const [threads, batch] of [
-      [1, 1],
-      [1, 64],
-      [2, 64],
-    ]) {
-      const net = await load(bytes, { threads });
-      const input = randomInput(graph, batch);
-      const key = `${name}/${threads}/${batch}`;
-      const t = time(() => net.predict(input.data, input.shape), quick ? 5 : 21, 3, key);
-      net.dispose();
+    const one = await load(bytes);
+    const two = await load(bytes, { threads: 2 });
+    const u8 = graph.inputs[0].uint8 !== undefined;
+    const inputs = (batch: number) => {
+      const x = randomInput(graph, batch);
+      return u8 ? { data: Uint8Array.from(x.data, (v) => Math.round((v + 1) * 127.5)), shape: x.shape } : x;
+    };
+    const x1 = inputs(1);
+    const x64 = inputs(64);
+    const runs = quick ? 5 : 21;
+    const t1 = time(() => one.predict(x1.data, x1.shape), runs, 3, `${name}/1/1`);
+    // 1 and 2 threads alternate run by run, so machine noise hits both alike.
+    const [t64, t64x2] = alternate(
+      () => one.predict(x64.data, x64.shape),
+      () => two.predict(x64.data, x64.shape),
+      runs,
+      [`${name}/1/64`, `${name}/2/64`],
+    );
+    const threads2 = two.info.threads;
+    one.dispose();
+    two.dispose();
+    for (const [threads, batch, t] of [
+      [1, 1, t1],
+      [1, 64, t64],
+      [threads2, 64, t64x2],
+    ] as const)
       rows.push({
         model: name,
-        threads: net.info.threads,
+        threads,
         batch,
         medianMs: median(t) * 1000,
         samplesPerSecond: batch / median(t),
         /** CPU time of the whole process (all threads) per sample. */
-        cpuMsPerSample: (median(cpuSeconds[key]) * 1000) / batch,
+        cpuMsPerSample: (median(cpuSeconds[`${name}/${threads === 1 ? 1 : 2}/${batch}`]) * 1000) / batch,
+        /** Throughput relative to one thread at the same batch. */
+        vsOneThread: batch === 64 ? median(t64) / median(t) : 1,
         fileBytes: bytes.length,
-        binaryMacs: net.info.binaryMacs,
-        floatMacs: net.info.floatMacs,
-        popcount: net.info.popcount,
+        binaryMacs: one.info.binaryMacs,
+        floatMacs: one.info.floatMacs,
+        popcount: one.info.popcount,
       });
-    }
   }
   return rows;
 }
@@ -307,11 +342,11 @@ async function main() {
     '',
     '## End-to-end engine latency (random weights, same structure as the trained networks)',
     '',
-    '| model | threads | batch | median ms (wall) | samples/s (wall) | CPU ms per sample (all threads) | file bytes | binary MACs/sample | float MACs/sample |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model | threads | batch | median ms (wall) | samples/s (wall) | throughput vs 1 thread | CPU ms per sample (all threads) | file bytes | binary MACs/sample | float MACs/sample |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...models.map(
       (r) =>
-        `| ${r.model} | ${r.threads} | ${r.batch} | ${f(r.medianMs, 3)} | ${f(r.samplesPerSecond, 0)} | ${f(r.cpuMsPerSample, 3)} | ${r.fileBytes} | ${r.binaryMacs} | ${r.floatMacs} |`,
+        `| ${r.model} | ${r.threads} | ${r.batch} | ${f(r.medianMs, 3)} | ${f(r.samplesPerSecond, 0)} | ${f(r.vsOneThread, 2)}x | ${f(r.cpuMsPerSample, 3)} | ${r.fileBytes} | ${r.binaryMacs} | ${r.floatMacs} |`,
     ),
     '',
   ].join('\n');
