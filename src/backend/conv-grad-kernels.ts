@@ -638,20 +638,54 @@ export function conv2DBackpropInputCol2im(args: KernelArgs): tf.TensorInfo {
   // Views are taken after the allocation: growing the wasm memory detaches older views.
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
-  col2imInto(dx, backend.typedArrayFromHeap(p) as Float32Array, info);
+  const simd = heapKernels(backend);
+  if (simd) {
+    const {
+      inHeight: h,
+      inWidth: w,
+      inChannels: c,
+      strideHeight,
+      strideWidth,
+      dilationHeight,
+      dilationWidth,
+    } = info;
+    const { top, left } = info.padInfo;
+    simd.col2imF32(
+      heapOffset(backend, p),
+      heapOffset(backend, out),
+      nb,
+      h,
+      w,
+      c,
+      oh,
+      ow,
+      fh,
+      fw,
+      strideHeight,
+      strideWidth,
+      dilationHeight,
+      dilationWidth,
+      top,
+      left,
+    );
+  } else {
+    col2imInto(dx, backend.typedArrayFromHeap(p) as Float32Array, info);
+  }
   p.dispose();
   return out;
 }
 
 /**
  * Whether {@link conv2DBackpropInputCol2im} is the faster wasm Conv2DBackpropInput for a gradient of
- * this geometry: measured on wasm for larq-intro-cnn's layers (CPU ms, transposed conv vs col2im):
- * [64, 28, 28, 1] <- 32 channels: 9.8 vs 4.9; [64, 5, 5, 64] <- 64: 5.8 vs 2.5; [64, 13, 13, 32] <- 64:
- * 14.7 vs 16.7 (the convolution stays).
+ * this geometry, given whether the scatter runs on lowbit's SIMD kernels (`simd`) or in JavaScript.
+ * Measured on wasm for larq-intro-cnn's layers (CPU ms, transposed conv vs col2im): with the
+ * JavaScript scatter, [64, 28, 28, 1] <- 32 channels: 9.8 vs 4.9; [64, 5, 5, 64] <- 64: 5.8 vs 2.5;
+ * [64, 13, 13, 32] <- 64: 14.7 vs 16.7 (the convolution stays); with the SIMD scatter the last is
+ * 14.7 vs 12.2 and 21.1 vs 16.6 in two runs, so col2im is used everywhere.
  */
-export function col2imIsFaster(inputShape: Shape4): boolean {
+export function col2imIsFaster(inputShape: Shape4, simd: boolean): boolean {
   const [, h, w, ci] = inputShape;
-  return ci <= 4 || h * w <= 64;
+  return simd || ci <= 4 || h * w <= 64;
 }
 
 /** The registered wasm Conv2DBackpropInput: col2im where {@link col2imIsFaster}, else the transposed convolution. */
@@ -659,6 +693,8 @@ export function conv2DBackpropInputAuto(args: KernelArgs): tf.Tensor | tf.Tensor
   const { dataFormat, inputShape } = args.attrs as unknown as { dataFormat?: string; inputShape: Shape4 };
   const simd = conv2DBackpropInputCi1Simd(args);
   if (simd) return simd;
-  if (dataFormat !== 'NCHW' && col2imIsFaster(inputShape)) return conv2DBackpropInputCol2im(args);
+  if (dataFormat !== 'NCHW' && col2imIsFaster(inputShape, heapKernels(args.backend) != null)) {
+    return conv2DBackpropInputCol2im(args);
+  }
   return conv2DBackpropInputFromOps(args);
 }

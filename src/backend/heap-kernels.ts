@@ -32,6 +32,25 @@ export interface HeapKernels {
   convFilterGradCi1F32(...args: ConvCi1Args): void;
   /** Conv2DBackpropInput for one input channel, NHWC (see conv-grad-kernels.ts); dx zero-filled. */
   convInputGradCi1F32(...args: ConvCi1Args): void;
+  /** col2im, NHWC: scatter-adds patch rows into a zero-filled image (see conv-grad-kernels.ts). */
+  col2imF32(
+    p: number,
+    dx: number,
+    nb: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dw: number,
+    top: number,
+    left: number,
+  ): void;
   /** Column sums of x viewed as [lead, inner] in float64, rounded once; divided by lead if mean != 0. */
   sumRowsF32(x: number, out: number, lead: number, inner: number, mean: number): void;
   /** One Adam step (see adam-kernel.ts), every operation rounded to float32 in tfjs-core's order. */

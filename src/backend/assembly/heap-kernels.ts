@@ -331,3 +331,56 @@ export function sumRowsF32(x: usize, out: usize, lead: i32, inner: i32, mean: i3
     store<f32>(out + ((<usize>c) << 2), mean ? s / inv : s);
   }
 }
+
+/**
+ * col2im, NHWC: for every output position (b, oy, ox) and filter tap (i, j), adds the patch row's
+ * channels P[(b, oy, ox), (i, j, :)] into dx[b, oy*sh + i*dh - top, ox*sw + j*dw - left, :]; taps in the
+ * padding are dropped. dx must be zero-filled.
+ */
+export function col2imF32(
+  p: usize,
+  dx: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  ci: i32,
+  oh: i32,
+  ow: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  top: i32,
+  left: i32,
+): void {
+  const cb = (<usize>ci) << 2;
+  let row: usize = p;
+  for (let b = 0; b < nb; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let i = 0; i < fh; i++) {
+          const r = oy * sh + i * dh - top;
+          if (r < 0 || r >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const q = ox * sw + j * dw - left;
+            if (q < 0 || q >= w) continue;
+            const d = dx + <usize>((b * h + r) * w + q) * cb;
+            const s = row + <usize>(i * fw + j) * cb;
+            let c = 0;
+            for (; c + 4 <= ci; c += 4) {
+              const cc = (<usize>c) << 2;
+              v128.store(d + cc, f32x4.add(v128.load(d + cc), v128.load(s + cc)));
+            }
+            for (; c < ci; c++) {
+              const cc = (<usize>c) << 2;
+              store<f32>(d + cc, load<f32>(d + cc) + load<f32>(s + cc));
+            }
+          }
+        }
+        row += <usize>(fh * fw) * cb;
+      }
+    }
+  }
+}
