@@ -174,7 +174,7 @@ export function denseLut(a: usize, w: usize, c: usize, m: i32, k: i32, units: i3
  * D_j = sum_i q_i w_ij is exact; the output is c[j] = f32(scale * D_j + offset * colsum[j]) (in f64),
  * the dense product of the dequantized input x = q * scale + offset with the weights.
  * `q` [m, k] bytes; `idx` [ceil(units / 16), ceil(k / 4), 16] weight nibbles (bit set = -1, zero past k
- * and past units); `colsum` i32 [units] = sum_i w_ij; `tables` ceil(k / 4) * 32 + 64 bytes;
+ * and past units); `colsum` i32 [units] = sum_i w_ij; `tables` ceil(k / 4) * 32 + 128 bytes;
  * c [m, ldb] floats, zero past units.
  */
 export function denseU8(
@@ -206,7 +206,59 @@ export function denseU8(
       v128.store(t, i8x16.shuffle(first, second, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), 16);
     }
     const c0 = c + (<usize>i * ldb) * 4;
-    for (let jb = 0; jb < blocks; jb++) {
+    let jb = 0;
+    // Two blocks of 16 outputs per pass share each group's table loads.
+    for (; jb + 1 < blocks; jb += 2) {
+      let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+      let s4 = i32x4.splat(0), s5 = i32x4.splat(0), s6 = i32x4.splat(0), s7 = i32x4.splat(0);
+      let pi = idx + (<usize>jb * groups << 4);
+      const second = <usize>groups << 4;
+      let g = 0;
+      while (g < groups) {
+        const end = min(g + 32, groups);
+        let h0 = i16x8.splat(0), h1 = i16x8.splat(0), h2 = i16x8.splat(0), h3 = i16x8.splat(0);
+        for (; g < end; g++) {
+          const t = tables + (<usize>g << 5);
+          const tlo = v128.load(t);
+          const thi = v128.load(t, 16);
+          const iv = v128.load(pi);
+          const iw = v128.load(pi + second);
+          const lo = i8x16.swizzle(tlo, iv);
+          const hi = i8x16.swizzle(thi, iv);
+          const lo2 = i8x16.swizzle(tlo, iw);
+          const hi2 = i8x16.swizzle(thi, iw);
+          h0 = i16x8.add(h0, i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+          h1 = i16x8.add(h1, i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+          h2 = i16x8.add(h2, i8x16.shuffle(lo2, hi2, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+          h3 = i16x8.add(h3, i8x16.shuffle(lo2, hi2, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+          pi += 16;
+        }
+        s0 = i32x4.add(s0, i32x4.extend_low_i16x8_s(h0));
+        s1 = i32x4.add(s1, i32x4.extend_high_i16x8_s(h0));
+        s2 = i32x4.add(s2, i32x4.extend_low_i16x8_s(h1));
+        s3 = i32x4.add(s3, i32x4.extend_high_i16x8_s(h1));
+        s4 = i32x4.add(s4, i32x4.extend_low_i16x8_s(h2));
+        s5 = i32x4.add(s5, i32x4.extend_high_i16x8_s(h2));
+        s6 = i32x4.add(s6, i32x4.extend_low_i16x8_s(h3));
+        s7 = i32x4.add(s7, i32x4.extend_high_i16x8_s(h3));
+      }
+      v128.store(lanes, s0);
+      v128.store(lanes, s1, 16);
+      v128.store(lanes, s2, 32);
+      v128.store(lanes, s3, 48);
+      v128.store(lanes, s4, 64);
+      v128.store(lanes, s5, 80);
+      v128.store(lanes, s6, 96);
+      v128.store(lanes, s7, 112);
+      const j0 = jb << 4;
+      const j1 = min(j0 + 32, units);
+      for (let j = j0; j < j1; j++) {
+        const d = <f64>load<i32>(lanes + (<usize>(j - j0) << 2));
+        const y = scale * d + offset * <f64>load<i32>(colsum + (<usize>j << 2));
+        store<f32>(c0 + (<usize>j << 2), <f32>y);
+      }
+    }
+    for (; jb < blocks; jb++) {
       let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
       let pi = idx + (<usize>jb * groups << 4);
       let g = 0;

@@ -481,7 +481,7 @@ export class Net {
             p.k,
             units,
             p.ldb,
-            k.alloc(Math.ceil(p.k / 4) * 32 + 64),
+            k.alloc(Math.ceil(p.k / 4) * 32 + 128),
             p.u8.colsum,
             q.scale,
             q.offset,

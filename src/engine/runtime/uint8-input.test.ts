@@ -50,7 +50,7 @@ describe('denseU8 (integer dense on 8-bit input with +-1 weights)', () => {
         k,
         units,
         ldb,
-        kern.alloc(Math.ceil(k / 4) * 32 + 64),
+        kern.alloc(Math.ceil(k / 4) * 32 + 128),
         colsum,
         scale,
         offset,
