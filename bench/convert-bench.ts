@@ -3,13 +3,15 @@
  * speed, lowbit engine vs tfjs on its fastest available backend, measured side by side (the two
  * alternate run by run, so machine noise hits both alike).
  *
- * Run: `npx tsx bench/convert-bench.ts [--quick] [--models a,b] [--no-exactness] [--no-breakdown] [--out NAME]`.
+ * Run: `npx tsx bench/convert-bench.ts [--quick] [--models a,b] [--no-exactness] [--no-breakdown] [--out NAME]
+ * [--exactness-from FILE.json]`. --exactness-from takes the exactness rows (which do not depend on
+ * timing) from an earlier run's JSON instead of recomputing them, so a quiet-machine window only times.
  * Writes bench/NAME.json and bench/NAME.md (default convert-bench); the flags keep one run short
  * enough for a quiet-machine window (split runs are merged by hand into the committed report).
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +36,8 @@ function flag(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const modelNames = (flag('--models') ?? 'binary-mlp,larq-intro-cnn,quicknet-tiny').split(',');
-const exactnessOn = !process.argv.includes('--no-exactness');
+const exactnessFrom = flag('--exactness-from');
+const exactnessOn = !process.argv.includes('--no-exactness') && exactnessFrom === undefined;
 const breakdownOn = !process.argv.includes('--no-breakdown');
 const outName = flag('--out') ?? 'convert-bench';
 
@@ -266,11 +269,18 @@ async function main() {
     net.dispose();
     model.dispose();
   }
+  if (exactnessFrom !== undefined)
+    exactness.push(
+      ...(JSON.parse(readFileSync(exactnessFrom, 'utf8')) as { exactness: typeof exactness }).exactness,
+    );
   const loadAverageAtEnd = os.loadavg();
   const result = {
     machine: { ...machine, loadAverageAtEnd },
     sizes,
     speed: rows,
+    exactness,
+    exactnessFrom: exactnessFrom ?? null,
+    perNode,
     targets: { sizeRatio: 25, speedup: 8 },
   };
   const f = (x: number, d = 1) => x.toFixed(d);
@@ -305,6 +315,12 @@ async function main() {
     '',
     '## Exactness on real data (engine vs tfjs on the backend above, every test image)',
     '',
+    ...(exactnessFrom
+      ? [
+          `Rows from the run recorded in ${exactnessFrom} (same code; exactness does not depend on timing).`,
+          '',
+        ]
+      : []),
     '| model | dataset | images | differing argmax | max relative error | classes predicted | rows above 1e-4 | those rows on tfjs cpu: max relative error |',
     '|---|---|---|---|---|---|---|---|',
     ...exactness.map((e) =>
