@@ -12,8 +12,7 @@
  * - ste-grad: fused clipped straight-through gradient kernel (src/backend/elementwise-kernels.ts)
  * - matmul-swap: transposed 2-D products computed as (op(b)^T op(a)^T)^T where that moves fewer
  *   values (src/backend/matmul-kernels.ts)
- * - conv-dx: Conv2DBackpropInput as matMul + col2im for few channels or small images
- *   (src/backend/conv-grad-kernels.ts)
+ * - conv-dx: Conv2DBackpropInput as matMul + col2im (src/backend/conv-grad-kernels.ts)
  * - reduce: Sum/Mean over leading axes as a loop over the heap instead of a ones-vector GEMM
  *   (src/backend/reduce-kernels.ts; "off" is lowbit's earlier GEMM form, itself faster than stock)
  * - pool: MaxPoolGrad's 2x2 fast paths (SIMD, or unrolled JavaScript) instead of the general loop
@@ -190,7 +189,7 @@ const md = [
   machineLine(machine, 'wasm'),
   `Command: \`${commandLine()}\`. Batch 64, Adam; median CPU ms per step over ${ROUNDS} rounds x ${STEPS_PER_ROUND} steps, configurations alternating within each round.`,
   '',
-  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im for few channels or small images), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM), pool (2x2 MaxPoolGrad fast paths), adam (fused Adam step), simd (the SIMD heap kernels behind sign, ste-grad, adam, pool, reduce and first-layer conv gradients; off = JavaScript or tfjs fallbacks). "All off" is lowbit as it was at the start of this work (stock tfjs kernels, or lowbit\'s earlier overrides for Sum, Mean, MaxPoolGrad, Conv2DBackpropInput and BatchMatMul).',
+  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im, the scatter on SIMD where available), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM), pool (2x2 MaxPoolGrad fast paths), adam (fused Adam step), simd (the SIMD heap kernels behind sign, ste-grad, adam, pool, reduce and first-layer conv gradients; off = JavaScript or tfjs fallbacks). "All off" is lowbit as it was at the start of this work (stock tfjs kernels, or lowbit\'s earlier overrides for Sum, Mean, MaxPoolGrad, Conv2DBackpropInput and BatchMatMul).',
   '',
   `| network | all off ms | all on ms | speed-up | ${NAMES.map((n) => `without ${n} ms`).join(' | ')} |`,
   `|---|---|---|---|${NAMES.map(() => '---|').join('')}`,

@@ -229,11 +229,20 @@ const md: string[] = [
   machineLine(machine, backends.join(', ')),
   `Command: \`${commandLine()}\`.`,
   `Batch ${BATCH}, Adam, sparse categorical cross-entropy, weight_clip applied after each step; median of ${STEPS} timed steps after ${WARMUP} warm-up steps (cpu backend: ${CPU_STEPS} steps after 1). ` +
-    `PyTorch: ${peer ? `bench/train-speed-peer.py, torch ${results.find((r) => r.peer)?.peer?.torch ?? '?'}, 1 thread, CPU, same networks and batch, run right after lowbit for each network` : 'not available (no /usr/bin/python3 with torch)'}.`,
+    `PyTorch: ${
+      !peer
+        ? 'not available (no /usr/bin/python3 with torch)'
+        : results.some((r) => r.peer)
+          ? `bench/train-speed-peer.py, torch ${results.find((r) => r.peer)?.peer?.torch}, 1 thread, CPU, same networks and batch, run right after lowbit for each network`
+          : 'not run next to the cpu backend (see bench/results/train-speed.md)'
+    }.`,
   '',
   'samples/s by CPU time (samples / process CPU seconds per step) and by wall-clock time. The machine is shared with other jobs, so wall-clock figures are depressed and noisy; CPU-time figures are the fair comparison.',
   '',
-  "What each of lowbit's training-speed fixes contributes: bench/results/train-speed-levers.md.",
+  "What each of lowbit's training-speed fixes contributes: bench/results/train-speed-levers.md." +
+    (backends.includes('cpu')
+      ? ''
+      : ' The cpu backend rows: bench/results/train-speed-cpu.md (`--backends cpu`).'),
   '',
   '| network | backend | lowbit samples/s (CPU) | lowbit samples/s (wall) | PyTorch samples/s (CPU) | PyTorch samples/s (wall) | lowbit / PyTorch (CPU) | lowbit / PyTorch (wall) | benchmarks.md PyTorch |',
   '|---|---|---|---|---|---|---|---|---|',
