@@ -133,28 +133,33 @@ describe('the SIMD heap-kernel module', () => {
   it('is built from the current source, has no data segment and touches no memory of its own', () => {
     const source = readFileSync(join(import.meta.dirname, 'assembly/heap-kernels.ts'));
     expect(createHash('sha256').update(source).digest('hex')).toBe(HEAP_KERNELS_SOURCE_HASH);
-    // Section ids of the binary: 11 (data) would write into tfjs-backend-wasm's memory at instantiation,
-    // 8 (start) would run code then; 6 (global) would mean state. None may be present.
-    const b = heapKernelBytes();
-    const ids: number[] = [];
-    for (let p = 8; p < b.length; ) {
-      const id = b[p++]!;
-      let len = 0;
-      let shift = 0;
-      let byte: number;
-      do {
-        byte = b[p++]!;
-        len |= (byte & 127) << shift;
-        shift += 7;
-      } while (byte & 128);
-      ids.push(id);
-      p += len;
+    // Section ids of each variant: 11 (data) would write into tfjs-backend-wasm's memory at
+    // instantiation, 8 (start) would run code then; 6 (global) would mean state. None may be present.
+    for (const shared of [false, true]) {
+      const b = heapKernelBytes(shared);
+      const ids: number[] = [];
+      for (let p = 8; p < b.length; ) {
+        const id = b[p++]!;
+        let len = 0;
+        let shift = 0;
+        let byte: number;
+        do {
+          byte = b[p++]!;
+          len |= (byte & 127) << shift;
+          shift += 7;
+        } while (byte & 128);
+        ids.push(id);
+        p += len;
+      }
+      expect(ids).toContain(10); // code
+      expect(ids).not.toContain(11);
+      expect(ids).not.toContain(8);
+      expect(ids).not.toContain(6);
     }
-    expect(ids).not.toContain(11);
-    expect(ids).not.toContain(8);
-    expect(ids).not.toContain(6);
-    const mod = new WebAssembly.Module(heapKernelBytes());
-    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    for (const shared of [false, true]) {
+      const mod = new WebAssembly.Module(heapKernelBytes(shared));
+      expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    }
   });
 
   it('the JavaScript fallbacks (SIMD kernels off) give the same values as the SIMD kernels', async () => {
@@ -180,6 +185,18 @@ describe('the SIMD heap-kernel module', () => {
     } finally {
       setHeapKernelsEnabled(true);
     }
+  });
+
+  it('runs on a shared memory too (the multithreaded tfjs-backend-wasm build): Sign of 5 values', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const k = heapKernels({ wasm: { asm: { memory } } });
+    expect(k).not.toBeNull();
+    const f = new Float32Array(memory.buffer);
+    f.set([-2, 0, 1e-8, -1e-8, 3], 4);
+    k!.signF32(16, 64, 5);
+    expect(Array.from(f.slice(16, 21))).toEqual([-1, 0, 0, 0, 1]);
+    // Anything that is not a WebAssembly.Memory is not bound.
+    expect(heapKernels({ wasm: { asm: { memory: {} } } })).toBeNull();
   });
 
   it('binds to the wasm backend (and not to cpu)', async () => {

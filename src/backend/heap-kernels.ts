@@ -8,7 +8,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '../errors.js';
-import { HEAP_KERNELS_BASE64 } from './heap-kernels-binary.js';
+import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from './heap-kernels-binary.js';
 
 /** The kernels the module exports; pointers are byte offsets into tfjs-backend-wasm's memory. */
 export interface HeapKernels {
@@ -103,15 +103,31 @@ export interface WasmBackendInternals {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 const instances = new WeakMap<WebAssembly.Memory, HeapKernels>();
+const unusable = new WeakSet<WebAssembly.Memory>();
 
-/** The module's bytes (decoded from the embedded base64). Exported for tests. */
-export function heapKernelBytes(): Uint8Array<ArrayBuffer> {
-  const text = atob(HEAP_KERNELS_BASE64);
+/**
+ * The module's bytes (decoded from the embedded base64): the variant importing an unshared memory, or
+ * with `shared` the one importing a shared memory (the multithreaded tfjs-backend-wasm build, used in
+ * cross-origin-isolated pages). Exported for tests.
+ */
+export function heapKernelBytes(shared = false): Uint8Array<ArrayBuffer> {
+  const text = atob(shared ? HEAP_KERNELS_SHARED_BASE64 : HEAP_KERNELS_BASE64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
+}
+
+function moduleFor(shared: boolean): WebAssembly.Module | null {
+  if (!compiled.has(shared)) {
+    try {
+      compiled.set(shared, new WebAssembly.Module(heapKernelBytes(shared)));
+    } catch {
+      compiled.set(shared, null); // no wasm SIMD (or threads) in this runtime
+    }
+  }
+  return compiled.get(shared)!;
 }
 
 let enabled = true;
@@ -131,17 +147,19 @@ export function heapKernels(backend: unknown): HeapKernels | null {
   if (!(memory instanceof WebAssembly.Memory)) return null;
   const known = instances.get(memory);
   if (known) return known;
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(heapKernelBytes());
-    } catch {
-      compiled = null; // no wasm SIMD in this runtime
-    }
+  if (unusable.has(memory)) return null;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const mod = moduleFor(shared);
+  try {
+    if (mod == null) throw new Error('no module');
+    const exports = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as HeapKernels;
+    instances.set(memory, exports);
+    return exports;
+  } catch {
+    // A memory this module cannot import: the callers' fallbacks run instead.
+    unusable.add(memory);
+    return null;
   }
-  if (compiled === null) return null;
-  const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as HeapKernels;
-  instances.set(memory, exports);
-  return exports;
 }
 
 /** Byte offset of a tensor's data in tfjs-backend-wasm's memory. */

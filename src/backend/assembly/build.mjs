@@ -34,6 +34,30 @@ execFileSync(
   ],
   { stdio: 'inherit' },
 );
+// The same kernels on a shared memory (the multithreaded tfjs-backend-wasm build, in cross-origin-isolated
+// pages). A shared memory import must declare a maximum; 65536 pages (4 GiB) admits any wasm32 memory.
+const outShared = outWasm.replace(/\.wasm$/, '-shared.wasm');
+execFileSync(
+  process.execPath,
+  [
+    asc,
+    source,
+    '-O3',
+    '--runtime',
+    'stub',
+    '--noAssert',
+    '--enable',
+    'simd,threads',
+    '--importMemory',
+    '--sharedMemory',
+    '--maximumMemory',
+    '65536',
+    '-o',
+    outShared,
+  ],
+  { stdio: 'inherit' },
+);
+const shared = readFileSync(outShared);
 const bytes = readFileSync(outWasm);
 const hash = createHash('sha256').update(readFileSync(source)).digest('hex');
 const wrap = (buf) => (buf.toString('base64').match(/.{1,100}/g) ?? []).map((l) => `  '${l}'`).join(' +\n');
@@ -44,8 +68,12 @@ export const HEAP_KERNELS_SOURCE_HASH = '${hash}';
 /** lowbit's wasm training kernels (imports tfjs-backend-wasm's memory as env.memory), base64. */
 export const HEAP_KERNELS_BASE64 =
 ${wrap(bytes)};
+
+/** The same kernels importing a shared memory (maximum 65536 pages), base64. */
+export const HEAP_KERNELS_SHARED_BASE64 =
+${wrap(shared)};
 `;
 const tmp = `${outTs}.tmp`;
 writeFileSync(tmp, text);
 renameSync(tmp, outTs);
-console.log(`heap kernels: ${bytes.length} bytes -> ${outTs}`);
+console.log(`heap kernels: ${bytes.length} bytes (shared-memory variant ${shared.length}) -> ${outTs}`);
