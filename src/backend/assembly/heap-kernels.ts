@@ -1,9 +1,9 @@
 // Elementwise training kernels for tfjs-backend-wasm, compiled to a small WebAssembly module that
 // imports tfjs-backend-wasm's own memory, so they run on tensors in place (pointers are byte offsets
 // into that memory). SIMD (f32x4) main loops with scalar tails. No static data and no allocation:
-// the module must never write outside the buffers it is given. Built by src/backend/assembly/build.mjs.
+// the module must never write outside the buffers it is given. Built by scripts/build-heap-kernels.mjs
+// (npm run build:heap-kernels).
 
-// @ts-nocheck: AssemblyScript, not TypeScript.
 
 const EPS: f32 = 1.1920928955078125e-7; // float32 epsilon, 2^-23
 

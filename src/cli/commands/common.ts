@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError } from 'commander';
 import { backend, ConfigError, FormatError, io, optimizers, plot } from '../../index.js';
+import { larqAdam } from '../../train/index.js';
 
 /** commander parser of a positive integer option. */
 export function positiveInt(value: string): number {
@@ -58,7 +59,7 @@ export const BOP_DEFAULTS = { threshold: 1e-8, gamma: 1e-4 } as const;
 
 /**
  * Builds the optimizer `--optimizer name` stands for:
- * - `adam`: Adam(lr, beta1 0.9, beta2 0.999, epsilon 1e-7), Keras's defaults and Larq's recipe;
+ * - `adam`: Adam(lr, beta1 0.9, beta2 0.999, epsilon 1e-7), Keras's defaults and Larq's recipe (`larqAdam`);
  * - `bop`: Bop (threshold 1e-8, gamma 1e-4) for every variable: only for models whose trainable
  *   variables are all binary (precision 1);
  * - `case`: CaseOptimizer([[isBinaryVariable, Bop]], Adam(lr)): Bop flips the binary kernels,
@@ -68,7 +69,7 @@ export const BOP_DEFAULTS = { threshold: 1e-8, gamma: 1e-4 } as const;
  * @throws ConfigError for `bop` on a model with non-binary trainable variables (naming the first).
  */
 export function buildOptimizer(name: OptimizerName, lr: number, model: tfl.LayersModel): tf.Optimizer {
-  if (name === 'adam') return tf.train.adam(lr, 0.9, 0.999, 1e-7);
+  if (name === 'adam') return larqAdam(lr);
   if (name === 'bop') {
     const other = model.trainableWeights.find((w) => !optimizers.isBinaryVariable(w));
     if (other) {
@@ -83,7 +84,7 @@ export function buildOptimizer(name: OptimizerName, lr: number, model: tfl.Layer
   }
   return new optimizers.CaseOptimizer(
     [[optimizers.isBinaryVariable, new optimizers.Bop({ ...BOP_DEFAULTS })]],
-    tf.train.adam(lr, 0.9, 0.999, 1e-7),
+    larqAdam(lr),
   );
 }
 

@@ -2,7 +2,7 @@
 // Builds lowbit's wasm training kernels (src/backend/assembly/heap-kernels.ts, AssemblyScript) into a
 // module that imports tfjs-backend-wasm's memory, and embeds it as base64 in
 // src/backend/heap-kernels-binary.ts with a SHA-256 of the source (a unit test fails when the
-// committed binary is older than the source). Usage: node src/backend/assembly/build.mjs
+// committed binary is older than the source). Usage: npm run build:heap-kernels
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const source = join(here, 'heap-kernels.ts');
-const outTs = join(here, '..', 'heap-kernels-binary.ts');
+const source = join(here, '..', 'src/backend/assembly/heap-kernels.ts');
+const outTs = join(here, '..', 'src/backend/heap-kernels-binary.ts');
 const outWasm = join(mkdtempSync(join(tmpdir(), 'lowbit-heap-')), 'heap-kernels.wasm');
 const require = createRequire(import.meta.url);
 const asc = join(dirname(require.resolve('assemblyscript/package.json')), 'bin/asc.js');
