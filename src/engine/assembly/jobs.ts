@@ -2,9 +2,11 @@
 // and any thread runs rows [r0, r0 + count) of it (images for convolutions, GEMM rows for transforms).
 // Every kernel here treats its rows independently, so the split changes nothing in the results.
 
+import { maxPoolF32 } from './float-ops';
 import { affineSigns, convPoolF32 } from './fused';
 import { im2colBits } from './im2col';
-import { outBits, outFloat } from './transform';
+import { denseU8 } from './sgemm';
+import { maxPoolBits, outBits, outFloat } from './transform';
 
 /** Job kinds (mirrored by JOB_* in runtime/kernels.ts). */
 export const JOB_CONV_POOL: i32 = 1;
@@ -12,6 +14,8 @@ export const JOB_IM2COL_BITS: i32 = 2;
 export const JOB_OUT_BITS: i32 = 3;
 export const JOB_OUT_FLOAT: i32 = 4;
 export const JOB_AFFINE_SIGNS: i32 = 5;
+export const JOB_DENSE_U8: i32 = 6;
+export const JOB_MAX_POOL: i32 = 7;
 
 @inline function I(args: usize, i: i32): i32 {
   return load<i32>(args + (<usize>i << 2));
@@ -35,6 +39,9 @@ export const JOB_AFFINE_SIGNS: i32 = 5;
  *   in the whole GEMM, for the zero-padding corrections).
  * - out-float: acc dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels row0; rows = GEMM rows.
  * - affine-signs: src dst c mult bias rowWords; rows = rows of c floats.
+ * - dense-u8: q c k units ldb idx colsum, then scale and offset as f64 in slots 8-9 and 10-11 (bytes
+ *   32 and 40); rows = samples; scratch: denseU8's tables.
+ * - max-pool: src dst h w c kh kw sh sw padTop padLeft oh ow bits; rows = images (c = words when bits).
  */
 export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
   const kind = I(args, 0);
@@ -67,6 +74,19 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
       I(args, 4), U(args, 5), U(args, 6), I(args, 7), I(args, 8), F(args, 9), F(args, 10), U(args, 11), I(args, 12),
       r0 + I(args, 13),
     );
+  } else if (kind == JOB_DENSE_U8) {
+    const k = I(args, 3), ldb = I(args, 5);
+    denseU8(
+      U(args, 1) + <usize>r0 * k, U(args, 6), U(args, 2) + (<usize>r0 * ldb) * 4, count, k, I(args, 4), ldb,
+      scratch, U(args, 7), load<f64>(args + 32), load<f64>(args + 40),
+    );
+  } else if (kind == JOB_MAX_POOL) {
+    const h = I(args, 3), w = I(args, 4), c = I(args, 5), oh = I(args, 12), ow = I(args, 13);
+    const src = U(args, 1) + (<usize>r0 * h * w * c) * 4;
+    const dst = U(args, 2) + (<usize>r0 * oh * ow * c) * 4;
+    if (I(args, 14) != 0)
+      maxPoolBits(src, dst, count, h, w, c, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), oh, ow);
+    else maxPoolF32(src, dst, count, h, w, c, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), oh, ow);
   } else if (kind == JOB_AFFINE_SIGNS) {
     const c = I(args, 3), rw = I(args, 6);
     affineSigns(

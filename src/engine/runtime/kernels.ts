@@ -47,7 +47,21 @@ export interface KernelExports {
 }
 
 /** Row-range job kinds of runJob (assembly/jobs.ts, same numbers). */
-export const JOB = { convPool: 1, im2colBits: 2, outBits: 3, outFloat: 4, affineSigns: 5 } as const;
+export const JOB = {
+  convPool: 1,
+  im2colBits: 2,
+  outBits: 3,
+  outFloat: 4,
+  affineSigns: 5,
+  denseU8: 6,
+  maxPool: 7,
+} as const;
+
+/** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */
+export function f64Slots(x: number): [number, number] {
+  const u = new Uint32Array(new Float64Array([x]).buffer);
+  return [u[0] | 0, u[1] | 0];
+}
 
 /** Popcount strategy of the binary GEMM: scalar i64.popcnt or SIMD i8x16.popcnt. */
 export type PopcountStrategy = 'scalar' | 'simd';
@@ -81,8 +95,8 @@ export function compileKernels(kind: 'plain' | 'shared' = 'plain'): Promise<WebA
 export const SHARED_MAX_PAGES = 32768;
 /** GEMMs smaller than this many binary (or 32 float) MACs run on the main thread only. */
 const PARALLEL_MIN_WORK = 1 << 22;
-/** Row-range jobs touching fewer elements than this run on the main thread only (dispatch costs ~10 us). */
-const JOB_MIN_WORK = 1 << 17;
+/** Row-range jobs touching fewer elements than this run on the main thread only (a dispatch costs a few us). */
+const JOB_MIN_WORK = 1 << 15;
 
 const ALIGN = 64;
 

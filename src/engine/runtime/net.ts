@@ -5,7 +5,7 @@ import type { Graph, GraphNode, ValueInfo } from '../ir.js';
 import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
 import { sizeOf, wordsFor } from '../shapes.js';
-import { type Calibration, calibrate, JOB, Kernels, type PopcountStrategy } from './kernels.js';
+import { type Calibration, calibrate, f64Slots, JOB, Kernels, type PopcountStrategy } from './kernels.js';
 import {
   type PlacedTransform,
   type PreparedFloatMatmul,
@@ -473,18 +473,13 @@ export class Net {
         const q = this.model.graph.inputs[0].uint8;
         // 8-bit input and +-1 weights: exact integer products (see denseU8 in sgemm.ts).
         if (p.u8 && x.u8 && q)
-          k.x.denseU8(
-            x.u8,
-            p.u8.idx,
-            c,
+          k.job(
+            JOB.denseU8,
+            [x.u8, c, p.k, units, p.ldb, p.u8.idx, p.u8.colsum, ...f64Slots(q.scale), ...f64Slots(q.offset)],
+            [],
             m,
-            p.k,
-            units,
-            p.ldb,
-            k.alloc(Math.ceil(p.k / 4) * 32 + 128),
-            p.u8.colsum,
-            q.scale,
-            q.offset,
+            m * p.k * 8,
+            Math.ceil(p.k / 4) * 32 + 128,
           );
         // A few rows (batch 1 dense) with +-1 weights: table lookup on the packed bits (see sgemm.ts).
         else if (p.packed !== 0 && m < 4)
@@ -559,8 +554,14 @@ export class Net {
           geo.ow,
         ];
         if (node.op === 'avgpool2d') k.x.avgPoolF32(x.ptr, dst, ...args);
-        else if (x.info.kind === 'bits') k.x.maxPoolBits(x.ptr, dst, ...args);
-        else k.x.maxPoolF32(x.ptr, dst, ...args);
+        else
+          k.job(
+            JOB.maxPool,
+            [x.ptr, dst, ...args.slice(1), x.info.kind === 'bits' ? 1 : 0],
+            [],
+            n,
+            n * geo.h * geo.w * args[3],
+          );
         return dst;
       }
       case 'globalavgpool':

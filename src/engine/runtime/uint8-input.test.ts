@@ -131,6 +131,22 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
     }
   });
 
+  it('2 threads (samples split over a worker) give exactly the single-thread values', async () => {
+    const rng = new Random(93);
+    const { graph } = mlp(rng, [28, 28, 1], 200, false);
+    graph.inputs[0].uint8 = { scale: 1 / 127.5, offset: -1 };
+    const bytes = encodeModel(graph);
+    const q = Uint8Array.from({ length: 64 * 784 }, () => rng.int(256));
+    const one = await load(bytes);
+    const two = await load(bytes, { threads: 2 });
+    try {
+      expect(two.info.threads).toBe(2);
+      expectSame(two.predict(q, [64, 28, 28, 1]).data, one.predict(q, [64, 28, 28, 1]).data, 'output');
+    } finally {
+      two.dispose();
+    }
+  });
+
   it('bad input: a Uint8Array without scaling, wrong dtypes and lengths, bad scalings in files', async () => {
     const rng = new Random(92);
     const { graph } = mlp(rng, [4, 4, 1], 8, false);
