@@ -170,7 +170,7 @@ function gemmOffsets(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i
 }
 
 /** q[u] = max(q[u], clamp(f32(conv[u] * mult[u]) + bias[u], ylo, yhi)), SIMD then scalar tail (as affineRows, maxPoolF32). */
-@inline function poolRow(conv: usize, q: usize, units: i32, mult: usize, bias: usize, ylo: f32, yhi: f32): void {
+@inline export function poolRow(conv: usize, q: usize, units: i32, mult: usize, bias: usize, ylo: f32, yhi: f32): void {
   const lo = f32x4.splat(ylo);
   const hi = f32x4.splat(yhi);
   const u4 = units & ~3;

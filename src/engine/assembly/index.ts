@@ -4,6 +4,7 @@
 
 export { bgemmScalar, bgemmSimd } from './bgemm';
 export { affineSigns, convPoolF32, convPoolScratchBytes } from './fused';
+export { convPoolU8, convPoolU8ScratchBytes } from './fused-u8';
 export { im2colBits, im2colF32, padRows } from './im2col';
 export { packSigns } from './pack';
 export { denseLut, denseU8, sgemm } from './sgemm';

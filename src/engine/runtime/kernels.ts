@@ -35,6 +35,7 @@ export interface KernelExports {
   reluF32(src: number, dst: number, len: number): void;
   convPoolF32(...args: number[]): void;
   convPoolScratchBytes(...args: number[]): number;
+  convPoolU8ScratchBytes(k: number, ldb: number, pkh: number, pkw: number, pow: number): number;
   affineSigns(
     src: number,
     dst: number,
@@ -55,6 +56,7 @@ export const JOB = {
   affineSigns: 5,
   denseU8: 6,
   maxPool: 7,
+  convPoolU8: 8,
 } as const;
 
 /** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */

@@ -12,6 +12,7 @@ import {
   type PreparedNode,
   type PreparedOther,
   prepareNode,
+  u8ConvTables,
   u8DenseTables,
 } from './prepare.js';
 
@@ -74,6 +75,12 @@ export interface NetInfo {
    * windows; an affine whose only consumer is a binarize.
    */
   fused: string[];
+  /**
+   * With an 8-bit input scaling (GraphInput.uint8): the nodes that run on the bytes of a Uint8Array
+   * input in integers (a dense with +-1 weights: denseU8; a 'valid' conv with +-1 weights fused with
+   * its max pool: convPoolU8). Empty otherwise.
+   */
+  uint8Nodes: string[];
   metadata: Record<string, string>;
 }
 
@@ -134,7 +141,7 @@ export class Net {
       ),
     );
     this.fusions = planFusions(this.prepared, graph);
-    this.floatInputNeeded = prepareU8(k, this.prepared, graph);
+    this.floatInputNeeded = prepareU8(k, this.prepared, graph, this.fusions);
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
     // One run on zeros: WebAssembly engines compile hot functions with their optimizing tier only after
@@ -156,6 +163,9 @@ export class Net {
       fused: [...this.fusions.values()].map(
         (f) => `${f.first.node.op}+${f.second.node.op} ${f.first.node.name} ${f.second.node.name}`,
       ),
+      uint8Nodes: this.prepared
+        .filter((p) => (p.op === 'dense' || p.op === 'conv2d') && (p.u8 !== null || p.u8conv !== null))
+        .map((p) => p.node.name),
     };
   }
 
@@ -295,6 +305,52 @@ export class Net {
     const pg = pool.g!;
     const node = conv.node as Extract<GraphNode, { op: 'conv2d' }>;
     const pn = pool.node as Extract<GraphNode, { op: 'maxpool2d' }>;
+    const q = this.model.graph.inputs[0].uint8;
+    if (conv.u8conv && x.u8 && q) {
+      const t = conv.transform;
+      const [pkh, pkw] = pn.kernelSize;
+      // Slots 17, 21 and 22 (scale, ylo, yhi) are floats.
+      k.job(
+        JOB.convPoolU8,
+        [
+          x.u8,
+          dst,
+          g.h,
+          g.w,
+          g.c,
+          node.kernelSize[0],
+          node.kernelSize[1],
+          node.strides[0],
+          node.strides[1],
+          node.dilations[0],
+          node.dilations[1],
+          g.oh,
+          g.ow,
+          conv.u8conv.weights,
+          conv.u8conv.ldb16,
+          node.filters,
+          q.scale,
+          conv.u8conv.cbias,
+          t.mult,
+          t.bias,
+          t.ylo,
+          t.yhi,
+          pkh,
+          pkw,
+          pn.strides[0],
+          pn.strides[1],
+          pg.padTop,
+          pg.padLeft,
+          pg.oh,
+          pg.ow,
+        ],
+        [17, 21, 22],
+        n,
+        n * g.oh * g.ow * conv.k * conv.u8conv.ldb16,
+        k.x.convPoolU8ScratchBytes(conv.k, conv.u8conv.ldb16, pkh, pkw, pg.ow),
+      );
+      return dst;
+    }
     const scratchBytes = k.x.convPoolScratchBytes(
       g.h,
       g.w,
@@ -646,10 +702,21 @@ function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion
  * With an 8-bit graph input: gives every dense layer with packed +-1 weights that reads the input
  * (directly or through flattens) denseU8's tables. Returns whether any other node reads the float input.
  */
-function prepareU8(k: Kernels, prepared: PreparedNode[], graph: Graph): boolean {
-  if (!graph.inputs[0].uint8) return true;
+function prepareU8(
+  k: Kernels,
+  prepared: PreparedNode[],
+  graph: Graph,
+  fusions: Map<number, Fusion>,
+): boolean {
+  const q = graph.inputs[0].uint8;
+  if (!q) return true;
   const reads = new Set([graph.inputs[0].name]);
   let other = graph.outputs.includes(graph.inputs[0].name);
+  // A 'valid' conv with +-1 weights fused with its max pool, on the input itself, runs convPoolU8
+  // (i16 sums: at most 128 taps of 255).
+  const pooledConvs = new Set(
+    [...fusions.values()].filter((f) => f.kind === 'convPool').map((f) => f.first as PreparedNode),
+  );
   for (const p of prepared) {
     const readsInput = p.node.inputs.some((i) => reads.has(i));
     if (!readsInput) continue;
@@ -660,9 +727,31 @@ function prepareU8(k: Kernels, prepared: PreparedNode[], graph: Graph): boolean 
       const units = (p.node as Extract<GraphNode, { op: 'dense' }>).units;
       const w = graph.constants[(p.node as Extract<GraphNode, { op: 'dense' }>).weights].data as Uint32Array;
       p.u8 = u8DenseTables(k, w, p.k, units);
-    } else other = true;
+    } else if (
+      p.op === 'conv2d' &&
+      p.g &&
+      pooledConvs.has(p) &&
+      p.node.inputs[0] === graph.inputs[0].name &&
+      graph.constants[(p.node as Extract<GraphNode, { op: 'conv2d' }>).weights].dtype === 'uint32' &&
+      p.k <= 128 &&
+      insideOnly(p)
+    )
+      p.u8conv = u8ConvTables(k, p, (p.node as Extract<GraphNode, { op: 'conv2d' }>).filters, q.offset);
+    else other = true;
   }
   return other;
+}
+
+/** Whether every tap of every output pixel of a conv lies inside the input (no padding is read). */
+function insideOnly(p: PreparedFloatMatmul): boolean {
+  const g = p.g!;
+  const node = p.node as Extract<GraphNode, { op: 'conv2d' }>;
+  return (
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    (g.oh - 1) * node.strides[0] + (node.kernelSize[0] - 1) * node.dilations[0] < g.h &&
+    (g.ow - 1) * node.strides[1] + (node.kernelSize[1] - 1) * node.dilations[1] < g.w
+  );
 }
 
 function describeNet(
@@ -730,6 +819,7 @@ function describeNet(
     threadFallback: null,
     memoryBytes,
     fused: [],
+    uint8Nodes: [],
     metadata: { ...(graph.metadata ?? {}) },
   };
 }

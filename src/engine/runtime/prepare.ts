@@ -102,6 +102,8 @@ export interface PreparedFloatMatmul {
   packed: number;
   /** Tables of denseU8 when this dense reads the graph's 8-bit input (set by the Net), or null. */
   u8: { idx: number; colsum: number } | null;
+  /** convPoolU8's weights (i16 [K, ldb16]) and conv bias when this conv reads the graph's 8-bit input, or null. */
+  u8conv: { weights: number; cbias: number; ldb16: number } | null;
   transform: PlacedTransform & { kind: 'float' };
 }
 
@@ -227,7 +229,7 @@ export function prepareNode(
       const transform = placeTransform(k, node.transform, units, constants) as PlacedTransform & {
         kind: 'float';
       };
-      return { op: node.op, node, g, k: kk, ldb, weights, packed, u8: null, transform };
+      return { op: node.op, node, g, k: kk, ldb, weights, packed, u8: null, u8conv: null, transform };
     }
     case 'maxpool2d':
     case 'avgpool2d':
@@ -269,4 +271,24 @@ export function u8DenseTables(k: Kernels, packed: Uint32Array, kk: number, units
   const pIdx = k.alloc(idx.length);
   new Uint8Array(k.memory.buffer, pIdx, idx.length).set(idx);
   return { idx: pIdx, colsum: k.put(colsum) };
+}
+
+/**
+ * convPoolU8's layout of a conv's +-1 weights (read back from the float matrix [K, ldb] in memory):
+ * i16 [K, ldb16] with ldb16 = units rounded up to 16, and cbias[u] = f32(offset * sum_t w_tu).
+ */
+export function u8ConvTables(k: Kernels, p: PreparedFloatMatmul, units: number, offset: number) {
+  const ldb16 = Math.ceil(units / 16) * 16;
+  const f = k.f32(p.weights, p.k * p.ldb);
+  const w = new Int16Array(p.k * ldb16);
+  const cbias = new Float32Array(ldb16);
+  for (let t = 0; t < p.k; t++)
+    for (let u = 0; u < units; u++) {
+      w[t * ldb16 + u] = f[t * p.ldb + u];
+      cbias[u] += f[t * p.ldb + u];
+    }
+  for (let u = 0; u < units; u++) cbias[u] = Math.fround(offset * cbias[u]);
+  const pw = k.alloc(w.byteLength);
+  new Int16Array(k.memory.buffer, pw, w.length).set(w);
+  return { weights: pw, cbias: k.put(cbias), ldb16 };
 }

@@ -114,6 +114,7 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
       ]) {
         graph.inputs[0].uint8 = { scale, offset };
         const net = await load(encodeModel(graph));
+        expect(net.info.uint8Nodes).toEqual([dense]);
         const x = Float32Array.from(q, (v) => v * scale + offset);
         const ti = net.trace(q, [n, ...shape]);
         const tf = net.trace(x, [n, ...shape]);
@@ -127,6 +128,62 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
         // predict() (float input not materialized unless another node reads it) equals trace().
         const out = net.predictAll(q, [n, ...shape]);
         for (const name of graph.outputs) expectSame(out[name].data, ti.get(name)!.data, name);
+      }
+    }
+  });
+
+  it('a valid conv with +-1 weights fused with its max pool runs on the bytes (convPoolU8): exact for integer inputs, within float32 rounding otherwise', async () => {
+    const rng = new Random(94);
+    for (let trial = 0; trial < 12; trial++) {
+      const cin = [1, 2, 3, 14][trial % 4];
+      const h = 6 + rng.int(8);
+      const w = 6 + rng.int(8);
+      const kk = 1 + rng.int(3);
+      const stride = 1 + rng.int(2);
+      const cout = 1 + rng.int(40);
+      const b = new GraphBuilder('x', [h, w, cin]);
+      const conv = b.node({
+        op: 'conv2d',
+        inputs: [b.input],
+        kernelSize: [kk, kk],
+        strides: [stride, stride],
+        dilations: [1, 1],
+        padding: trial === 11 ? 'same' : 'valid',
+        filters: cout,
+        padValue: 0,
+        weights: b.constant(
+          'w',
+          'uint32',
+          [cout, kk, kk, wordsFor(cin)],
+          randomPacked(rng, cout * kk * kk, cin),
+        ),
+        transform: randomTransform(b, rng, 'c', cout, 1, 'float') as never,
+      });
+      const pk = 1 + rng.int(2);
+      const pool = b.node({
+        op: 'maxpool2d',
+        inputs: [conv],
+        kernelSize: [pk, pk],
+        strides: [pk, pk],
+        padding: 'valid',
+      });
+      const graph = b.build([pool]);
+      const n = 1 + rng.int(5);
+      const q = Uint8Array.from({ length: n * h * w * cin }, () => rng.int(256));
+      for (const [scale, offset] of [
+        [1, 0],
+        [1 / 127.5, -1],
+      ]) {
+        graph.inputs[0].uint8 = { scale, offset };
+        const net = await load(encodeModel(graph));
+        // 'same' padding reads padded taps: not on the bytes.
+        expect(net.info.uint8Nodes, `trial ${trial}`).toEqual(trial === 11 ? [] : [conv]);
+        const got = net.predict(q, [n, h, w, cin]).data;
+        const want = net.trace(q, [n, h, w, cin]).get(pool)!.data;
+        if (scale === 1) expectSame(got, want, `trial ${trial} pool`);
+        else
+          for (let i = 0; i < got.length; i++)
+            expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4 * (1 + Math.abs(want[i])));
       }
     }
   });

@@ -1,0 +1,127 @@
+// conv2d + transform + max pool on 8-bit images with +-1 weights, in integers (the uint8-input
+// counterpart of convPoolF32 for a first convolution; see GraphInput.uint8).
+
+import { poolRow } from './fused';
+
+/**
+ * convPoolF32 for a 'valid' convolution (every tap inside the image) of 8-bit data q with +-1 weights:
+ * D = sum over taps t of q_t w_t, exact in i16 lanes (K * 255 <= 32767), 8 output channels per vector
+ * (4 pixels x 16 channels per step: twice the channels of the float kernel); the conv value is
+ * f32(f32(D) * scale + cbias[u]) with cbias[u] = f32(offset * sum_t w_tu), i.e. the product of the
+ * dequantized input x = q * scale + offset; then the transform and the running max as convPoolF32.
+ * `weights` i16 [K, ldb] (ldb a multiple of 16, zero columns past units); `cbias` f32 [ldb];
+ * `scratch`: convPoolU8ScratchBytes. Output [n, poh, pow, units] floats.
+ */
+export function convPoolU8(
+  src: usize, dst: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, oh: i32, ow: i32,
+  weights: usize, ldb: i32, units: i32, scale: f32, cbias: usize, mult: usize, bias: usize, ylo: f32, yhi: f32,
+  pkh: i32, pkw: i32, psh: i32, psw: i32, pPadTop: i32, pPadLeft: i32, poh: i32, pow: i32,
+  scratch: usize,
+): void {
+  const k = kh * kw * c;
+  const offs = scratch;
+  const ptrs = offs + <usize>k * 4;
+  const conv = (ptrs + <usize>pow * pkh * pkw * 4 + 15) & ~15;
+  let t = 0;
+  for (let ky = 0; ky < kh; ky++)
+    for (let kx = 0; kx < kw; kx++)
+      for (let ci = 0; ci < c; ci++) store<u32>(offs + <usize>(t++) * 4, <u32>((ky * dh * w + kx * dw) * c + ci));
+  const u4 = units & ~3;
+  const vs = f32x4.splat(scale);
+  let q = dst;
+  for (let b = 0; b < n; b++) {
+    const img = src + <usize>b * h * w * c;
+    for (let py = 0; py < poh; py++) {
+      let m = 0;
+      for (let px = 0; px < pow; px++)
+        for (let ty = 0; ty < pkh; ty++) {
+          const oy = py * psh - pPadTop + ty;
+          if (oy < 0 || oy >= oh) continue;
+          for (let tx = 0; tx < pkw; tx++) {
+            const ox = px * psw - pPadLeft + tx;
+            if (ox < 0 || ox >= ow) continue;
+            store<u32>(ptrs + <usize>(m++) * 4, <u32>(img + <usize>(oy * sh * w + ox * sw) * c));
+          }
+        }
+      gemmU8(ptrs, offs, weights, conv, m, k, ldb, vs, cbias);
+      let r = conv;
+      for (let px = 0; px < pow; px++) {
+        let u = 0;
+        for (; u < u4; u += 4) v128.store(q + <usize>u * 4, f32x4.splat(-Infinity));
+        for (; u < units; u++) store<f32>(q + <usize>u * 4, -Infinity);
+        for (let ty = 0; ty < pkh; ty++) {
+          const oy = py * psh - pPadTop + ty;
+          if (oy < 0 || oy >= oh) continue;
+          for (let tx = 0; tx < pkw; tx++) {
+            const ox = px * psw - pPadLeft + tx;
+            if (ox < 0 || ox >= ow) continue;
+            poolRow(r, q, units, mult, bias, ylo, yhi);
+            r += <usize>ldb * 4;
+          }
+        }
+        q += <usize>units * 4;
+      }
+    }
+  }
+}
+
+/** Scratch bytes of convPoolU8: tap offsets, corner pointers and conv rows of one row of pooled pixels. */
+export function convPoolU8ScratchBytes(k: i32, ldb: i32, pkh: i32, pkw: i32, pow: i32): i32 {
+  return (k + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4;
+}
+
+@inline function toFloat(d: v128, vs: v128, cb: usize, o: usize, p: usize): void {
+  v128.store(p + o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(d)), vs), v128.load(cb + o)));
+  v128.store(p + o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(d)), vs), v128.load(cb + o, 16)), 16);
+}
+
+/** conv[m, ldb] floats from D = A W in i16, row r of A (bytes) at ptrs[r] + offs[t]; 4 rows x 16 columns per tile. */
+function gemmU8(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i32, k: i32, ldb: i32, vs: v128, cbias: usize): void {
+  const rowW = <usize>ldb * 2;
+  const rowC = <usize>ldb * 4;
+  let i = 0;
+  for (; i < m; i += 4) {
+    const rows = min(4, m - i);
+    // A short last tile repeats its last row (results not stored).
+    const a0 = <usize>load<u32>(ptrs + <usize>i * 4);
+    const a1 = <usize>load<u32>(ptrs + <usize>min(i + 1, m - 1) * 4);
+    const a2 = <usize>load<u32>(ptrs + <usize>min(i + 2, m - 1) * 4);
+    const a3 = <usize>load<u32>(ptrs + <usize>min(i + 3, m - 1) * 4);
+    const p = conv + <usize>i * rowC;
+    for (let j = 0; j < ldb; j += 16) {
+      let c00 = i16x8.splat(0), c01 = i16x8.splat(0), c10 = i16x8.splat(0), c11 = i16x8.splat(0);
+      let c20 = i16x8.splat(0), c21 = i16x8.splat(0), c30 = i16x8.splat(0), c31 = i16x8.splat(0);
+      let pw = weights + <usize>j * 2;
+      for (let t = 0; t < k; t++) {
+        const off = <usize>load<u32>(offs + <usize>t * 4);
+        const w0 = v128.load(pw);
+        const w1 = v128.load(pw, 16);
+        const x0 = i16x8.splat(<i16>load<u8>(a0 + off));
+        const x1 = i16x8.splat(<i16>load<u8>(a1 + off));
+        const x2 = i16x8.splat(<i16>load<u8>(a2 + off));
+        const x3 = i16x8.splat(<i16>load<u8>(a3 + off));
+        c00 = i16x8.add(c00, i16x8.mul(x0, w0)); c01 = i16x8.add(c01, i16x8.mul(x0, w1));
+        c10 = i16x8.add(c10, i16x8.mul(x1, w0)); c11 = i16x8.add(c11, i16x8.mul(x1, w1));
+        c20 = i16x8.add(c20, i16x8.mul(x2, w0)); c21 = i16x8.add(c21, i16x8.mul(x2, w1));
+        c30 = i16x8.add(c30, i16x8.mul(x3, w0)); c31 = i16x8.add(c31, i16x8.mul(x3, w1));
+        pw += rowW;
+      }
+      const o = <usize>j * 4;
+      toFloat(c00, vs, cbias, o, p);
+      toFloat(c01, vs, cbias, o + 32, p);
+      if (rows > 1) {
+        toFloat(c10, vs, cbias, o, p + rowC);
+        toFloat(c11, vs, cbias, o + 32, p + rowC);
+      }
+      if (rows > 2) {
+        toFloat(c20, vs, cbias, o, p + 2 * rowC);
+        toFloat(c21, vs, cbias, o + 32, p + 2 * rowC);
+      }
+      if (rows > 3) {
+        toFloat(c30, vs, cbias, o, p + 3 * rowC);
+        toFloat(c31, vs, cbias, o + 32, p + 3 * rowC);
+      }
+    }
+  }
+}
