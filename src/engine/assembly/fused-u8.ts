@@ -1,14 +1,14 @@
 // conv2d + transform + max pool on 8-bit images with +-1 weights, in integers (the uint8-input
 // counterpart of convPoolF32 for a first convolution; see GraphInput.uint8).
 
-import { poolRow } from './fused';
+import { poolTaps, windowTaps } from './fused';
 
 /**
  * convPoolF32 for a 'valid' convolution (every tap inside the image) of 8-bit data q with +-1 weights:
  * D = sum over taps t of q_t w_t, exact in i16 lanes (K * 255 <= 32767), 8 output channels per vector
  * (4 pixels x 16 channels per step: twice the channels of the float kernel); the conv value is
  * f32(f32(D) * scale + cbias[u]) with cbias[u] = f32(offset * sum_t w_tu), i.e. the product of the
- * dequantized input x = q * scale + offset; then the transform and the running max as convPoolF32.
+ * dequantized input x = q * scale + offset; then the transform and the max as convPoolF32 (`monotone` too).
  * `weights` i16 [K, ldb] (ldb a multiple of 16, zero columns past units); `cbias` f32 [ldb];
  * `scratch`: convPoolU8ScratchBytes. Output [n, poh, pow, units] floats.
  */
@@ -17,7 +17,7 @@ export function convPoolU8(
   kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32, oh: i32, ow: i32,
   weights: usize, ldb: i32, units: i32, scale: f32, cbias: usize, mult: usize, bias: usize, ylo: f32, yhi: f32,
   pkh: i32, pkw: i32, psh: i32, psw: i32, pPadTop: i32, pPadLeft: i32, poh: i32, pow: i32,
-  scratch: usize,
+  scratch: usize, monotone: bool,
 ): void {
   const k = kh * kw * c;
   const offs = scratch;
@@ -27,7 +27,6 @@ export function convPoolU8(
   for (let ky = 0; ky < kh; ky++)
     for (let kx = 0; kx < kw; kx++)
       for (let ci = 0; ci < c; ci++) store<u32>(offs + <usize>(t++) * 4, <u32>((ky * dh * w + kx * dw) * c + ci));
-  const u4 = units & ~3;
   const vs = f32x4.splat(scale);
   let q = dst;
   for (let b = 0; b < n; b++) {
@@ -47,19 +46,9 @@ export function convPoolU8(
       gemmU8(ptrs, offs, weights, conv, m, k, ldb, vs, cbias);
       let r = conv;
       for (let px = 0; px < pow; px++) {
-        let u = 0;
-        for (; u < u4; u += 4) v128.store(q + <usize>u * 4, f32x4.splat(-Infinity));
-        for (; u < units; u++) store<f32>(q + <usize>u * 4, -Infinity);
-        for (let ty = 0; ty < pkh; ty++) {
-          const oy = py * psh - pPadTop + ty;
-          if (oy < 0 || oy >= oh) continue;
-          for (let tx = 0; tx < pkw; tx++) {
-            const ox = px * psw - pPadLeft + tx;
-            if (ox < 0 || ox >= ow) continue;
-            poolRow(r, q, units, mult, bias, ylo, yhi);
-            r += <usize>ldb * 4;
-          }
-        }
+        const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
+        poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
+        r += <usize>taps * ldb * 4;
         q += <usize>units * 4;
       }
     }

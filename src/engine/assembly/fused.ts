@@ -11,6 +11,8 @@
  * Per pooled pixel and pool tap inside the conv output: acc = sum over taps t, in order from +0, of
  * x_t * weights[t, :] (as sgemm, [K, ldb]), y = clamp(f32(acc * mult) + bias, ylo, yhi) (as affineRows),
  * then the running max in tap order (as maxPoolF32, from -Infinity; f32.max's NaN rule).
+ * `monotone` (every multiplier > 0): the transform t(x) = clamp(f32(x m) + b) is then non-decreasing,
+ * so max over taps of t(acc) = t(max over taps of acc) exactly, and it is applied once per pooled pixel.
  * `scratch`: see convPoolScratchBytes. Output [n, poh, pow, units], dense.
  */
 export function convPoolF32(
@@ -19,7 +21,7 @@ export function convPoolF32(
   oh: i32, ow: i32, padValue: f32,
   weights: usize, ldb: i32, units: i32, mult: usize, bias: usize, ylo: f32, yhi: f32,
   pkh: i32, pkw: i32, psh: i32, psw: i32, pPadTop: i32, pPadLeft: i32, poh: i32, pow: i32,
-  scratch: usize,
+  scratch: usize, monotone: bool,
 ): void {
   const k = kh * kw * c;
   const hp = padded(h, padTop, oh, sh, kh, dh);
@@ -33,7 +35,6 @@ export function convPoolF32(
   for (let ky = 0; ky < kh; ky++)
     for (let kx = 0; kx < kw; kx++)
       for (let ci = 0; ci < c; ci++) store<u32>(offs + <usize>(t++) * 4, <u32>(((ky * dh * wp + kx * dw) * c + ci) * 4));
-  const u4 = units & ~3;
   let q = dst;
   for (let b = 0; b < n; b++) {
     // The padded image: padValue everywhere, the input at (padTop, padLeft).
@@ -62,19 +63,9 @@ export function convPoolF32(
       // Transform and running max over each pooled pixel's taps, in the same order.
       let r = conv;
       for (let px = 0; px < pow; px++) {
-        let u = 0;
-        for (; u < u4; u += 4) v128.store(q + <usize>u * 4, f32x4.splat(-Infinity));
-        for (; u < units; u++) store<f32>(q + <usize>u * 4, -Infinity);
-        for (let ty = 0; ty < pkh; ty++) {
-          const oy = py * psh - pPadTop + ty;
-          if (oy < 0 || oy >= oh) continue;
-          for (let tx = 0; tx < pkw; tx++) {
-            const ox = px * psw - pPadLeft + tx;
-            if (ox < 0 || ox >= ow) continue;
-            poolRow(r, q, units, mult, bias, ylo, yhi);
-            r += <usize>ldb * 4;
-          }
-        }
+        const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
+        poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
+        r += <usize>taps * ldb * 4;
         q += <usize>units * 4;
       }
     }
@@ -167,6 +158,55 @@ function gemmOffsets(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i
       v128.store(conv + (<usize>i * ldb + j) * 4, c0);
     }
   }
+}
+
+/** Number of pool taps of pooled pixel (py, px) inside the conv output [oh, ow]. */
+@inline export function windowTaps(
+  py: i32, px: i32, pkh: i32, pkw: i32, psh: i32, psw: i32, pPadTop: i32, pPadLeft: i32, oh: i32, ow: i32,
+): i32 {
+  const y0 = py * psh - pPadTop;
+  const x0 = px * psw - pPadLeft;
+  const ny = min(y0 + pkh, oh) - max(y0, 0);
+  const nx = min(x0 + pkw, ow) - max(x0, 0);
+  return ny > 0 && nx > 0 ? ny * nx : 0;
+}
+
+/**
+ * One pooled pixel from its `taps` conv rows (stride ldb floats) at `conv`: the running max from
+ * -Infinity of the transformed rows, or, when `monotone`, the transform of the rows' max (the same
+ * value: see convPoolF32).
+ */
+@inline export function poolTaps(
+  conv: usize, q: usize, taps: i32, units: i32, ldb: i32, mult: usize, bias: usize, ylo: f32, yhi: f32, monotone: bool,
+): void {
+  const u4 = units & ~3;
+  if (monotone && taps > 0) {
+    const lo = f32x4.splat(ylo);
+    const hi = f32x4.splat(yhi);
+    let u = 0;
+    for (; u < u4; u += 4) {
+      const o = <usize>u * 4;
+      let x = v128.load(conv + o);
+      for (let t = 1; t < taps; t++) x = f32x4.max(x, v128.load(conv + <usize>t * ldb * 4 + o));
+      let y = f32x4.add(f32x4.mul(x, v128.load(mult + o)), v128.load(bias + o));
+      v128.store(q + o, f32x4.pmin(f32x4.pmax(y, lo), hi));
+    }
+    for (; u < units; u++) {
+      const o = <usize>u * 4;
+      let x = load<f32>(conv + o);
+      for (let t = 1; t < taps; t++) x = max(x, load<f32>(conv + <usize>t * ldb * 4 + o));
+      let y: f32 = x * load<f32>(mult + o);
+      y = y + load<f32>(bias + o);
+      if (y < ylo) y = ylo;
+      if (y > yhi) y = yhi;
+      store<f32>(q + o, y);
+    }
+    return;
+  }
+  let u = 0;
+  for (; u < u4; u += 4) v128.store(q + <usize>u * 4, f32x4.splat(-Infinity));
+  for (; u < units; u++) store<f32>(q + <usize>u * 4, -Infinity);
+  for (let t = 0; t < taps; t++) poolRow(conv + <usize>t * ldb * 4, q, units, mult, bias, ylo, yhi);
 }
 
 /** q[u] = max(q[u], clamp(f32(conv[u] * mult[u]) + bias[u], ylo, yhi)), SIMD then scalar tail (as affineRows, maxPoolF32). */

@@ -35,7 +35,7 @@ export const JOB_CONV_POOL_U8: i32 = 8;
  * Runs rows [r0, r0 + count) of the job whose kind is slot 0 of `args`; `scratch` is this thread's own.
  * Slot layouts (after the kind):
  * - conv-pool: src dst h w c kh kw sh sw dh dw padTop padLeft oh ow padValue(f32) weights ldb units mult
- *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow; rows = images.
+ *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow monotone; rows = images.
  * - im2col-bits: src dst h w cw kh kw sh sw dh dw padTop padLeft oh ow rowWords; rows = images.
  * - out-bits: acc dst n k sign thr corr pixels row0; rows = GEMM rows (row0: index of acc's first row
  *   in the whole GEMM, for the zero-padding corrections).
@@ -45,7 +45,7 @@ export const JOB_CONV_POOL_U8: i32 = 8;
  *   32 and 40); rows = samples; scratch: denseU8's tables.
  * - max-pool: src dst h w c kh kw sh sw padTop padLeft oh ow bits; rows = images (c = words when bits).
  * - conv-pool-u8: src(bytes) dst h w c kh kw sh sw dh dw oh ow weights ldb units scale(f32) cbias mult
- *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow; rows = images.
+ *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow monotone; rows = images.
  */
 export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
   const kind = I(args, 0);
@@ -56,7 +56,7 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
       h, w, c, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), I(args, 12), I(args, 13),
       I(args, 14), I(args, 15), F(args, 16), U(args, 17), I(args, 18), units, U(args, 20), U(args, 21),
       F(args, 22), F(args, 23), I(args, 24), I(args, 25), I(args, 26), I(args, 27), I(args, 28), I(args, 29),
-      poh, pw, scratch,
+      poh, pw, scratch, I(args, 32) != 0,
     );
   } else if (kind == JOB_IM2COL_BITS) {
     const h = I(args, 3), w = I(args, 4), cw = I(args, 5), oh = I(args, 14), ow = I(args, 15), rw = I(args, 16);
@@ -97,7 +97,7 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
       U(args, 1) + <usize>r0 * h * w * c, U(args, 2) + (<usize>r0 * poh * pw * units) * 4, count,
       h, w, c, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), I(args, 12), I(args, 13),
       U(args, 14), I(args, 15), units, F(args, 17), U(args, 18), U(args, 19), U(args, 20), F(args, 21), F(args, 22),
-      I(args, 23), I(args, 24), I(args, 25), I(args, 26), I(args, 27), I(args, 28), poh, pw, scratch,
+      I(args, 23), I(args, 24), I(args, 25), I(args, 26), I(args, 27), I(args, 28), poh, pw, scratch, I(args, 31) != 0,
     );
   } else if (kind == JOB_AFFINE_SIGNS) {
     const c = I(args, 3), rw = I(args, 6);

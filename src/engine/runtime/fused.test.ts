@@ -31,7 +31,20 @@ function chain(rng: Random, trial: number) {
   const weights = packed
     ? b.constant('w', 'uint32', [cout, k, k, wordsFor(cin)], randomPacked(rng, cout * k * k, cin))
     : b.constant('w', 'float32', [k, k, cin, cout], randomNormal(rng, k * k * cin * cout));
-  const t = randomTransform(b, rng, 'c', cout, 1, 'float');
+  // Odd trials: every multiplier > 0, where the fused kernel pools before the transform (monotone).
+  const t =
+    trial % 2 === 1
+      ? {
+          kind: 'float' as const,
+          multiplier: b.constant(
+            'cm',
+            'float32',
+            [cout],
+            randomNormal(rng, cout).map((v) => Math.abs(v) + 0.01),
+          ),
+          bias: b.constant('cb', 'float32', [cout], randomNormal(rng, cout)),
+        }
+      : randomTransform(b, rng, 'c', cout, 1, 'float');
   const conv = b.node({
     op: 'conv2d',
     inputs: [b.input],

@@ -119,6 +119,8 @@ export class Net {
   private readonly fusions: Map<number, Fusion>;
   /** With 8-bit input: whether some node reads the dequantized float input (else only denseU8 does). */
   private readonly floatInputNeeded: boolean;
+  /** The popcount strategy came from the calibration (not forced by the caller). */
+  private readonly calibrated: boolean;
   private readonly sampleBytes: number;
 
   /** Use {@link load}. */
@@ -138,8 +140,10 @@ export class Net {
         node.inputs.map((i) => checked.values.get(i)!),
         graph.constants,
         strategy === 'scalar' ? 2 : 4,
+        cal !== null,
       ),
     );
+    this.calibrated = cal !== null;
     this.fusions = planFusions(this.prepared, graph);
     this.floatInputNeeded = prepareU8(k, this.prepared, graph, this.fusions);
     k.commit();
@@ -343,6 +347,7 @@ export class Net {
           pg.padLeft,
           pg.oh,
           pg.ow,
+          conv.monotone ? 1 : 0,
         ],
         [17, 21, 22],
         n,
@@ -406,6 +411,7 @@ export class Net {
         pg.padLeft,
         pg.oh,
         pg.ow,
+        conv.monotone ? 1 : 0,
       ],
       [16, 22, 23],
       n,
@@ -567,7 +573,10 @@ export class Net {
     const k = this.k;
     const dst = k.alloc(valueBytes(info, n));
     const acc = k.alloc(m * units * 4);
-    k.bgemm(this.strategy, a, weights, acc, m, units, rowWords * 4);
+    // Rows of at most 64 bytes run the scalar short-row kernels when the strategy was calibrated
+    // (prepareNode padded them to 8 bytes).
+    const strategy = this.calibrated && rowWords <= 16 ? 'scalar' : this.strategy;
+    k.bgemm(strategy, a, weights, acc, m, units, rowWords * 4);
     if (t.kind === 'float')
       k.job(
         JOB.outFloat,

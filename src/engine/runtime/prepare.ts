@@ -104,6 +104,8 @@ export interface PreparedFloatMatmul {
   u8: { idx: number; colsum: number } | null;
   /** convPoolU8's weights (i16 [K, ldb16]) and conv bias when this conv reads the graph's 8-bit input, or null. */
   u8conv: { weights: number; cbias: number; ldb16: number } | null;
+  /** Every multiplier of the transform is > 0 (finite): the transform is non-decreasing. */
+  monotone: boolean;
   transform: PlacedTransform & { kind: 'float' };
 }
 
@@ -167,6 +169,8 @@ function relayRows(src: Uint32Array, rows: number, inWords: number, outWords: nu
 /**
  * Places a node's weights and tables in wasm memory, in the layout its kernels read. Binary GEMM rows
  * are padded to `rowAlign` words: 2 (8 bytes) for the scalar popcount kernel, 4 (16 bytes) for SIMD.
+ * With `shortScalar`, rows of at most 64 bytes (8-byte aligned) are padded to 2 words and run the
+ * scalar kernel whatever the strategy: its short-row kernels hold the row in registers (bgemm.ts).
  */
 export function prepareNode(
   k: Kernels,
@@ -174,7 +178,9 @@ export function prepareNode(
   ins: ValueInfo[],
   constants: Record<string, Constant>,
   rowAlign: 2 | 4 = 4,
+  shortScalar = false,
 ): PreparedNode {
+  const align = (words: number) => (shortScalar && roundWords(words, 2) <= 16 ? 2 : rowAlign);
   const x = ins[0];
   switch (node.op) {
     case 'bconv2d': {
@@ -182,7 +188,7 @@ export function prepareNode(
       const cw = wordsFor(g.c);
       const [kh, kw] = node.kernelSize;
       const pointwise = kh === 1 && kw === 1 && node.strides[0] === 1 && node.strides[1] === 1;
-      const rowWords = roundWords(kh * kw * cw, rowAlign);
+      const rowWords = roundWords(kh * kw * cw, align(kh * kw * cw));
       const w = constants[node.weights].data as Uint32Array;
       const weights = k.put(relayRows(w, node.filters, kh * kw * cw, rowWords));
       const needsCorr = node.padValue === 0 && node.padding === 'same' && !pointwise;
@@ -193,7 +199,7 @@ export function prepareNode(
     case 'bdense': {
       const c = x.shape[x.shape.length - 1];
       const inWords = sizeOf(x.shape.slice(0, -1)) * wordsFor(c);
-      const rowWords = roundWords(inWords, rowAlign);
+      const rowWords = roundWords(inWords, align(inWords));
       const w = constants[node.weights].data as Uint32Array;
       const weights = k.put(relayRows(w, node.units, inWords, rowWords));
       const transform = placeTransform(k, node.transform, node.units, constants);
@@ -229,7 +235,22 @@ export function prepareNode(
       const transform = placeTransform(k, node.transform, units, constants) as PlacedTransform & {
         kind: 'float';
       };
-      return { op: node.op, node, g, k: kk, ldb, weights, packed, u8: null, u8conv: null, transform };
+      const m = (node.transform as FloatTransform).multiplier;
+      const monotone =
+        m === undefined || (constants[m].data as Float32Array).every((v) => v > 0 && Number.isFinite(v));
+      return {
+        op: node.op,
+        node,
+        g,
+        k: kk,
+        ldb,
+        weights,
+        packed,
+        u8: null,
+        u8conv: null,
+        monotone,
+        transform,
+      };
     }
     case 'maxpool2d':
     case 'avgpool2d':

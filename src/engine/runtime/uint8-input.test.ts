@@ -157,7 +157,25 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
           [cout, kk, kk, wordsFor(cin)],
           randomPacked(rng, cout * kk * kk, cin),
         ),
-        transform: randomTransform(b, rng, 'c', cout, 1, 'float') as never,
+        // Odd trials: positive multipliers (the kernel pools before the transform).
+        transform: (trial % 2
+          ? {
+              kind: 'float',
+              multiplier: b.constant(
+                'cm',
+                'float32',
+                [cout],
+                Float32Array.from({ length: cout }, () => 0.01 + rng.next()),
+              ),
+              bias: b.constant(
+                'cb',
+                'float32',
+                [cout],
+                Float32Array.from({ length: cout }, () => rng.normal()),
+              ),
+              outClamp: [0, null],
+            }
+          : randomTransform(b, rng, 'c', cout, 1, 'float')) as never,
       });
       const pk = 1 + rng.int(2);
       const pool = b.node({
