@@ -1,5 +1,6 @@
 export { type Evaluation, evaluateModel } from './evaluate.js';
 export { FusedAdamOptimizer } from './fused-adam.js';
+export { type RecalibratedLayer, type RecalibrateOptions, recalibrateBatchNorm } from './recalibrate.js';
 export {
   checkSplit,
   type EpochLog,

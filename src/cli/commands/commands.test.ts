@@ -90,6 +90,32 @@ describe('lowbit train, evaluate, summary, convert', () => {
     expect(readFileSync(join(run, 'summary.txt'), 'utf8')).toContain('larq-intro-cnn stats');
   });
 
+  it('--recalibrate-bn re-estimates the 5 BatchNorm layers of larq-intro-cnn before evaluating', async () => {
+    const out = join(root, 'recalibrated');
+    const cli = captureIo();
+    const code = await runCli(
+      ['train', ...TINY, '--epochs', '1', '--out', out, '--recalibrate-bn', '--json'],
+      cli,
+    );
+    expect(code).toBe(0);
+    const m = readMetrics(out);
+    expect(m.settings.recalibrateBatchNorm).toBe(true);
+    // Same seed and data as the plain run: only the BatchNorm statistics differ.
+    expect(m.history).toEqual(
+      metrics.history.map((h) => ({
+        ...h,
+        trainSeconds: expect.any(Number),
+        samplesPerSecond: expect.any(Number),
+      })),
+    );
+    const shifts = m.batchNormRecalibration ?? [];
+    expect(shifts).toHaveLength(5);
+    for (const s of shifts) expect(s.meanShift).toBeGreaterThan(0);
+    const cliEval = captureIo();
+    expect(await runCli(['evaluate', out, '--limit', '64', '--json'], cliEval)).toBe(0);
+    expect(JSON.parse(cliEval.out()).accuracy).toBe(m.test?.accuracy);
+  }, 60_000);
+
   it('evaluate: the saved model scores what metrics.json says, per class consistently', async () => {
     const cli = captureIo();
     expect(await runCli(['evaluate', run, '--limit', '64', '--json'], cli)).toBe(0);

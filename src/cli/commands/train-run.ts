@@ -50,6 +50,11 @@ export interface TrainSettings {
   limit: number | null;
   /** Requested backend ('auto' or a name). */
   backend: string;
+  /**
+   * After training, re-estimate every BatchNormalization's moving statistics on the training split
+   * with the final weights (`lq.train.recalibrateBatchNorm`); absent in runs of older versions.
+   */
+  recalibrateBatchNorm?: boolean;
 }
 
 /** One finished epoch in metrics.json. */
@@ -78,6 +83,8 @@ export interface RunMetrics {
   history: EpochRecord[];
   /** Test-split evaluation of the saved model (absent for an interrupted run). */
   test?: { loss: number; accuracy: number; count: number };
+  /** What `recalibrateBatchNorm` changed, per BatchNormalization layer (runs with that setting). */
+  batchNormRecalibration?: { name: string; meanShift: number; logVarianceShift: number }[];
   dataset: { name: string; source: string; trainCount: number; testCount: number };
   backend: backend.BackendInfo;
   timing: {
@@ -330,6 +337,14 @@ async function trainAndSave(options: RunOptions, interrupt: Interrupt): Promise<
     );
   }
 
+  let recalibrated: ReturnType<typeof train.recalibrateBatchNorm> | undefined;
+  if (settings.recalibrateBatchNorm) {
+    recalibrated = train.recalibrateBatchNorm(model, trainSplit);
+    const shift = Math.max(0, ...recalibrated.map((r) => r.meanShift));
+    say(
+      `BatchNorm statistics re-estimated on the ${trainSplit.count} training examples (${recalibrated.length} layers; largest moving-mean shift ${shift.toFixed(3)} standard deviations)`,
+    );
+  }
   say('evaluating on the test split');
   const t0 = performance.now();
   const evaluation = train.evaluateModel(model, testSplit);
@@ -346,6 +361,7 @@ async function trainAndSave(options: RunOptions, interrupt: Interrupt): Promise<
     epochsDone: settings.epochs,
     optimizerState: true,
     test: evaluation,
+    ...(recalibrated ? { batchNormRecalibration: recalibrated } : {}),
     timing: timing(evaluateSeconds),
     finishedAt: new Date().toISOString(),
   };

@@ -47,6 +47,7 @@ interface TrainOpts {
   out?: string;
   resume?: string;
   limit?: number;
+  recalibrateBn?: boolean;
 }
 
 /** The settings of a resumed run: the recorded ones, with `--epochs` allowed to grow. */
@@ -127,6 +128,10 @@ export const trainCommand: CommandFactory = (ctx) =>
       'continue an interrupted run (or train a finished one further with a larger --epochs)',
     )
     .option('--limit <n>', 'use only the first n examples of each split (quick runs)', positiveInt)
+    .option(
+      '--recalibrate-bn',
+      "after training, re-estimate BatchNorm's moving statistics on the training split with the final weights",
+    )
     .addHelpText(
       'after',
       `
@@ -164,6 +169,7 @@ Examples:
           seed: opts.seed,
           limit: opts.limit ?? null,
           backend: opts.backend,
+          ...(opts.recalibrateBn ? { recalibrateBatchNorm: true } : {}),
         };
       }
       if (opts.dir && resume) settings.dataDir = opts.dir;
