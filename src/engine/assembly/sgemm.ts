@@ -4,55 +4,73 @@
 
 export function sgemm(a: usize, b: usize, c: usize, m: i32, k: i32, ldb: i32): void {
   const rowB = <usize>ldb * 4;
-  let i = 0;
-  for (; i + 3 < m; i += 4) {
-    const a0 = a + (<usize>i * k) * 4;
-    const a1 = a0 + <usize>k * 4;
-    const a2 = a1 + <usize>k * 4;
-    const a3 = a2 + <usize>k * 4;
-    let j = 0;
-    for (; j + 7 < ldb; j += 8) {
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let pb = b + <usize>j * 4;
-      for (let t = 0; t < k; t++) {
-        const off = <usize>t * 4;
-        const b0 = v128.load(pb);
-        const b1 = v128.load(pb, 16);
-        const x0 = f32x4.splat(load<f32>(a0 + off));
-        const x1 = f32x4.splat(load<f32>(a1 + off));
-        const x2 = f32x4.splat(load<f32>(a2 + off));
-        const x3 = f32x4.splat(load<f32>(a3 + off));
-        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
-        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
-        pb += rowB;
+  // Blocks of B rows of about 256 KiB stay in L2 while every 4-row tile of A passes over them; the
+  // partial sums go through c between blocks, so each element still adds its terms in order of t.
+  let kb = 65536 / ldb;
+  if (kb < 8) kb = 8;
+  const m4 = m & ~3;
+  for (let t0 = 0; t0 < k; t0 += kb) {
+    const t1 = min(t0 + kb, k);
+    const first = t0 == 0;
+    for (let i = 0; i < m4; i += 4) {
+      const a0 = a + (<usize>i * k) * 4;
+      const a1 = a0 + <usize>k * 4;
+      const a2 = a1 + <usize>k * 4;
+      const a3 = a2 + <usize>k * 4;
+      let j = 0;
+      for (; j + 7 < ldb; j += 8) {
+        const q = c + (<usize>i * ldb + j) * 4;
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+        let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+        let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+        let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+        if (!first) {
+          c00 = v128.load(q); c01 = v128.load(q, 16);
+          c10 = v128.load(q + rowB); c11 = v128.load(q + rowB, 16);
+          c20 = v128.load(q + 2 * rowB); c21 = v128.load(q + 2 * rowB, 16);
+          c30 = v128.load(q + 3 * rowB); c31 = v128.load(q + 3 * rowB, 16);
+        }
+        let pb = b + (<usize>t0 * ldb + j) * 4;
+        for (let t = t0; t < t1; t++) {
+          const off = <usize>t * 4;
+          const b0 = v128.load(pb);
+          const b1 = v128.load(pb, 16);
+          const x0 = f32x4.splat(load<f32>(a0 + off));
+          const x1 = f32x4.splat(load<f32>(a1 + off));
+          const x2 = f32x4.splat(load<f32>(a2 + off));
+          const x3 = f32x4.splat(load<f32>(a3 + off));
+          c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+          c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+          c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+          c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+          pb += rowB;
+        }
+        v128.store(q, c00); v128.store(q, c01, 16);
+        v128.store(q + rowB, c10); v128.store(q + rowB, c11, 16);
+        v128.store(q + 2 * rowB, c20); v128.store(q + 2 * rowB, c21, 16);
+        v128.store(q + 3 * rowB, c30); v128.store(q + 3 * rowB, c31, 16);
       }
-      const q = c + (<usize>i * ldb + j) * 4;
-      v128.store(q, c00); v128.store(q, c01, 16);
-      v128.store(q + rowB, c10); v128.store(q + rowB, c11, 16);
-      v128.store(q + 2 * rowB, c20); v128.store(q + 2 * rowB, c21, 16);
-      v128.store(q + 3 * rowB, c30); v128.store(q + 3 * rowB, c31, 16);
-    }
-    for (; j < ldb; j += 4) {
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      let pb = b + <usize>j * 4;
-      for (let t = 0; t < k; t++) {
-        const off = <usize>t * 4;
-        const b0 = v128.load(pb);
-        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + off)), b0));
-        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + off)), b0));
-        c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(a2 + off)), b0));
-        c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(a3 + off)), b0));
-        pb += rowB;
+      for (; j < ldb; j += 4) {
+        const q = c + (<usize>i * ldb + j) * 4;
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        if (!first) {
+          c0 = v128.load(q); c1 = v128.load(q + rowB); c2 = v128.load(q + 2 * rowB); c3 = v128.load(q + 3 * rowB);
+        }
+        let pb = b + (<usize>t0 * ldb + j) * 4;
+        for (let t = t0; t < t1; t++) {
+          const off = <usize>t * 4;
+          const b0 = v128.load(pb);
+          c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + off)), b0));
+          c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + off)), b0));
+          c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(a2 + off)), b0));
+          c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(a3 + off)), b0));
+          pb += rowB;
+        }
+        v128.store(q, c0); v128.store(q + rowB, c1); v128.store(q + 2 * rowB, c2); v128.store(q + 3 * rowB, c3);
       }
-      const q = c + (<usize>i * ldb + j) * 4;
-      v128.store(q, c0); v128.store(q + rowB, c1); v128.store(q + 2 * rowB, c2); v128.store(q + 3 * rowB, c3);
     }
   }
+  let i = m4;
   // Leftover rows (batch 1: the whole GEMV) one at a time, 8 independent accumulators (32 columns)
   // so the f32x4.add latency is hidden, then 4 columns at a time.
   for (; i < m; i++) {

@@ -133,3 +133,30 @@ describe('denseLut (table-lookup dense with +-1 weights)', () => {
       }
     });
 });
+
+describe('sgemm (float GEMM)', () => {
+  // ldb 1024 blocks B into 64-row blocks (partial sums through c between blocks); m not a multiple of 4.
+  for (const [m, k, ldb] of [
+    [7, 300, 1024],
+    [5, 9, 32],
+    [1, 130, 2048],
+    [9, 65, 12],
+  ] as [number, number, number][])
+    it(`${m} x ${k} x ${ldb}: every element adds its terms in order of t from +0 (bit for bit float32)`, async () => {
+      const rng = new Random(m * 31 + k + ldb);
+      const kern = await Kernels.create();
+      const a = Float32Array.from({ length: m * k }, () => rng.normal());
+      const b = Float32Array.from({ length: k * ldb }, () => rng.normal());
+      const pa = kern.put(a);
+      const pb = kern.put(b);
+      const pc = kern.alloc(m * ldb * 4);
+      kern.sgemm(pa, pb, pc, m, k, ldb);
+      const got = kern.f32(pc, m * ldb);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < ldb; j += 7) {
+          let s = 0;
+          for (let t = 0; t < k; t++) s = Math.fround(s + Math.fround(a[i * k + t] * b[t * ldb + j]));
+          expect(got[i * ldb + j], `c[${i}, ${j}]`).toBe(s);
+        }
+    });
+});
