@@ -77,6 +77,15 @@ describe('.lbm encode/decode', () => {
     );
   });
 
+  it("reads a Node Buffer inside a larger pool (readFileSync's type; Buffer#slice is a view)", () => {
+    const pool = Buffer.alloc(valid.length + 11, 0xa5);
+    pool.set(valid, 5);
+    const { graph } = decodeModel(pool.subarray(5, 5 + valid.length));
+    for (const [name, c] of Object.entries(larqIntroCnn().constants)) {
+      expect(Array.from(graph.constants[name].data)).toEqual(Array.from(c.data));
+    }
+  });
+
   it('the decoded constants are copies, not views of the file', () => {
     const bytes = valid.slice();
     const { graph } = decodeModel(bytes);

@@ -199,7 +199,9 @@ export function decodeModel(bytes: Uint8Array, source = 'model.lbm'): DecodedMod
     const ctor = CTORS[e.dtype];
     const start = base + e.offset;
     let data: Float32Array | Int32Array | Uint32Array;
-    if (LITTLE_ENDIAN) data = new ctor(bytes.slice(start, start + 4 * e.count).buffer);
+    // A copy into a fresh buffer: `slice` would not do, on a Node Buffer (readFileSync's result) it
+    // is a view whose .buffer is the whole file (or Node's shared pool).
+    if (LITTLE_ENDIAN) data = new ctor(copyBytes(bytes, start, 4 * e.count));
     else {
       data = new ctor(e.count);
       for (let i = 0; i < e.count; i++)
@@ -229,4 +231,11 @@ export function decodeModel(bytes: Uint8Array, source = 'model.lbm'): DecodedMod
 
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** A copy of bytes[start, start + length) in a new ArrayBuffer of exactly that length. */
+function copyBytes(bytes: Uint8Array, start: number, length: number): ArrayBuffer {
+  const copy = new Uint8Array(length);
+  copy.set(bytes.subarray(start, start + length));
+  return copy.buffer;
 }
