@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { data, io } from '../../index.js';
+import { data, engine, io } from '../../index.js';
 import { captureIo } from '../io.js';
 import { runCli } from '../program.js';
 import { quantizerCurves } from './plot.js';
@@ -166,6 +166,29 @@ describe('lowbit train, evaluate, summary, convert', () => {
     expect(result.floatMacs).toBe(194_688);
   });
 
+  it('convert --uint8-input: the engine predicts on the bytes what it predicts on the scaled floats', async () => {
+    const file = join(root, 'cnn-u8.lbm');
+    const cli = captureIo();
+    expect(await runCli(['convert', run, '-o', file, '--uint8-input', '1/127.5,-1', '--json'], cli)).toBe(0);
+    expect(JSON.parse(cli.out()).uint8Input).toEqual({ scale: 1 / 127.5, offset: -1 });
+    const net = await engine.load(readFileSync(file));
+    const ds = await data.mnist();
+    const n = 8;
+    const floats = ds.test.x.subarray(0, n * 784);
+    const bytes = Uint8Array.from(floats, (x) => Math.round((x + 1) * 127.5));
+    const a = net.predict(floats, [n, 28, 28, 1]).data;
+    const b = net.predict(bytes, [n, 28, 28, 1]).data;
+    net.dispose();
+    // The file read back from disk (a Node Buffer) gives the tfjs model's probabilities.
+    const model = await io.loadModel(run);
+    const t = tf.tidy(() => (model.predict(tf.tensor(floats, [n, 28, 28, 1])) as tf.Tensor).dataSync());
+    model.dispose();
+    for (let i = 0; i < a.length; i++) {
+      expect(Math.abs(a[i] - t[i])).toBeLessThanOrEqual(1e-4 * Math.max(1e-3, Math.abs(t[i])));
+      expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-4 * Math.max(1e-3, Math.abs(a[i])));
+    }
+  });
+
   it('bad input: one error line and exit code 1 or 2', async () => {
     const cases: [string[], number, RegExp][] = [
       [['train', '--model', 'resnet'], 2, /argument 'resnet' is invalid.*larq-intro-cnn/],
@@ -183,6 +206,7 @@ describe('lowbit train, evaluate, summary, convert', () => {
       ],
       [['summary', root], 1, /expected a directory holding model.json/],
       [['convert', run, '-o', join(root, 'x.bin')], 1, /ending in \.lbm/],
+      [['convert', run, '-o', join(root, 'x.lbm'), '--uint8-input', '1/0,-1'], 2, /expected SCALE,OFFSET/],
       [['train', '--resume', root], 1, /expected a run directory written by lowbit train/],
       [['train', '--resume', run], 1, /a complete run \(1\/1 epochs\)/],
       [
