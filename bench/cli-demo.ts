@@ -67,7 +67,7 @@ function report(): void {
     '# `lowbit demo` (npm start): accuracy, time, engine vs tfjs',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; load average at start ${machine.loadAverage.join(' / ')} (shared machine); ${machine.date}; commit ${machine.commit ?? '?'}.`,
-    `Command: \`${command}\`. Each row is one \`lowbit demo --seed S --json\` run (larq-intro-cnn, Adam lr 2e-3 with cosine decay, batch 64, 6 epochs, embedded MNIST 8,000 train / 2,000 test).`,
+    `Command: \`${command}\`. Each row is one \`lowbit demo --seed S --json\` run (larq-intro-cnn, Adam lr 2e-3 with cosine decay, batch 64, 6 epochs, embedded MNIST 8,000 train / 2,000 test, then BatchNorm statistics re-estimated on the training images).`,
     '',
     '| seed | test accuracy | goal 95% | epochs | train s (wall) | CPU s (whole run) | samples/s | backend | engine accuracy | argmax agreement | engine ms | tfjs ms | engine speed-up | .lbm bytes | float32 bytes |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
