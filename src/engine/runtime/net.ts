@@ -322,12 +322,7 @@ export class Net {
           g.h,
           g.w,
           g.c,
-          node.kernelSize[0],
-          node.kernelSize[1],
-          node.strides[0],
-          node.strides[1],
-          node.dilations[0],
-          node.dilations[1],
+          ...windowArgs(node),
           g.oh,
           g.ow,
           conv.u8conv.weights,
@@ -360,12 +355,7 @@ export class Net {
       g.h,
       g.w,
       g.c,
-      node.kernelSize[0],
-      node.kernelSize[1],
-      node.strides[0],
-      node.strides[1],
-      node.dilations[0],
-      node.dilations[1],
+      ...windowArgs(node),
       g.padTop,
       g.padLeft,
       g.oh,
@@ -385,12 +375,7 @@ export class Net {
         g.h,
         g.w,
         g.c,
-        node.kernelSize[0],
-        node.kernelSize[1],
-        node.strides[0],
-        node.strides[1],
-        node.dilations[0],
-        node.dilations[1],
+        ...windowArgs(node),
         g.padTop,
         g.padLeft,
         g.oh,
@@ -431,27 +416,9 @@ export class Net {
         let a = x.ptr;
         if (!p.pointwise) {
           a = k.alloc(m * p.rowWords * 4);
-          const [kh, kw] = node.kernelSize;
           k.job(
             JOB.im2colBits,
-            [
-              x.ptr,
-              a,
-              g.h,
-              g.w,
-              p.cw,
-              kh,
-              kw,
-              node.strides[0],
-              node.strides[1],
-              node.dilations[0],
-              node.dilations[1],
-              g.padTop,
-              g.padLeft,
-              g.oh,
-              g.ow,
-              p.rowWords,
-            ],
+            [x.ptr, a, g.h, g.w, p.cw, ...windowArgs(node), g.padTop, g.padLeft, g.oh, g.ow, p.rowWords],
             [],
             n,
             m * p.rowWords,
@@ -517,12 +484,7 @@ export class Net {
               g.h,
               g.w,
               g.c,
-              node.kernelSize[0],
-              node.kernelSize[1],
-              node.strides[0],
-              node.strides[1],
-              node.dilations[0],
-              node.dilations[1],
+              ...windowArgs(node),
               g.padTop,
               g.padLeft,
               g.oh,
@@ -898,4 +860,16 @@ async function fromDecoded(
     k.reset();
   } else strategy = popcount;
   return new Net(k, model, strategy, fileBytes, cal, maxChunkBytes);
+}
+
+/** A convolution's window as kernel arguments: kernel height, width, strides and dilations (h, w). */
+function windowArgs(node: {
+  kernelSize: readonly number[];
+  strides: readonly number[];
+  dilations: readonly number[];
+}): [number, number, number, number, number, number] {
+  const [kh, kw] = node.kernelSize;
+  const [sh, sw] = node.strides;
+  const [dh, dw] = node.dilations;
+  return [kh, kw, sh, sw, dh, dw];
 }
