@@ -7,11 +7,12 @@
  * Writes bench/cli-demo.json and bench/cli-demo.md (rewritten after each seed).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { captureIo, runCli } from '../src/cli/index.js';
+import { writeAtomic } from './zoo-bench-util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -21,13 +22,6 @@ const flag = (name: string) => {
 };
 const seeds = (flag('seeds') ?? '0').split(',').map(Number);
 const epochs = flag('epochs');
-
-function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 let commit: string | null = null;
 try {

@@ -11,9 +11,9 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -29,6 +29,7 @@ import {
 } from '../src/engine/convert/testing.js';
 import { decodeModel, encodeModel, type Graph, load } from '../src/engine/index.js';
 import { get as zoo } from '../src/zoo/index.js';
+import { writeAtomic } from './zoo-bench-util.js';
 
 const quick = process.argv.includes('--quick');
 function flag(name: string): string | undefined {
@@ -346,15 +347,12 @@ async function main() {
     '',
   ].join('\n');
   const outDir = dirname(fileURLToPath(import.meta.url));
-  for (const [file, text] of [
-    [`${outName}.json`, `${JSON.stringify(result, null, 2)}\n`],
-    [`${outName}.md`, md],
-  ]) {
-    const target = join(outDir, file);
-    const tmp = join(dirname(target), `.${basename(target)}.tmp`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, target);
-  }
+  writeAtomic(
+    join(outDir, `${outName}.json`),
+    `${JSON.stringify(result, null, 2)}
+`,
+  );
+  writeAtomic(join(outDir, `${outName}.md`), md);
   process.stdout.write(`${md}\n`);
 }
 

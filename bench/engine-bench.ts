@@ -9,13 +9,12 @@
  *
  * A binary MAC is one XNOR + popcount lane of the +-1 dot product; an M x N x K GEMM does M N K of them.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { encodeModel, load } from '../src/engine/index.js';
 import { calibrate, Kernels, type PopcountStrategy } from '../src/engine/runtime/kernels.js';
 import { binaryMlp, larqIntroCnn, quicknetLike, randomInput } from '../src/engine/testing/models.js';
+import { RESULTS_DIR, writeAtomic } from './zoo-bench-util.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 9;
@@ -302,8 +301,7 @@ async function main() {
     targets: { gmacs256x4096x4096: 100, speedupVsTfjs: 12 },
   };
 
-  const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(outDir, { recursive: true });
+  const outDir = RESULTS_DIR;
   const f = (x: number, d = 1) => x.toFixed(d);
   const md = [
     '# Engine benchmark',
@@ -350,15 +348,12 @@ async function main() {
     ),
     '',
   ].join('\n');
-  for (const [file, text] of [
-    [`${outName}.json`, `${JSON.stringify(result, null, 2)}\n`],
-    [`${outName}.md`, md],
-  ]) {
-    const target = join(outDir, file);
-    const tmp = join(dirname(target), `.${basename(target)}.tmp`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, target);
-  }
+  writeAtomic(
+    join(outDir, `${outName}.json`),
+    `${JSON.stringify(result, null, 2)}
+`,
+  );
+  writeAtomic(join(outDir, `${outName}.md`), md);
   process.stdout.write(`${md}\n`);
 }
 
