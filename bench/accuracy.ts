@@ -4,7 +4,7 @@
  *
  * Recipes: the Larq recipe (Adam lr 1e-3, epsilon 1e-7, batch 64, 6 epochs, sparse categorical
  * cross-entropy) for larq-intro-cnn, its float twin and binary-mlp; quicknet-tiny's own recipe
- * (QUICKNET_TINY_RECIPE: Adam lr 2e-3 with cosine decay, batch 64, 8 epochs).
+ * (QUICKNET_TINY_RECIPE: Adam lr 2e-3 with cosine decay, batch 64, 12 epochs).
  *
  * Run (all of it, hours on 2 cores):
  *   npx tsx bench/accuracy.ts

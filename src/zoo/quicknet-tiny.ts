@@ -24,7 +24,7 @@ export const QUICKNET_TINY_RECIPE = {
   learningRate: 2e-3,
   /** ...decayed by a cosine to 0 over the epochs: lr(e) = lr0 (1 + cos(pi e / epochs)) / 2. */
   schedule: 'cosine',
-  epochs: 8,
+  epochs: 12,
   batchSize: 64,
 } as const;
 
