@@ -8,7 +8,6 @@
  * "lowbit" = everything lowbit installs on import. Each figure is the median of `reps` timed runs
  * after one warm-up run. Writes bench/backend-bench.json and bench/backend-bench.md (atomically).
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import {
 } from '../src/backend/index.js';
 import { registerMissingKernel } from '../src/backend/kernel-registry.js';
 import { seededValues } from '../src/backend/testing.js';
+import { writeAtomic } from './zoo-bench-util.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
@@ -375,9 +375,7 @@ async function main(): Promise<void> {
     ['backend-bench.json', `${JSON.stringify(result, null, 2)}\n`],
     ['backend-bench.md', md],
   ] as const) {
-    const path = join(dir, name);
-    writeFileSync(`${path}.tmp`, text);
-    renameSync(`${path}.tmp`, path);
+    writeAtomic(join(dir, name), text);
   }
   process.stdout.write(md);
 }

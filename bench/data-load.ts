@@ -7,7 +7,7 @@
  * Writes bench/results/data.json and bench/results/data.md (atomically). Fashion-MNIST parts are
  * skipped (and say so) when /usr/share/datasets/fashion-mnist or $LOWBIT_FASHION_MNIST_DIR is absent.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import {
   parseIdx,
   readIdxFile,
 } from '../src/data/index.js';
+import { writeAtomic } from './zoo-bench-util.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 7;
@@ -150,9 +151,6 @@ for (const [name, text] of [
   ['data.json', `${JSON.stringify(results, null, 2)}\n`],
   ['data.md', md.join('\n')],
 ] as const) {
-  const target = join(outDir, name);
-  const tmp = `${target}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, target);
+  writeAtomic(join(outDir, name), text);
 }
 process.stdout.write(md.join('\n'));

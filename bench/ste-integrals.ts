@@ -8,7 +8,6 @@
  *
  * Writes bench/ste-integrals.json and bench/ste-integrals.md (atomically).
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import {
 } from '../src/study/ste/model.js';
 import { monteCarlo } from '../src/study/ste/sampled.js';
 import { Random } from '../src/util/random.js';
+import { writeAtomic } from './zoo-bench-util.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -142,9 +142,6 @@ for (const [name, text] of [
   ['ste-integrals.json', `${JSON.stringify(result, null, 2)}\n`],
   ['ste-integrals.md', md],
 ] as const) {
-  const path = join(outDir, name);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeAtomic(join(outDir, name), text);
 }
 process.stdout.write(md);

@@ -11,7 +11,6 @@
  * Run: npx tsx bench/summary-bench.ts [--quick]
  * Writes bench/summary-bench.json and bench/summary-bench.md (atomically).
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +29,7 @@ import {
 } from '../src/summary/index.js';
 import { larqIntroCnn } from '../src/summary/testing.js';
 import { setWarningHandler } from '../src/util/log.js';
+import { writeAtomic } from './zoo-bench-util.js';
 
 setWarningHandler(() => {});
 const quick = process.argv.includes('--quick');
@@ -175,11 +175,6 @@ for (const [backend, batchSizes] of Object.entries(BACKENDS)) {
 md.push('');
 
 const here = dirname(fileURLToPath(import.meta.url));
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 writeAtomic(join(here, 'summary-bench.json'), `${JSON.stringify(result, null, 2)}\n`);
 writeAtomic(join(here, 'summary-bench.md'), md.join('\n'));
 process.stdout.write(`${md.join('\n')}\n`);

@@ -13,13 +13,13 @@
  * Each figure is the median over `reps` runs of (fit time of `steps` batches) / steps, after one
  * warm-up run. Writes bench/training-results.json and bench/training-results.md atomically.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { registeredBackends, setBackend } from '../src/backend/index.js';
+import { writeAtomic } from './zoo-bench-util.js';
 import '../src/constraints/index.js';
 import { metricsScope } from '../src/context/scopes.js';
 import { quantDense } from '../src/layers/index.js';
@@ -188,8 +188,6 @@ for (const [name, text] of [
   ['training-results.json', `${json(result)}\n`],
   ['training-results.md', md],
 ] as const) {
-  const path = join(here, name);
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
+  writeAtomic(join(here, name), text);
 }
 console.log(md);
