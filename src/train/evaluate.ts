@@ -14,6 +14,11 @@ export interface Evaluation {
   accuracy: number;
   /** Number of examples evaluated. */
   count: number;
+  /**
+   * Per class (indexed by label, one entry per model output): its examples in the split and how many
+   * of them were predicted as that class.
+   */
+  perClass: { count: number; correct: number }[];
 }
 
 /** Keras's epsilon: probabilities are clipped to [eps, 1 - eps] before the log. */
@@ -21,7 +26,8 @@ const EPSILON = 1e-7;
 
 /**
  * Evaluates a classifier (softmax output) on a split in inference mode (BatchNorm uses its
- * moving statistics): mean sparse categorical cross-entropy and accuracy, summed in float64.
+ * moving statistics): mean sparse categorical cross-entropy, accuracy and per-class counts, summed
+ * in float64.
  *
  * @example
  * ```ts
@@ -50,6 +56,7 @@ export function evaluateModel(
     });
   }
   const inputShape = model.inputs[0].shape;
+  const perClass: Evaluation['perClass'] = [];
   let lossSum = 0;
   let correct = 0;
   for (const batch of batches(data, { batchSize, shuffle: false })) {
@@ -63,14 +70,26 @@ export function evaluateModel(
     const p = probs.dataSync();
     const classes = probs.shape[probs.shape.length - 1] as number;
     probs.dispose();
+    while (perClass.length < classes) perClass.push({ count: 0, correct: 0 });
     for (let i = 0; i < batch.size; i++) {
       const label = batch.y[i];
+      if (!(label < classes)) {
+        throw new ConfigError({
+          where: 'evaluateModel data',
+          received: `label ${label}`,
+          expected: `labels 0 to ${classes - 1} (the model has ${classes} outputs)`,
+        });
+      }
       const row = p.subarray(i * classes, (i + 1) * classes);
       lossSum -= Math.log(Math.min(Math.max(row[label], EPSILON), 1 - EPSILON));
       let best = 0;
       for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-      if (best === label) correct++;
+      perClass[label].count++;
+      if (best === label) {
+        correct++;
+        perClass[label].correct++;
+      }
     }
   }
-  return { loss: lossSum / data.count, accuracy: correct / data.count, count: data.count };
+  return { loss: lossSum / data.count, accuracy: correct / data.count, count: data.count, perClass };
 }

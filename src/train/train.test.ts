@@ -312,6 +312,11 @@ describe('evaluateModel', () => {
       expect(ev.loss).toBeCloseTo(expected, 6);
       expect(ev.accuracy).toBeCloseTo(1 / 3, 12);
       expect(ev.count).toBe(3);
+      // Predicted classes 0, 1, 0 for labels 0, 0, 1: class 0 has 2 examples, 1 right; class 1 has 1, 0 right.
+      expect(ev.perClass).toEqual([
+        { count: 2, correct: 1 },
+        { count: 1, correct: 0 },
+      ]);
     }
   });
 
@@ -322,5 +327,6 @@ describe('evaluateModel', () => {
     ]);
     expect(() => evaluateModel(model, split([[1, 0]], [0], 1, 2), { batchSize: 0 })).toThrow(ConfigError);
     expect(() => evaluateModel(model, split([], [], 1, 2))).toThrow(/empty/);
+    expect(() => evaluateModel(model, split([[1, 0]], [2], 1, 2))).toThrow(/label 2.*labels 0 to 1/);
   });
 });

@@ -1,8 +1,6 @@
 /**
  * `lowbit evaluate DIR`: loss, accuracy and per-class accuracy of a saved model on a test split.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { Command, Option } from 'commander';
 import { data, train } from '../../index.js';
 import type { CommandFactory } from '../context.js';
@@ -29,45 +27,15 @@ export interface ClassAccuracy {
   accuracy: number;
 }
 
-/**
- * Per-class accuracy of a classifier on a split: for each class c, the fraction of its examples
- * whose most probable class (first on ties) is c. Predicts in batches in inference mode.
- */
+/** Names the per-class counts of an evaluation: accuracy of class c = its correct / its count (NaN for none). */
 export function perClassAccuracy(
-  model: tfl.LayersModel,
-  split: data.DataSplit,
+  evaluation: train.Evaluation,
   classNames: readonly string[],
-  batchSize = 256,
 ): ClassAccuracy[] {
-  const count = new Array<number>(classNames.length).fill(0);
-  const correct = new Array<number>(classNames.length).fill(0);
-  const inputShape = model.inputs[0].shape;
-  for (const batch of data.batches(split, { batchSize, shuffle: false })) {
-    const probs = tf.tidy(() => {
-      const { x, y } = data.toTensors(batch);
-      y.dispose();
-      const xs =
-        inputShape.length === 4 ? x : tf.reshape(x, [batch.size, ...(inputShape.slice(1) as number[])]);
-      return model.predict(xs) as tf.Tensor;
-    });
-    const p = probs.dataSync();
-    const classes = probs.shape[probs.shape.length - 1] as number;
-    probs.dispose();
-    for (let i = 0; i < batch.size; i++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (p[i * classes + c] > p[i * classes + best]) best = c;
-      const label = batch.y[i];
-      count[label]++;
-      if (best === label) correct[label]++;
-    }
-  }
-  return classNames.map((name, label) => ({
-    label,
-    name,
-    count: count[label],
-    correct: correct[label],
-    accuracy: count[label] > 0 ? correct[label] / count[label] : Number.NaN,
-  }));
+  return classNames.map((name, label) => {
+    const { count, correct } = evaluation.perClass[label] ?? { count: 0, correct: 0 };
+    return { label, name, count, correct, accuracy: count > 0 ? correct / count : Number.NaN };
+  });
 }
 
 /** `lowbit evaluate`. */
@@ -112,7 +80,7 @@ export const evaluateCommand: CommandFactory = (ctx) =>
             : ds.test;
         train.checkSplit(model, test, `lowbit evaluate ${dir} --data ${name}`);
         const evaluation = train.evaluateModel(model, test, { batchSize: opts.batchSize });
-        const perClass = perClassAccuracy(model, test, ds.classNames, opts.batchSize);
+        const perClass = perClassAccuracy(evaluation, ds.classNames);
         const result = { dir, dataset: ds.name, split: 'test', ...evaluation, perClass };
         ctx.print(this, result, () =>
           [
