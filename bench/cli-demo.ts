@@ -6,13 +6,12 @@
  * Run: npx tsx bench/cli-demo.ts [--seeds 0,1,2] [--epochs N]
  * Writes bench/cli-demo.json and bench/cli-demo.md (rewritten after each seed).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { captureIo, runCli } from '../src/cli/index.js';
-import { writeAtomic } from './zoo-bench-util.js';
+import { commandLine, machineInfo, writeAtomic } from './zoo-bench-util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -23,22 +22,8 @@ const flag = (name: string) => {
 const seeds = (flag('seeds') ?? '0').split(',').map(Number);
 const epochs = flag('epochs');
 
-let commit: string | null = null;
-try {
-  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-} catch {
-  commit = null;
-}
-const machine = {
-  os: `${os.type()} ${os.release()} ${os.arch()}`,
-  cpu: os.cpus()[0]?.model ?? 'unknown',
-  cores: os.availableParallelism?.() ?? os.cpus().length,
-  node: process.version,
-  loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
-  date: new Date().toISOString(),
-  commit,
-};
-const command = `npx tsx bench/cli-demo.ts ${argv.join(' ')}`.trim();
+const machine = machineInfo();
+const command = commandLine();
 
 interface Row {
   seed: number;
