@@ -14,6 +14,7 @@
  * (pt, pl) the top/left padding, so output (oh, ow) reads input rows oh*s + i*d - pt.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterBinary } from './binary-conv-kernels.js';
 import { type ConvCi1Args, heapKernels, heapOffset } from './heap-kernels.js';
 import type { KernelArgs } from './kernel-registry.js';
 
@@ -461,7 +462,9 @@ export function conv2DBackpropFilterPatches(args: KernelArgs): tf.Tensor {
 }
 
 /**
- * The registered Conv2DBackpropFilter: patches + matMul for Ci <= 3, the transposed convolution
+ * The registered Conv2DBackpropFilter: on wasm SIMD, the table-lookup kernel when x is exactly +-1
+ * ({@link conv2DBackpropFilterBinary}: a binarized layer's quantized input) and the one-input-channel
+ * kernel for Ci = 1; otherwise patches + matMul for Ci <= 3, the transposed convolution
  * otherwise (measured crossover on wasm, 2 cores: Ci = 1 took 71 vs 270 ms for x = [256, 28, 28, 1],
  * Ci = 3 about equal, Ci >= 8 about twice as fast transposed; see bench/backend-bench.ts).
  */
@@ -469,6 +472,7 @@ export function conv2DBackpropFilterAuto(args: KernelArgs): tf.Tensor | tf.Tenso
   const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
   return (
     conv2DBackpropFilterCi1Simd(args) ??
+    conv2DBackpropFilterBinary(args) ??
     (filterShape[2] <= 3 ? conv2DBackpropFilterPatches(args) : conv2DBackpropFilterFromOps(args))
   );
 }

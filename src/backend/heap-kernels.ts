@@ -72,7 +72,60 @@ export interface HeapKernels {
     eps: number,
     nlr: number,
   ): void;
+  /** 1 if every x[r, c] is exactly +-1, packing sign bits into [rows, wpr] words (see binary-conv-kernels.ts). */
+  packSignsF32(x: number, bits: number, rows: number, c: number, wpr: number): number;
+  /** 1 if every w[t, k, o] is exactly +-1, packing sign bits column-wise into [taps*wpr, co4] words. */
+  packSignsColsF32(
+    w: number,
+    out: number,
+    taps: number,
+    c: number,
+    co: number,
+    wpr: number,
+    co4: number,
+  ): number;
+  /** XNOR-popcount Conv2D of packed +-1 input and kernel, NHWC (see binary-conv-kernels.ts). */
+  convForwardPm1(
+    xbits: number,
+    wbits: number,
+    out: number,
+    scratch: number,
+    ...geometry: PmConvGeometry
+  ): void;
+  /** Conv2DBackpropFilter of a packed +-1 input by table lookup, NHWC; dw zero-filled. */
+  convFilterGradPm1(
+    xbits: number,
+    dy: number,
+    dw: number,
+    scratch: number,
+    ...geometry: PmConvGeometry
+  ): void;
 }
+
+/**
+ * Geometry of the +-1 conv kernels: batch, input height, width and channels, words per pixel
+ * (ceil(channels / 32)), output height, width and channels, output channels rounded up to 4, filter
+ * height and width, strides, dilations, top and left padding.
+ */
+export type PmConvGeometry = [
+  nb: number,
+  h: number,
+  w: number,
+  c: number,
+  wpr: number,
+  oh: number,
+  ow: number,
+  co: number,
+  co4: number,
+  fh: number,
+  fw: number,
+  sh: number,
+  sw: number,
+  dh: number,
+  dw: number,
+  top: number,
+  left: number,
+];
 
 /**
  * Arguments of the one-input-channel conv gradient kernels: three pointers (filter gradient: x, dy, dw;

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, adamUpdateWasm } from './adam-kernel.js';
+import { conv2DBinary, fusedConv2DBinary } from './binary-conv-kernels.js';
 import {
   conv2DBackpropFilterAuto,
   conv2DBackpropInputAuto,
@@ -52,11 +53,14 @@ export function registerTrainingKernels(backendName: string): string[] {
   return added;
 }
 
-/** Conv2D on wasm accepts only NHWC; NCHW is run as transpose -> NHWC conv -> transpose. */
+/**
+ * Conv2D on wasm accepts only NHWC; NCHW is run as transpose -> NHWC conv -> transpose. NHWC with an
+ * input and a kernel that are exactly +-1 runs the XNOR-popcount kernel ({@link conv2DBinary}).
+ */
 function makeConv2DAnyFormat(original: tf.KernelFunc): OpKernel {
   return (args: KernelArgs) => {
     const { dataFormat } = args.attrs as { dataFormat?: string };
-    if (dataFormat !== 'NCHW') return original(args);
+    if (dataFormat !== 'NCHW') return conv2DBinary(args) ?? original(args);
     const { x, filter } = args.inputs as { x: tf.Tensor4D; filter: tf.Tensor4D };
     return tf.tidy(() => {
       const y = tf.conv2d(
@@ -96,8 +100,10 @@ export const WASM_OVERRIDES: Readonly<Record<string, (original: tf.KernelFunc) =
   Sum: (original) => makeLeadingReduce(original, false),
   /** Same as Sum (batch-norm moments, losses). */
   Mean: (original) => makeLeadingReduce(original, true),
-  /** No NCHW support. */
+  /** No NCHW support; +-1 operands run an XNOR-popcount kernel. */
   Conv2D: makeConv2DAnyFormat,
+  /** +-1 operands (no bias, no activation) run an XNOR-popcount kernel; otherwise the original. */
+  FusedConv2D: (original) => (args: KernelArgs) => fusedConv2DBinary(args) ?? original(args),
   /** Wrong with halfPixelCenters (tf.image.resizeNearestNeighbor's option). */
   ResizeNearestNeighborGrad: () => resizeNearestNeighborGradFromOps,
   /** Wrong with halfPixelCenters. */

@@ -384,3 +384,419 @@ export function col2imF32(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kernels for convolutions with an operand that is exactly +1 or -1 (a binarized input or kernel).
+// Bit convention: a set bit is -1, a clear bit +1; padding reads as a clear bit (+1) and is
+// corrected for explicitly, so that padded taps contribute 0 as in tfjs.
+
+/**
+ * Checks that every element of x, viewed as [rows, c], is exactly +1 or -1 and packs its sign bits:
+ * bits[r*wpr + (c >> 5)] bit (c & 31) = 1 where x[r, c] = -1 (unused high bits of the last word 0).
+ * Returns 1 when every element is +-1, else 0 (stopping at the first row holding another value; the
+ * words written so far are then meaningless).
+ */
+export function packSignsF32(x: usize, bits: usize, rows: i32, c: i32, wpr: i32): i32 {
+  const one = f32x4.splat(1.0);
+  const mone = f32x4.splat(-1.0);
+  let src = x;
+  let dst = bits;
+  for (let r = 0; r < rows; r++) {
+    let bad = i32x4.splat(0);
+    let ok = true;
+    for (let wi = 0; wi < wpr; wi++) {
+      const base = wi << 5;
+      const end = min(c, base + 32);
+      let word: u32 = 0;
+      let k = base;
+      for (; k + 4 <= end; k += 4) {
+        const v = v128.load(src);
+        bad = v128.or(bad, v128.not(v128.or(f32x4.eq(v, one), f32x4.eq(v, mone))));
+        word |= (<u32>i32x4.bitmask(v)) << (<u32>(k - base));
+        src += 16;
+      }
+      for (; k < end; k++) {
+        const v = load<f32>(src);
+        if (v != 1.0 && v != -1.0) ok = false;
+        if (v < 0) word |= (<u32>1) << (<u32>(k - base));
+        src += 4;
+      }
+      store<u32>(dst, word);
+      dst += 4;
+    }
+    if (!ok || v128.any_true(bad)) return 0;
+  }
+  return 1;
+}
+
+/**
+ * Checks and packs a kernel w viewed as [taps, c, co] column-wise for the forward kernel:
+ * out[(t*wpr + (k >> 5)) * co4 + o] bit (k & 31) = 1 where w[t, k, o] = -1, co4 = co rounded up to 4
+ * (the padding columns' words 0). Returns 1 when every element is +-1, else 0.
+ */
+export function packSignsColsF32(w: usize, out: usize, taps: i32, c: i32, co: i32, wpr: i32, co4: i32): i32 {
+  const one = f32x4.splat(1.0);
+  const mone = f32x4.splat(-1.0);
+  const cob = (<usize>co) << 2;
+  let bad = i32x4.splat(0);
+  let ok = true;
+  for (let t = 0; t < taps; t++) {
+    for (let wi = 0; wi < wpr; wi++) {
+      const base = wi << 5;
+      const end = min(c, base + 32);
+      const dst = out + ((<usize>((t * wpr + wi) * co4)) << 2);
+      let o = 0;
+      for (; o + 4 <= co; o += 4) {
+        let acc = i32x4.splat(0);
+        let src = w + (<usize>(t * c + base)) * cob + ((<usize>o) << 2);
+        for (let k = base; k < end; k++) {
+          const v = v128.load(src);
+          bad = v128.or(bad, v128.not(v128.or(f32x4.eq(v, one), f32x4.eq(v, mone))));
+          acc = v128.or(acc, i32x4.shl(i32x4.shr_u(v, 31), k - base));
+          src += cob;
+        }
+        v128.store(dst + ((<usize>o) << 2), acc);
+      }
+      for (; o < co4; o++) {
+        let word: u32 = 0;
+        if (o < co) {
+          let src = w + (<usize>(t * c + base)) * cob + ((<usize>o) << 2);
+          for (let k = base; k < end; k++) {
+            const v = load<f32>(src);
+            if (v != 1.0 && v != -1.0) ok = false;
+            if (v < 0) word |= (<u32>1) << (<u32>(k - base));
+            src += cob;
+          }
+        }
+        store<u32>(dst + ((<usize>o) << 2), word);
+      }
+    }
+  }
+  return ok && !v128.any_true(bad) ? 1 : 0;
+}
+
+/**
+ * Forward convolution of a +-1 input and a +-1 kernel, NHWC, exact: with both packed (x by
+ * packSignsF32 as [B, H, W, wpr] words, w by packSignsColsF32 as [taps*wpr, co4] words),
+ * out[b, oy, ox, o] = sum over taps and channels of x*w = K - 2 * popcount(xbits XOR wbits) over the
+ * window, K = taps*c, minus, for every tap in the padding (read as +1), that tap's kernel column sum
+ * S[t, o] = c - 2 * popcount(wbits[t, :, o]). scratch holds taps*wpr + taps*co4 words.
+ */
+export function convForwardPm1(
+  xbits: usize,
+  wbits: usize,
+  out: usize,
+  scratch: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  wpr: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  co4: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  top: i32,
+  left: i32,
+): void {
+  const taps = fh * fw;
+  const kw = taps * wpr;
+  const xw = scratch;
+  const colSum = scratch + ((<usize>kw) << 2);
+  // Column sums of the kernel per tap, for the padding correction.
+  for (let t = 0; t < taps; t++) {
+    for (let o = 0; o < co4; o++) {
+      let pop = 0;
+      for (let wi = 0; wi < wpr; wi++) pop += <i32>popcnt<u32>(load<u32>(wbits + ((<usize>((t * wpr + wi) * co4 + o)) << 2)));
+      store<f32>(colSum + ((<usize>(t * co4 + o)) << 2), <f32>(c - 2 * pop));
+    }
+  }
+  const kf = f32x4.splat(<f32>(taps * c));
+  const two = i32x4.splat(2);
+  const rowBytes = (<usize>(co4)) << 2;
+  let dst = out;
+  for (let b = 0; b < nb; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const y0 = oy * sh - top;
+        const x0 = ox * sw - left;
+        let padded = false;
+        for (let i = 0; i < fh; i++) {
+          const y = y0 + i * dh;
+          for (let j = 0; j < fw; j++) {
+            const xx = x0 + j * dw;
+            const q = xw + ((<usize>((i * fw + j) * wpr)) << 2);
+            if (y < 0 || y >= h || xx < 0 || xx >= w) {
+              padded = true;
+              for (let wi = 0; wi < wpr; wi++) store<u32>(q + ((<usize>wi) << 2), 0);
+            } else {
+              const s = xbits + ((<usize>(((b * h + y) * w + xx) * wpr)) << 2);
+              for (let wi = 0; wi < wpr; wi++) store<u32>(q + ((<usize>wi) << 2), load<u32>(s + ((<usize>wi) << 2)));
+            }
+          }
+        }
+        for (let o = 0; o < co; o += 4) {
+          let acc = i32x4.splat(0);
+          let acc8 = i8x16.splat(0);
+          let n8 = 0;
+          let wp = wbits + ((<usize>o) << 2);
+          for (let q = 0; q < kw; q++) {
+            const v = v128.xor(i32x4.splat(load<i32>(xw + ((<usize>q) << 2))), v128.load(wp));
+            acc8 = i8x16.add(acc8, i8x16.popcnt(v));
+            wp += rowBytes;
+            if (++n8 == 31) {
+              acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(acc8)));
+              acc8 = i8x16.splat(0);
+              n8 = 0;
+            }
+          }
+          acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(acc8)));
+          let res = f32x4.sub(kf, f32x4.convert_i32x4_s(i32x4.mul(acc, two)));
+          if (padded) {
+            for (let i = 0; i < fh; i++) {
+              const y = y0 + i * dh;
+              for (let j = 0; j < fw; j++) {
+                const xx = x0 + j * dw;
+                if (y < 0 || y >= h || xx < 0 || xx >= w) {
+                  res = f32x4.sub(res, v128.load(colSum + ((<usize>((i * fw + j) * co4 + o)) << 2)));
+                }
+              }
+            }
+          }
+          if (o + 4 <= co) {
+            v128.store(dst + ((<usize>o) << 2), res);
+          } else {
+            store<f32>(dst + ((<usize>o) << 2), f32x4.extract_lane(res, 0));
+            if (o + 1 < co) store<f32>(dst + ((<usize>(o + 1)) << 2), f32x4.extract_lane(res, 1));
+            if (o + 2 < co) store<f32>(dst + ((<usize>(o + 2)) << 2), f32x4.extract_lane(res, 2));
+          }
+        }
+        dst += (<usize>co) << 2;
+      }
+    }
+  }
+}
+
+/** Spreads the low 8 bits of v to every fourth bit: bit i goes to bit 4i. */
+// @ts-ignore: decorator
+@inline
+function spread8(v: u32): u32 {
+  let x = v & 0xff;
+  x = (x | (x << 12)) & 0x000f000f;
+  x = (x | (x << 6)) & 0x03030303;
+  return (x | (x << 3)) & 0x11111111;
+}
+
+/** Loads lanes o..o+3 of a float row of co values, zero beyond co. */
+// @ts-ignore: decorator
+@inline
+function loadRow4(p: usize, o: i32, co: i32): v128 {
+  if (o + 4 <= co) return v128.load(p + ((<usize>o) << 2));
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p + ((<usize>o) << 2)));
+  if (o + 1 < co) v = f32x4.replace_lane(v, 1, load<f32>(p + ((<usize>(o + 1)) << 2)));
+  if (o + 2 < co) v = f32x4.replace_lane(v, 2, load<f32>(p + ((<usize>(o + 2)) << 2)));
+  return v;
+}
+
+/**
+ * Conv2DBackpropFilter with a +-1 input, NHWC, by table lookup (T-MAC style): dw[i, j, k, o] =
+ * sum over positions n = (b, oy, ox) of x[b, oy*sh + i*dh - top, ox*sw + j*dw - left, k] * dy[n, o].
+ * Positions are taken in chunks of 32 = 8 groups of 4; for each group the 16 signed sums
+ * T[p] = sum over r < 4 of (bit r of p ? -1 : +1) * dy[n_r, :] are built once, and each (tap, channel)
+ * row of dw then adds, per group, the one table row selected by its 4 input bits: 8 vector adds per 32
+ * positions and 4 output channels instead of 32 multiply-adds. Padded taps read +1 and are corrected by
+ * subtracting dy[n, :]. xbits as packed by packSignsF32 ([B, H, W, wpr] words); dw ([fh, fw, c, co])
+ * zero-filled; scratch holds 8*16*co4 floats + 32 words.
+ */
+export function convFilterGradPm1(
+  xbits: usize,
+  dy: usize,
+  dwt: usize,
+  scratch: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  wpr: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  co4: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  top: i32,
+  left: i32,
+): void {
+  const cob = (<usize>co) << 2;
+  const rowT = (<usize>co4) << 2; // one table row
+  const tabG = rowT << 4; // one group's 16 rows
+  const table = scratch;
+  const ptrs = scratch + (tabG << 3); // 32 word pointers (0: padding or no position)
+  const total = nb * oh * ow;
+  const two = f32x4.splat(2.0);
+  for (let n0 = 0; n0 < total; n0 += 32) {
+    const cnt = min(32, total - n0);
+    // Tables: group g, row p, columns o..o+3.
+    for (let g = 0; g < 8; g++) {
+      const tg = table + (<usize>g) * tabG;
+      for (let o = 0; o < co4; o += 4) {
+        const oo = (<usize>o) << 2;
+        let d0 = f32x4.splat(0);
+        let d1 = f32x4.splat(0);
+        let d2 = f32x4.splat(0);
+        let d3 = f32x4.splat(0);
+        const r0 = g * 4;
+        const row = dy + (<usize>(n0 + r0)) * cob;
+        if (r0 < cnt) d0 = loadRow4(row, o, co);
+        if (r0 + 1 < cnt) d1 = loadRow4(row + cob, o, co);
+        if (r0 + 2 < cnt) d2 = loadRow4(row + 2 * cob, o, co);
+        if (r0 + 3 < cnt) d3 = loadRow4(row + 3 * cob, o, co);
+        const t0 = f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3));
+        const e0 = f32x4.mul(d0, two);
+        const e1 = f32x4.mul(d1, two);
+        const e2 = f32x4.mul(d2, two);
+        const e3 = f32x4.mul(d3, two);
+        const t1 = f32x4.sub(t0, e0);
+        const t2 = f32x4.sub(t0, e1);
+        const t3 = f32x4.sub(t1, e1);
+        const t4 = f32x4.sub(t0, e2);
+        const t5 = f32x4.sub(t1, e2);
+        const t6 = f32x4.sub(t2, e2);
+        const t7 = f32x4.sub(t3, e2);
+        v128.store(tg + oo, t0);
+        v128.store(tg + rowT + oo, t1);
+        v128.store(tg + 2 * rowT + oo, t2);
+        v128.store(tg + 3 * rowT + oo, t3);
+        v128.store(tg + 4 * rowT + oo, t4);
+        v128.store(tg + 5 * rowT + oo, t5);
+        v128.store(tg + 6 * rowT + oo, t6);
+        v128.store(tg + 7 * rowT + oo, t7);
+        v128.store(tg + 8 * rowT + oo, f32x4.sub(t0, e3));
+        v128.store(tg + 9 * rowT + oo, f32x4.sub(t1, e3));
+        v128.store(tg + 10 * rowT + oo, f32x4.sub(t2, e3));
+        v128.store(tg + 11 * rowT + oo, f32x4.sub(t3, e3));
+        v128.store(tg + 12 * rowT + oo, f32x4.sub(t4, e3));
+        v128.store(tg + 13 * rowT + oo, f32x4.sub(t5, e3));
+        v128.store(tg + 14 * rowT + oo, f32x4.sub(t6, e3));
+        v128.store(tg + 15 * rowT + oo, f32x4.sub(t7, e3));
+      }
+    }
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        // Word pointers of the 32 positions' pixels for this tap; 0 for padding or no position.
+        let anyPad = false;
+        for (let r = 0; r < 32; r++) {
+          let p: usize = 0;
+          if (r < cnt) {
+            const n = n0 + r;
+            const ox = n % ow;
+            const rest = n / ow;
+            const oy = rest % oh;
+            const b = rest / oh;
+            const y = oy * sh + i * dh - top;
+            const xx = ox * sw + j * dw - left;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) anyPad = true;
+            else p = xbits + ((<usize>(((b * h + y) * w + xx) * wpr)) << 2);
+          }
+          store<u32>(ptrs + ((<usize>r) << 2), <u32>p);
+        }
+        const rowBase = dwt + (<usize>((i * fw + j) * c)) * cob;
+        for (let wi = 0; wi < wpr; wi++) {
+          const wo = (<usize>wi) << 2;
+          for (let byte = 0; byte < 4; byte++) {
+            const k0 = (wi << 5) + (byte << 3);
+            if (k0 >= c) break;
+            const sft = <u32>(byte << 3);
+            // Nibble-interleaved patterns: nibble q of N[g] = the 4 bits of channel k0 + q in group g.
+            let nib0: u32 = 0;
+            let nib1: u32 = 0;
+            let nib2: u32 = 0;
+            let nib3: u32 = 0;
+            let nib4: u32 = 0;
+            let nib5: u32 = 0;
+            let nib6: u32 = 0;
+            let nib7: u32 = 0;
+            for (let g = 0; g < 8; g++) {
+              let nib: u32 = 0;
+              for (let r = 0; r < 4; r++) {
+                const p = <usize>load<u32>(ptrs + ((<usize>(g * 4 + r)) << 2));
+                const word: u32 = p == 0 ? 0 : load<u32>(p + wo);
+                nib |= spread8(word >> sft) << (<u32>r);
+              }
+              if (g == 0) nib0 = nib;
+              else if (g == 1) nib1 = nib;
+              else if (g == 2) nib2 = nib;
+              else if (g == 3) nib3 = nib;
+              else if (g == 4) nib4 = nib;
+              else if (g == 5) nib5 = nib;
+              else if (g == 6) nib6 = nib;
+              else nib7 = nib;
+            }
+            const kend = min(8, c - k0);
+            for (let q = 0; q < kend; q++) {
+              const s = <u32>(q << 2);
+              const a0 = table + (<usize>((nib0 >> s) & 15)) * rowT;
+              const a1 = table + tabG + (<usize>((nib1 >> s) & 15)) * rowT;
+              const a2 = table + 2 * tabG + (<usize>((nib2 >> s) & 15)) * rowT;
+              const a3 = table + 3 * tabG + (<usize>((nib3 >> s) & 15)) * rowT;
+              const a4 = table + 4 * tabG + (<usize>((nib4 >> s) & 15)) * rowT;
+              const a5 = table + 5 * tabG + (<usize>((nib5 >> s) & 15)) * rowT;
+              const a6 = table + 6 * tabG + (<usize>((nib6 >> s) & 15)) * rowT;
+              const a7 = table + 7 * tabG + (<usize>((nib7 >> s) & 15)) * rowT;
+              const dst = rowBase + (<usize>(k0 + q)) * cob;
+              let o = 0;
+              for (; o + 4 <= co; o += 4) {
+                const oo = (<usize>o) << 2;
+                const s01 = f32x4.add(v128.load(a0 + oo), v128.load(a1 + oo));
+                const s23 = f32x4.add(v128.load(a2 + oo), v128.load(a3 + oo));
+                const s45 = f32x4.add(v128.load(a4 + oo), v128.load(a5 + oo));
+                const s67 = f32x4.add(v128.load(a6 + oo), v128.load(a7 + oo));
+                const sum = f32x4.add(f32x4.add(s01, s23), f32x4.add(s45, s67));
+                v128.store(dst + oo, f32x4.add(v128.load(dst + oo), sum));
+              }
+              for (; o < co; o++) {
+                const oo = (<usize>o) << 2;
+                const sum: f32 =
+                  load<f32>(a0 + oo) +
+                  load<f32>(a1 + oo) +
+                  (load<f32>(a2 + oo) + load<f32>(a3 + oo)) +
+                  (load<f32>(a4 + oo) + load<f32>(a5 + oo) + (load<f32>(a6 + oo) + load<f32>(a7 + oo)));
+                store<f32>(dst + oo, load<f32>(dst + oo) + sum);
+              }
+            }
+          }
+        }
+        if (anyPad) {
+          // Padded taps were read as +1: take dy[n, :] back out of every channel's row.
+          for (let r = 0; r < cnt; r++) {
+            if (load<u32>(ptrs + ((<usize>r) << 2)) != 0) continue;
+            const d = dy + (<usize>(n0 + r)) * cob;
+            for (let k = 0; k < c; k++) {
+              const dst = rowBase + (<usize>k) * cob;
+              let o = 0;
+              for (; o + 4 <= co; o += 4) {
+                const oo = (<usize>o) << 2;
+                v128.store(dst + oo, f32x4.sub(v128.load(dst + oo), v128.load(d + oo)));
+              }
+              for (; o < co; o++) {
+                const oo = (<usize>o) << 2;
+                store<f32>(dst + oo, load<f32>(dst + oo) - load<f32>(d + oo));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Convolution kernels for operands that are exactly +1 or -1 (a binarized network's quantized inputs
+ * and kernels: ste_sign's forward output), on lowbit's wasm SIMD heap kernels. Each kernel first checks
+ * its +-1 operand in one SIMD pass that also packs the sign bits, and takes the binary path only when
+ * every element is +1 or -1; otherwise it returns null and the caller runs the float kernel. So the
+ * fast paths are correct for any input of any model, with no layer changes.
+ *
+ * - Forward (Conv2D, FusedConv2D without bias or activation), both operands +-1: an XNOR-popcount
+ *   convolution, out = K - 2 * popcount(x XOR w) per window. Exact: sums of +-1 are exact in float32.
+ * - Filter gradient with a +-1 input: dW = im2col(x)^T dy by table lookup (T-MAC, Wei et al. 2024,
+ *   "T-MAC: CPU Renaissance via Table Lookup for Low-Bit LLM Deployment on Edge", arXiv 2407.00088):
+ *   for 4 positions, the 16 signed sums of their dy rows are built once and each (tap, channel) row of
+ *   dW adds the one selected by its 4 input bits. Float sums in another order than XNNPACK's.
+ *
+ * Reference: Rastegari et al. 2016, "XNOR-Net" (arXiv 1603.05279), for the XNOR-popcount product.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { heapKernels, heapOffset, type PmConvGeometry } from './heap-kernels.js';
+import type { KernelArgs } from './kernel-registry.js';
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+type Shape4 = [number, number, number, number];
+
+/** The subset of BackendWasm these kernels use. */
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
+}
+
+let enabled = true;
+
+/** Turns the +-1 fast paths off (every call falls back) or back on; for benchmarks and tests. */
+export function setBinaryConvEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * How many times each binary fast path ran (and how many calls checked an operand and fell back),
+ * since the last {@link resetBinaryConvStats}. Tests read it to assert which path ran.
+ */
+export const binaryConvStats = { forward: 0, filterGrad: 0, fallback: 0 };
+
+/** Zeroes {@link binaryConvStats}. */
+export function resetBinaryConvStats(): void {
+  binaryConvStats.forward = 0;
+  binaryConvStats.filterGrad = 0;
+  binaryConvStats.fallback = 0;
+}
+
+/** Int32 scratch on the wasm heap, disposed by the caller with `backend.disposeData`. */
+function scratch(backend: HeapBackend, words: number): tf.TensorInfo {
+  return backend.makeOutput([Math.max(1, words)], 'int32');
+}
+
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat?: string;
+  dilations?: [number, number] | number;
+  dimRoundingMode: Rounding;
+}
+
+/**
+ * Packs the NHWC tensor x's sign bits ([B, H, W, ceil(C/32)] words) if every element is +-1; else
+ * returns null (nothing left allocated).
+ */
+function packInput(backend: HeapBackend, x: tf.TensorInfo): { bits: tf.TensorInfo; wpr: number } | null {
+  const k = heapKernels(backend)!;
+  const [b, h, w, c] = x.shape as Shape4;
+  const wpr = Math.ceil(c / 32);
+  const bits = scratch(backend, b * h * w * wpr);
+  if (k.packSignsF32(heapOffset(backend, x), heapOffset(backend, bits), b * h * w, c, wpr) === 0) {
+    backend.disposeData(bits.dataId);
+    return null;
+  }
+  return { bits, wpr };
+}
+
+/** The conv geometry, or null where the binary kernels cannot run (not wasm SIMD, NCHW, not float32, off). */
+function geometry(
+  args: KernelArgs,
+  xShape: Shape4,
+  filterShape: Shape4,
+  dtypes: tf.DataType[],
+): tf.backend_util.Conv2DInfo | null {
+  if (!enabled) return null;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as ConvAttrs;
+  if (dataFormat === 'NCHW' || dtypes.some((d) => d !== 'float32')) return null;
+  if (heapKernels(args.backend) == null) return null;
+  return tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/** The geometry arguments shared by the forward and filter-gradient kernels, after the pointers. */
+function geometryArgs(info: tf.backend_util.Conv2DInfo, wpr: number): PmConvGeometry {
+  const co4 = Math.ceil(info.outChannels / 4) * 4;
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    wpr,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    co4,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+/**
+ * Conv2D (NHWC) of a +-1 input with a +-1 kernel by XNOR-popcount: out[b, oy, ox, o] = sum over taps
+ * (i, j) inside the input and channels k of x[b, oy*sh + i*dh - pt, ox*sw + j*dw - pl, k] * W[i, j, k, o],
+ * exactly as the float kernel computes it (every partial sum is an integer below 2^24). Null where it
+ * cannot run or an operand is not +-1 (the kernel is checked first: it is small).
+ */
+export function conv2DBinary(args: KernelArgs): tf.TensorInfo | null {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const info = geometry(args, x.shape as Shape4, filter.shape as Shape4, [x.dtype, filter.dtype]);
+  if (info == null) return null;
+  const backend = args.backend as unknown as HeapBackend;
+  const k = heapKernels(backend)!;
+  const { filterHeight: fh, filterWidth: fw, inChannels: c, outChannels: co } = info;
+  const taps = fh * fw;
+  const wpr = Math.ceil(c / 32);
+  const co4 = Math.ceil(co / 4) * 4;
+  // taps*c*co < 2^24 keeps every sum exact; far beyond any layer here.
+  const wbits = scratch(backend, taps * wpr * co4);
+  const wOk = k.packSignsColsF32(
+    heapOffset(backend, filter),
+    heapOffset(backend, wbits),
+    taps,
+    c,
+    co,
+    wpr,
+    co4,
+  );
+  const xp = wOk === 1 ? packInput(backend, x) : null;
+  if (xp == null) {
+    backend.disposeData(wbits.dataId);
+    binaryConvStats.fallback++;
+    return null;
+  }
+  const work = scratch(backend, taps * wpr + taps * co4);
+  const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32');
+  k.convForwardPm1(
+    heapOffset(backend, xp.bits),
+    heapOffset(backend, wbits),
+    heapOffset(backend, out),
+    heapOffset(backend, work),
+    ...geometryArgs(info, wpr),
+  );
+  backend.disposeData(xp.bits.dataId);
+  backend.disposeData(wbits.dataId);
+  backend.disposeData(work.dataId);
+  binaryConvStats.forward++;
+  return out;
+}
+
+/**
+ * FusedConv2D through {@link conv2DBinary} when it has no bias, no activation (linear) and +-1
+ * operands; null otherwise.
+ */
+export function fusedConv2DBinary(args: KernelArgs): tf.TensorInfo | null {
+  const { bias, preluActivationWeights } = args.inputs as {
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
+  const { activation } = args.attrs as { activation?: string };
+  if (bias != null || preluActivationWeights != null || (activation != null && activation !== 'linear'))
+    return null;
+  return conv2DBinary(args);
+}
+
+/**
+ * Conv2DBackpropFilter (NHWC) with a +-1 input x by table lookup: dW[i, j, k, o] = sum over positions
+ * (b, oy, ox) of x[b, oy*sh + i*dh - pt, ox*sw + j*dw - pl, k] * dy[b, oy, ox, o], padding contributing 0.
+ * Null where it cannot run or x is not +-1.
+ */
+export function conv2DBackpropFilterBinary(args: KernelArgs): tf.TensorInfo | null {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { filterShape } = args.attrs as unknown as { filterShape: Shape4 };
+  const info = geometry(args, x.shape as Shape4, filterShape, [x.dtype, dy.dtype]);
+  if (info == null) return null;
+  const backend = args.backend as unknown as HeapBackend;
+  const xp = packInput(backend, x);
+  if (xp == null) {
+    binaryConvStats.fallback++;
+    return null;
+  }
+  const k = heapKernels(backend)!;
+  const co4 = Math.ceil(info.outChannels / 4) * 4;
+  const work = scratch(backend, 8 * 16 * co4 + 32);
+  const out = backend.makeOutput([...filterShape], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  k.convFilterGradPm1(
+    heapOffset(backend, xp.bits),
+    heapOffset(backend, dy),
+    heapOffset(backend, out),
+    heapOffset(backend, work),
+    ...geometryArgs(info, xp.wpr),
+  );
+  backend.disposeData(xp.bits.dataId);
+  backend.disposeData(work.dataId);
+  binaryConvStats.filterGrad++;
+  return out;
+}
