@@ -10,6 +10,7 @@ declare global {
           output: number[];
           popcount: string;
           threads: number;
+          batchSplit: boolean;
           fallback: string | null;
           isolated: boolean;
           ms: { load: number; run: number };
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     output: Array.from(net.predict(input, shape).data),
     popcount: net.info.popcount,
     threads: net.info.threads,
+    batchSplit: net.info.batchSplit,
     fallback: net.info.threadFallback,
     isolated: globalThis.crossOriginIsolated === true,
     ms: { load: t1 - t0, run: performance.now() - t1 },

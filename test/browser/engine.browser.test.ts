@@ -104,6 +104,8 @@ describe.skipIf(!hasChromium)(
           if (isolated) {
             expect(result.fallback).toBeNull();
             expect(result.threads).toBe(threads);
+            // With threads, batch 8 is split over them (each runs the whole network on its share).
+            expect(result.batchSplit).toBe(threads > 1);
           } else {
             expect(result.fallback).toMatch(/cross-origin isolation|not cross-origin isolated/);
             expect(result.threads).toBe(1);

@@ -5,6 +5,8 @@ import {
   OP_BGEMM_SIMD,
   OP_JOB,
   OP_SGEMM,
+  PROGRAM_FUNCTIONS,
+  runProgram,
   ThreadPool,
   threadSupport,
 } from './threads.js';
@@ -114,14 +116,93 @@ export class Kernels {
   threadFallback: string | null = null;
   private pool: ThreadPool | null = null;
   private ctrl = 0;
+  /** While recording (see record()): the calls so far, as runProgram reads them, and deferred steps. */
+  private recording: { calls: number[]; count: number; deferred: Array<() => void> } | null = null;
+  /** Kernel calls stay on this thread (the main thread's share of a batch split over the threads). */
+  private local = false;
+  private readonly recorder: KernelExports;
 
   constructor(
-    readonly x: KernelExports,
+    private readonly raw: KernelExports,
     readonly memory: WebAssembly.Memory,
     private readonly maxBytes: number,
   ) {
-    this.top = Math.ceil(x.heapBase() / ALIGN) * ALIGN;
+    this.top = Math.ceil(raw.heapBase() / ALIGN) * ALIGN;
     this.mark = this.top;
+    // Record mode: the calls a worker replays. Pure queries (sizes) still run.
+    const recorder: Record<string, unknown> = { ...raw };
+    PROGRAM_FUNCTIONS.forEach((name, id) => {
+      recorder[name] = (...args: number[]) => this.push(id, args);
+    });
+    this.recorder = recorder as unknown as KernelExports;
+  }
+
+  /** The kernel exports; while recording, calls are recorded instead of run. */
+  get x(): KernelExports {
+    return this.recording ? this.recorder : this.raw;
+  }
+
+  private push(id: number, args: number[]): void {
+    const r = this.recording!;
+    r.calls.push(id, args.length, ...args);
+    r.count++;
+  }
+
+  /** Whether calls are being recorded (see record()). */
+  get isRecording(): boolean {
+    return this.recording !== null;
+  }
+
+  /**
+   * Runs `fn` in record mode: every kernel call it makes (through `x`, bgemm, sgemm, job) is recorded,
+   * single-threaded, into a program placed in memory (see runProgram in threads.ts) instead of running;
+   * allocations and argument blocks are made as usual. JavaScript steps that read kernel results must be
+   * handed to defer() while recording. Returns the program's address and the deferred steps.
+   */
+  record<T>(fn: () => T): { program: number; deferred: Array<() => void>; result: T } {
+    this.recording = { calls: [], count: 0, deferred: [] };
+    let result: T;
+    let r: { calls: number[]; count: number; deferred: Array<() => void> };
+    try {
+      result = fn();
+    } finally {
+      r = this.recording;
+      this.recording = null;
+    }
+    const program = this.alloc((r.calls.length + 1) * 8);
+    const f = new Float64Array(this.memory.buffer, program, r.calls.length + 1);
+    f[0] = r.count;
+    f.set(r.calls, 1);
+    return { program, deferred: r.deferred, result };
+  }
+
+  /** Runs `step` now, or after the recorded program has run when recording. */
+  defer(step: () => void): void {
+    if (this.recording) this.recording.deferred.push(step);
+    else step();
+  }
+
+  /**
+   * Runs recorded programs (addresses from record()) on the workers while `mainWork` runs on this
+   * thread with its kernel calls kept here; this thread also takes any program no worker has started.
+   * Without a pool, runs `mainWork` and then the programs here.
+   */
+  runPrograms(programs: number[], mainWork: () => void): void {
+    const table = this.alloc(programs.length * 4);
+    this.i32(table, programs.length).set(programs);
+    const local = () => {
+      this.local = true;
+      try {
+        mainWork();
+      } finally {
+        this.local = false;
+      }
+    };
+    if (this.pool) this.pool.runPrograms(table, programs.length, this.raw, local);
+    else {
+      local();
+      for (const p of programs) runProgram(this.memory, p, this.raw);
+    }
   }
 
   /**
@@ -240,7 +321,8 @@ export class Kernels {
     n: number,
     rowBytes: number,
   ): void {
-    if (this.pool && m >= 4 && m * n * rowBytes * 8 >= PARALLEL_MIN_WORK)
+    if (this.recording) this.x[strategy === 'simd' ? 'bgemmSimd' : 'bgemmScalar'](a, b, c, m, n, rowBytes);
+    else if (this.pool && !this.local && m >= 4 && m * n * rowBytes * 8 >= PARALLEL_MIN_WORK)
       this.pool.run(
         strategy === 'simd' ? OP_BGEMM_SIMD : OP_BGEMM_SCALAR,
         a,
@@ -251,7 +333,7 @@ export class Kernels {
         rowBytes,
         rowBytes,
         n * 4,
-        this.x,
+        this.raw,
       );
     else if (strategy === 'simd') this.x.bgemmSimd(a, b, c, m, n, rowBytes);
     else this.x.bgemmScalar(a, b, c, m, n, rowBytes);
@@ -280,16 +362,17 @@ export class Kernels {
       else iv[i + 1] = slots[i];
     }
     const stride = Math.ceil(scratchBytes / ALIGN) * ALIGN;
-    const parallel = this.pool !== null && rows >= 2 && work >= JOB_MIN_WORK;
+    const parallel =
+      this.pool !== null && !this.local && !this.recording && rows >= 2 && work >= JOB_MIN_WORK;
     const scratch = stride > 0 ? this.alloc(stride * (parallel ? this.threads : 1)) : 0;
-    if (parallel) this.pool!.run(OP_JOB, args, 0, 0, rows, 0, 0, 0, 0, this.x, scratch, stride);
+    if (parallel) this.pool!.run(OP_JOB, args, 0, 0, rows, 0, 0, 0, 0, this.raw, scratch, stride);
     else this.x.runJob(args, 0, rows, scratch);
   }
 
   /** Runs the float GEMM c[m, ldb] = a[m, k] b[k, ldb] (see sgemm.ts), split over the threads when large. */
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void {
-    if (this.pool && m >= 4 && m * k * ldb * 32 >= PARALLEL_MIN_WORK)
-      this.pool.run(OP_SGEMM, a, b, c, m, k, ldb, k * 4, ldb * 4, this.x);
+    if (this.pool && !this.local && !this.recording && m >= 4 && m * k * ldb * 32 >= PARALLEL_MIN_WORK)
+      this.pool.run(OP_SGEMM, a, b, c, m, k, ldb, k * 4, ldb * 4, this.raw);
     else this.x.sgemm(a, b, c, m, k, ldb);
   }
 }

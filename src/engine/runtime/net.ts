@@ -81,6 +81,12 @@ export interface NetInfo {
    * its max pool: convPoolU8). Empty otherwise.
    */
   uint8Nodes: string[];
+  /**
+   * With worker threads: whether a batch of at least 4 samples per thread is split over the threads
+   * (each runs the whole network on its share) rather than node by node. False when some node reads
+   * the output of a step run in JavaScript (softmax, concat) or with one thread.
+   */
+  batchSplit: boolean;
   metadata: Record<string, string>;
 }
 
@@ -88,6 +94,13 @@ export interface NetInfo {
 export interface Prediction {
   data: Float32Array;
   shape: number[];
+}
+
+/** One share of a batch (see Net.runBatch): where its values live, for samples [offset, offset + n). */
+interface BatchPart {
+  slots: Map<string, Slot>;
+  offset: number;
+  n: number;
 }
 
 interface Slot {
@@ -121,6 +134,11 @@ export class Net {
   private readonly floatInputNeeded: boolean;
   /** The popcount strategy came from the calibration (not forced by the caller). */
   private readonly calibrated: boolean;
+  /**
+   * Whether a batch may be split over the threads (see runBatch): no node reads the output of a step
+   * that runs in JavaScript (softmax, concat), since those run after the worker's kernels.
+   */
+  private readonly splittable: boolean;
   private readonly sampleBytes: number;
 
   /** Use {@link load}. */
@@ -144,6 +162,10 @@ export class Net {
       ),
     );
     this.calibrated = cal !== null;
+    const jsSteps = new Set(
+      graph.nodes.filter((n) => n.op === 'softmax' || n.op === 'concat').map((n) => n.name),
+    );
+    this.splittable = graph.nodes.every((n) => n.inputs.every((i) => !jsSteps.has(i)));
     this.fusions = planFusions(this.prepared, graph);
     this.floatInputNeeded = prepareU8(k, this.prepared, graph, this.fusions);
     k.commit();
@@ -157,7 +179,7 @@ export class Net {
     if (k.threads > 1) {
       const batch = Math.max(1, Math.min(64, Math.floor(maxChunkBytes / this.sampleBytes)));
       const zeros = new Float32Array(batch * sizeOf(inShape));
-      for (let i = 0; i < 3; i++) this.runChunk(zeros, batch);
+      for (let i = 0; i < 3; i++) this.runBatch(zeros, batch);
     }
     k.reset();
     this.info = {
@@ -170,6 +192,7 @@ export class Net {
       uint8Nodes: this.prepared
         .filter((p) => (p.op === 'dense' || p.op === 'conv2d') && (p.u8 !== null || p.u8conv !== null))
         .map((p) => p.node.name),
+      batchSplit: k.threads > 1 && this.splittable,
     };
   }
 
@@ -218,13 +241,53 @@ export class Net {
     const chunk = Math.max(1, Math.min(n, Math.floor(this.maxChunkBytes / this.sampleBytes)));
     for (let b = 0; b < n; b += chunk) {
       const m = Math.min(chunk, n - b);
-      const slots = this.runChunk(input.subarray(b * inPer, (b + m) * inPer), m);
-      for (const name of graph.outputs) {
-        const per = outs[name].data.length / n;
-        outs[name].data.set(this.k.f32(slots.get(name)!.ptr, m * per), b * per);
-      }
+      for (const part of this.runBatch(input.subarray(b * inPer, (b + m) * inPer), m))
+        for (const name of graph.outputs) {
+          const per = outs[name].data.length / n;
+          outs[name].data.set(this.k.f32(part.slots.get(name)!.ptr, part.n * per), (b + part.offset) * per);
+        }
     }
     return outs;
+  }
+
+  /**
+   * Runs `n` checked samples. With worker threads and at least 2 samples per thread, the batch is
+   * split: each worker runs the whole network on its share (a program recorded here, one
+   * synchronisation per call instead of one per large node) while this thread runs its own share;
+   * otherwise the large nodes are split over the threads one by one. Returns where each share's
+   * values live: samples [offset, offset + n) of the batch.
+   */
+  private runBatch(input: Float32Array | Uint8Array, n: number): BatchPart[] {
+    const k = this.k;
+    const threads = k.threads;
+    // At least 4 samples per share: a dense layer on fewer rows takes another kernel (denseLut) whose
+    // float32 rounding differs, and a split must give bit for bit the single-thread result.
+    if (threads < 2 || n < 4 * threads || !this.splittable)
+      return [{ slots: this.runChunk(input, n), offset: 0, n }];
+    k.reset();
+    const per = input.length / n;
+    const parts: BatchPart[] = [];
+    const programs: number[] = [];
+    const deferred: Array<() => void> = [];
+    // Shares as equal as possible; the main thread takes the first (it also dispatches).
+    for (let t = 0, offset = 0; t < threads; t++) {
+      const m = Math.floor((n * (t + 1)) / threads) - Math.floor((n * t) / threads);
+      parts.push({ slots: new Map(), offset, n: m });
+      offset += m;
+    }
+    for (const part of parts.slice(1)) {
+      const sub = input.subarray(part.offset * per, (part.offset + part.n) * per);
+      const rec = k.record(() => this.runGraph(sub, part.n, true));
+      part.slots = rec.result;
+      programs.push(rec.program);
+      deferred.push(...rec.deferred);
+    }
+    const first = parts[0];
+    k.runPrograms(programs, () => {
+      first.slots = this.runGraph(input.subarray(0, first.n * per), first.n, true);
+    });
+    for (const step of deferred) step();
+    return parts;
   }
 
   /**
@@ -254,8 +317,13 @@ export class Net {
    * fused pair when `fuse`).
    */
   private runChunk(input: Float32Array | Uint8Array, n: number, fuse = true): Map<string, Slot> {
+    this.k.reset();
+    return this.runGraph(input, n, fuse);
+  }
+
+  /** runChunk without freeing the temporary memory first. */
+  private runGraph(input: Float32Array | Uint8Array, n: number, fuse: boolean): Map<string, Slot> {
     const k = this.k;
-    k.reset();
     const graph = this.model.graph;
     const values = this.model.checked.values;
     const slots = new Map<string, Slot>();
@@ -602,14 +670,16 @@ export class Net {
         // A strided copy per input: memory-bound, done on views of wasm memory.
         const total = info.shape[info.shape.length - 1];
         const rows = len / total;
-        const out = k.f32(dst, len);
-        let offset = 0;
-        for (const s of ins) {
-          const cs = s.info.shape[s.info.shape.length - 1];
-          const src = k.f32(s.ptr, rows * cs);
-          for (let r = 0; r < rows; r++) out.set(src.subarray(r * cs, (r + 1) * cs), r * total + offset);
-          offset += cs;
-        }
+        k.defer(() => {
+          const out = k.f32(dst, len);
+          let offset = 0;
+          for (const s of ins) {
+            const cs = s.info.shape[s.info.shape.length - 1];
+            const src = k.f32(s.ptr, rows * cs);
+            for (let r = 0; r < rows; r++) out.set(src.subarray(r * cs, (r + 1) * cs), r * total + offset);
+            offset += cs;
+          }
+        });
         return dst;
       }
       case 'affine':
@@ -620,13 +690,15 @@ export class Net {
         return dst;
       default: {
         // softmax: exp() over a few logits per sample; the reference code on a copy.
-        const t: FloatTensor = {
-          kind: 'float',
-          shape: [n, ...x.info.shape],
-          data: k.f32(x.ptr, len).slice(),
-        };
-        const result = runNode(node, [t], this.model.graph.constants) as FloatTensor;
-        k.f32(dst, len).set(result.data);
+        k.defer(() => {
+          const t: FloatTensor = {
+            kind: 'float',
+            shape: [n, ...x.info.shape],
+            data: k.f32(x.ptr, len).slice(),
+          };
+          const result = runNode(node, [t], this.model.graph.constants) as FloatTensor;
+          k.f32(dst, len).set(result.data);
+        });
         return dst;
       }
     }
@@ -791,6 +863,7 @@ function describeNet(
     memoryBytes,
     fused: [],
     uint8Nodes: [],
+    batchSplit: false,
     metadata: { ...(graph.metadata ?? {}) },
   };
 }

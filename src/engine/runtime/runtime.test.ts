@@ -339,6 +339,52 @@ describe('engine runtime with worker threads', () => {
   });
 });
 
+describe('engine runtime with worker threads: batches split over the threads', () => {
+  it('each thread runs the whole network on its share: bit for bit the single-thread values at every batch size', async () => {
+    // A graph whose concat feeds another node cannot be split (concat runs in JavaScript after the
+    // workers); it runs node by node and must still give the same values.
+    const rng = new Random(37);
+    const b = new GraphBuilder('x', [6, 6, 5]);
+    const left = b.node({ op: 'relu', inputs: [b.input] });
+    const cat = b.node({ op: 'concat', inputs: [left, b.input] });
+    const dense = b.node({
+      op: 'dense',
+      inputs: [cat],
+      units: 7,
+      weights: b.constant('w', 'float32', [360, 7], randomNormal(rng, 360 * 7)),
+      transform: { kind: 'float' },
+    });
+    const catFed = b.build([b.node({ op: 'softmax', inputs: [dense] })]);
+    for (const [name, graph, splits] of [
+      ['larq-intro-cnn', larqIntroCnn(), true],
+      ['binary-mlp', binaryMlp(), true],
+      ['quicknet-like', quicknetLike(4, 8), true],
+      ['concat feeding a dense', catFed, false],
+    ] as const) {
+      const bytes = encodeModel(graph);
+      const one = await load(bytes, { popcount: 'scalar' });
+      for (const threads of [2, 3]) {
+        const many = await load(bytes, { popcount: 'scalar', threads });
+        try {
+          expect(many.info.threads).toBe(threads);
+          expect(many.info.batchSplit, name).toBe(splits);
+          // Below, at and above 4 samples per thread, shares of unequal sizes.
+          for (const n of [1, 5, 8, 13, 4 * threads + 1]) {
+            const input = randomInput(graph, n);
+            expectSame(
+              many.predict(input.data, input.shape).data,
+              one.predict(input.data, input.shape).data,
+              `${name}, ${threads} threads, batch ${n}`,
+            );
+          }
+        } finally {
+          many.dispose();
+        }
+      }
+    }
+  });
+});
+
 describe('engine runtime with worker threads: row-range jobs', () => {
   it('fused conv+pool, im2col and output transforms (zero-padding corrections included) split over 2 threads give exactly the single-thread values', async () => {
     const rng = new Random(36);

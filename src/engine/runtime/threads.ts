@@ -42,6 +42,70 @@ export const OP_BGEMM_SIMD = 2;
 export const OP_SGEMM = 3;
 /** Job code: a row-range job (runJob in assembly/jobs.ts), its arguments in memory at A. */
 export const OP_JOB = 4;
+/**
+ * Job code: recorded programs (see runProgram), one per chunk; A holds the address of a table of
+ * their (8-byte aligned) addresses, one Int32 each.
+ */
+export const OP_PROGRAM = 5;
+
+/**
+ * Kernel exports a recorded program may call, by index (the program's function ids). Mirrored by the
+ * literal list inside runProgram, which must stay self-contained (it runs from its source text).
+ */
+export const PROGRAM_FUNCTIONS = [
+  'bgemmScalar',
+  'bgemmSimd',
+  'sgemm',
+  'runJob',
+  'packSigns',
+  'im2colBits',
+  'im2colF32',
+  'padRows',
+  'denseLut',
+  'affineRows',
+  'avgPoolF32',
+  'globalAvgPoolF32',
+  'addF32',
+  'affineF32',
+  'reluF32',
+] as const;
+
+/**
+ * Runs the recorded program at byte address `addr` of `memory`: float64 slots [calls, then per call:
+ * function id (index in the list below, as PROGRAM_FUNCTIONS), argument count, arguments...]. Every
+ * argument is a number the export receives as is (pointers, sizes, float32 values), so a program call
+ * does exactly what the direct call would. Self-contained: the workers run it from its source text.
+ */
+export function runProgram(memory: WebAssembly.Memory, addr: number, x: unknown): void {
+  const names = [
+    'bgemmScalar',
+    'bgemmSimd',
+    'sgemm',
+    'runJob',
+    'packSigns',
+    'im2colBits',
+    'im2colF32',
+    'padRows',
+    'denseLut',
+    'affineRows',
+    'avgPoolF32',
+    'globalAvgPoolF32',
+    'addF32',
+    'affineF32',
+    'reluF32',
+  ];
+  const f = new Float64Array(memory.buffer, addr);
+  const fns = x as Record<string, (...a: number[]) => void>;
+  const calls = f[0];
+  let i = 1;
+  for (let c = 0; c < calls; c++) {
+    const fn = fns[names[f[i]]];
+    const n = f[i + 1];
+    const args = Array.prototype.slice.call(f, i + 2, i + 2 + n) as number[];
+    fn.apply(null, args);
+    i += 2 + n;
+  }
+}
 
 /** Rows per chunk for an m-row job on `threads` participants: about 4 chunks each, even (2x2 tiles). */
 export function chunkRows(m: number, threads: number): number {
@@ -60,10 +124,18 @@ interface ClaimExports {
  * thread (participant 0) and, through its source text, in the workers (participants 1, 2, ...), so it
  * refers to nothing outside itself: the slot numbers are the constants above (NEXT 1, OP 2, A 3, B 4,
  * C 5, M 6, P1 7, P2 8, A_STRIDE 9, C_STRIDE 10, CHUNK 11, COMPLETED 13, SCRATCH 14, SCRATCH_STRIDE 15)
- * and the job codes OP_BGEMM_SCALAR 1, OP_BGEMM_SIMD 2, OP_SGEMM 3, OP_JOB 4. Each participant has its
+ * and the job codes OP_BGEMM_SCALAR 1, OP_BGEMM_SIMD 2, OP_SGEMM 3, OP_JOB 4, OP_PROGRAM 5 (with
+ * runProgram, which the worker source defines too). Each participant has its
  * own scratch area at SCRATCH + participant * SCRATCH_STRIDE.
  */
-function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports, participant: number): void {
+function claimLoop(
+  ctrl: Int32Array,
+  base: number,
+  job: number,
+  x: ClaimExports,
+  participant: number,
+  memory: WebAssembly.Memory,
+): void {
   const m = ctrl[base + 6];
   const rows = ctrl[base + 11];
   const chunks = Math.ceil(m / rows);
@@ -85,7 +157,10 @@ function claimLoop(ctrl: Int32Array, base: number, job: number, x: ClaimExports,
     if (op === 1) x.bgemmScalar(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
     else if (op === 2) x.bgemmSimd(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
     else if (op === 3) x.sgemm(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
-    else x.runJob(a0, r0, n, scratch);
+    else if (op === 4) x.runJob(a0, r0, n, scratch);
+    else
+      for (let r = r0; r < r0 + n; r++)
+        runProgram(memory, new Int32Array(memory.buffer, a0 + 4 * r, 1)[0], x);
     Atomics.add(ctrl, base + 13, 1);
     Atomics.notify(ctrl, base + 13);
   }
@@ -96,6 +171,7 @@ const WORKER_SOURCE = `
 'use strict';
 const isNode = typeof process === 'object' && !!(process.versions && process.versions.node);
 let post;
+const runProgram = (${runProgram.toString()});
 const claimLoop = (${claimLoop.toString()});
 async function start(d) {
   try {
@@ -113,7 +189,7 @@ async function start(d) {
       Atomics.wait(ctrl, base + ${SEQ}, seq);
       seq = Atomics.load(ctrl, base + ${SEQ});
       if (Atomics.load(ctrl, base + ${QUIT})) return;
-      claimLoop(ctrl, base, seq & 0x7fff, x, d.index);
+      claimLoop(ctrl, base, seq & 0x7fff, x, d.index, d.memory);
     }
   } catch (e) {
     post({ error: String(e && e.stack || e) });
@@ -244,10 +320,41 @@ export class ThreadPool {
     scratch = 0,
     scratchStride = 0,
   ): void {
+    const job = this.start(op, a, b, c, m, p1, p2, aStride, cStride, scratch, scratchStride);
+    this.finish(job, x);
+  }
+
+  /**
+   * Runs recorded programs (see runProgram), one per chunk: `table` is the address of their addresses
+   * (Int32 each). The workers start on them at once; `mainWork` runs on the main thread meanwhile, which
+   * then takes any program no worker has claimed yet and returns when every program has run.
+   */
+  runPrograms(table: number, count: number, x: ClaimExports, mainWork: () => void): void {
+    const job = this.start(OP_PROGRAM, table, 0, 0, count, 0, 0, 0, 0, 0, 0, 1);
+    try {
+      mainWork();
+    } finally {
+      this.finish(job, x);
+    }
+  }
+
+  /** Publishes a job and wakes the workers; returns its number. */
+  private start(
+    op: number,
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    p1: number,
+    p2: number,
+    aStride: number,
+    cStride: number,
+    scratch: number,
+    scratchStride: number,
+    rows = chunkRows(m, this.threads),
+  ): number {
     const ctrl = new Int32Array(this.memory.buffer);
     const base = this.ctrl >> 2;
-    const rows = chunkRows(m, this.threads);
-    const chunks = Math.ceil(m / rows);
     const job = (Atomics.load(ctrl, base + SEQ) + 1) & 0x7fff;
     ctrl[base + OP] = op;
     ctrl[base + A] = a;
@@ -265,7 +372,15 @@ export class ThreadPool {
     Atomics.store(ctrl, base + NEXT, job << 16);
     Atomics.add(ctrl, base + SEQ, 1);
     Atomics.notify(ctrl, base + SEQ);
-    claimLoop(ctrl, base, job, x, 0);
+    return job;
+  }
+
+  /** The main thread's share of job `job` (chunks nobody has claimed), then waits for the rest. */
+  private finish(job: number, x: ClaimExports): void {
+    const ctrl = new Int32Array(this.memory.buffer);
+    const base = this.ctrl >> 2;
+    const chunks = Math.ceil(ctrl[base + M] / ctrl[base + CHUNK]);
+    claimLoop(ctrl, base, job, x, 0, this.memory);
     for (;;) {
       const done = Atomics.load(ctrl, base + COMPLETED);
       if (done >= chunks) break;
