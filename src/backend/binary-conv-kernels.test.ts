@@ -166,6 +166,48 @@ describe('table-lookup Conv2DBackpropFilter', () => {
   });
 });
 
+/** The Conv2DBackpropInput kernel. */
+function inputGrad(
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  inputShape: number[],
+  strides: [number, number] | number,
+  pad: Case['pad'],
+): tf.Tensor {
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, {
+    strides,
+    pad,
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined,
+    inputShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+describe('table-lookup Conv2DBackpropInput', () => {
+  // More positions than one 16-position block, partial blocks, and more than 8 groups of 4 output channels.
+  const more: Case[] = [
+    ...CASES.filter((c) => c.d == null),
+    { x: [3, 13, 13, 32], f: [3, 3, 32, 64], s: [1, 1], pad: 'valid' },
+  ];
+  it.each(more)('x $x, filter $f, strides $s, pad $pad: matches cpu within float32 rounding', async (c) => {
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.s, 1, c.pad);
+    const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const { ref, got, stats } = await both(() => inputGrad(normal(dyShape, 3), pm1(c.f, 2), c.x, c.s, c.pad));
+    expect(stats.inputGrad).toBe(1);
+    // Each entry sums at most fh*fw*co terms of size ~1: 1e-4 relative is far above float32 rounding.
+    expect(relError(got[0]!, ref[0]!)).toBeLessThan(1e-4);
+  });
+
+  it('a float filter falls back', async () => {
+    const r = await both(() =>
+      inputGrad(normal([2, 4, 3, 5], 1), normal([3, 3, 4, 5], 2), [2, 6, 5, 4], 1, 'valid'),
+    );
+    expect(r.stats.inputGrad).toBe(0);
+    expect(r.stats.fallback).toBe(1);
+    expect(relError(r.got[0]!, r.ref[0]!)).toBeLessThan(1e-4);
+  });
+});
+
 describe('through a binarized QuantConv2D layer', () => {
   it('tf.grad of a loss w.r.t. the layer input and kernel: wasm (fast paths) vs cpu', async () => {
     const run = () => {
@@ -191,6 +233,7 @@ describe('through a binarized QuantConv2D layer', () => {
     const { ref, got, stats } = await both(run);
     expect(stats.forward).toBeGreaterThan(0);
     expect(stats.filterGrad).toBeGreaterThan(0);
+    expect(stats.inputGrad).toBeGreaterThan(0);
     for (let i = 0; i < ref.length; i++) expect(relError(got[i]!, ref[i]!)).toBeLessThan(1e-4);
   });
 

@@ -11,6 +11,8 @@
  *   "T-MAC: CPU Renaissance via Table Lookup for Low-Bit LLM Deployment on Edge", arXiv 2407.00088):
  *   for 4 positions, the 16 signed sums of their dy rows are built once and each (tap, channel) row of
  *   dW adds the one selected by its 4 input bits. Float sums in another order than XNNPACK's.
+ * - Input gradient with a +-1 kernel: the patch gradients dy W^T by the same table lookup over output
+ *   channels (16 positions to a table entry), scattered into dx (col2im) block by block.
  *
  * Reference: Rastegari et al. 2016, "XNOR-Net" (arXiv 1603.05279), for the XNOR-popcount product.
  */
@@ -40,12 +42,13 @@ export function setBinaryConvEnabled(on: boolean): void {
  * How many times each binary fast path ran (and how many calls checked an operand and fell back),
  * since the last {@link resetBinaryConvStats}. Tests read it to assert which path ran.
  */
-export const binaryConvStats = { forward: 0, filterGrad: 0, fallback: 0 };
+export const binaryConvStats = { forward: 0, filterGrad: 0, inputGrad: 0, fallback: 0 };
 
 /** Zeroes {@link binaryConvStats}. */
 export function resetBinaryConvStats(): void {
   binaryConvStats.forward = 0;
   binaryConvStats.filterGrad = 0;
+  binaryConvStats.inputGrad = 0;
   binaryConvStats.fallback = 0;
 }
 
@@ -220,5 +223,42 @@ export function conv2DBackpropFilterBinary(args: KernelArgs): tf.TensorInfo | nu
   backend.disposeData(xp.bits.dataId);
   backend.disposeData(work.dataId);
   binaryConvStats.filterGrad++;
+  return out;
+}
+
+/**
+ * Conv2DBackpropInput (NHWC) with a +-1 kernel by table lookup: dx[b, y, x, k] = sum over positions
+ * (b, oy, ox) and taps (i, j) with y = oy*sh + i*dh - pt, x = ox*sw + j*dw - pl of
+ * sum over o of dy[b, oy, ox, o] * W[i, j, k, o]. Null where it cannot run or W is not +-1.
+ */
+export function conv2DBackpropInputBinary(args: KernelArgs): tf.TensorInfo | null {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { inputShape } = args.attrs as unknown as { inputShape: Shape4 };
+  const info = geometry(args, inputShape, filter.shape as Shape4, [dy.dtype, filter.dtype]);
+  if (info == null) return null;
+  const backend = args.backend as unknown as HeapBackend;
+  const k = heapKernels(backend)!;
+  const { filterHeight: fh, filterWidth: fw, inChannels: c, outChannels: co } = info;
+  const rows = fh * fw * c;
+  const wpo = Math.ceil(co / 32);
+  const wbits = scratch(backend, rows * wpo);
+  if (k.packSignsF32(heapOffset(backend, filter), heapOffset(backend, wbits), rows, co, wpo) === 0) {
+    backend.disposeData(wbits.dataId);
+    binaryConvStats.fallback++;
+    return null;
+  }
+  const work = scratch(backend, Math.ceil(co / 4) * 256 + rows * 16);
+  const out = backend.makeOutput([...inputShape], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  k.convInputGradPm1(
+    heapOffset(backend, dy),
+    heapOffset(backend, wbits),
+    heapOffset(backend, out),
+    heapOffset(backend, work),
+    ...geometryArgs(info, wpo),
+  );
+  backend.disposeData(wbits.dataId);
+  backend.disposeData(work.dataId);
+  binaryConvStats.inputGrad++;
   return out;
 }

@@ -14,7 +14,7 @@
  * (pt, pl) the top/left padding, so output (oh, ow) reads input rows oh*s + i*d - pt.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2DBackpropFilterBinary } from './binary-conv-kernels.js';
+import { conv2DBackpropFilterBinary, conv2DBackpropInputBinary } from './binary-conv-kernels.js';
 import { type ConvCi1Args, heapKernels, heapOffset } from './heap-kernels.js';
 import type { KernelArgs } from './kernel-registry.js';
 
@@ -692,10 +692,14 @@ export function col2imIsFaster(inputShape: Shape4, simd: boolean): boolean {
   return simd || ci <= 4 || h * w <= 64;
 }
 
-/** The registered wasm Conv2DBackpropInput: col2im where {@link col2imIsFaster}, else the transposed convolution. */
+/**
+ * The registered wasm Conv2DBackpropInput: the one-input-channel SIMD kernel, the table-lookup kernel
+ * when the filter is exactly +-1 ({@link conv2DBackpropInputBinary}), col2im where
+ * {@link col2imIsFaster}, else the transposed convolution.
+ */
 export function conv2DBackpropInputAuto(args: KernelArgs): tf.Tensor | tf.TensorInfo {
   const { dataFormat, inputShape } = args.attrs as unknown as { dataFormat?: string; inputShape: Shape4 };
-  const simd = conv2DBackpropInputCi1Simd(args);
+  const simd = conv2DBackpropInputCi1Simd(args) ?? conv2DBackpropInputBinary(args);
   if (simd) return simd;
   if (dataFormat !== 'NCHW' && col2imIsFaster(inputShape, heapKernels(args.backend) != null)) {
     return conv2DBackpropInputCol2im(args);

@@ -100,6 +100,11 @@ export interface HeapKernels {
     scratch: number,
     ...geometry: PmConvGeometry
   ): void;
+  /**
+   * Conv2DBackpropInput of a packed +-1 kernel ([fh*fw*c, wpo] words; wpo in the geometry's wpr slot)
+   * by table lookup, NHWC; dx zero-filled.
+   */
+  convInputGradPm1(dy: number, wbits: number, dx: number, scratch: number, ...geometry: PmConvGeometry): void;
 }
 
 /**

@@ -800,3 +800,182 @@ export function convFilterGradPm1(
     }
   }
 }
+
+/** Lane l of the result r holds lane r of input l (a 4x4 transpose); returns lane-`which` row. */
+// @ts-ignore: decorator
+@inline
+function tr4(v0: v128, v1: v128, v2: v128, v3: v128, which: i32): v128 {
+  if (which == 0) return i32x4.shuffle(i32x4.shuffle(v0, v1, 0, 4, 1, 5), i32x4.shuffle(v2, v3, 0, 4, 1, 5), 0, 1, 4, 5);
+  if (which == 1) return i32x4.shuffle(i32x4.shuffle(v0, v1, 0, 4, 1, 5), i32x4.shuffle(v2, v3, 0, 4, 1, 5), 2, 3, 6, 7);
+  if (which == 2) return i32x4.shuffle(i32x4.shuffle(v0, v1, 2, 6, 3, 7), i32x4.shuffle(v2, v3, 2, 6, 3, 7), 0, 1, 4, 5);
+  return i32x4.shuffle(i32x4.shuffle(v0, v1, 2, 6, 3, 7), i32x4.shuffle(v2, v3, 2, 6, 3, 7), 2, 3, 6, 7);
+}
+
+/**
+ * Conv2DBackpropInput with a +-1 kernel, NHWC, by table lookup: the patch gradients
+ * P[n, (i, j, k)] = sum over o of dy[n, o] * w[i, j, k, o] are computed for blocks of 16 positions with
+ * the 16 positions in four f32x4 lanes: per group of 4 output channels the 16 signed sums of their dy
+ * columns are built once per block, and each patch column adds, per group, the one selected by the
+ * kernel's 4 bits (4 vector adds per 16 positions and 4 output channels instead of 16 multiply-adds).
+ * The block is then scattered (col2im) into dx: dx[b, oy*sh + i*dh - top, ox*sw + j*dw - left, k] +=
+ * P[n, (i, j, k)], taps in the padding dropped. wbits: w viewed as [fh*fw*c, co] packed by
+ * packSignsF32 (wpo = ceil(co/32) words a row); dx zero-filled; scratch holds ceil(co/4)*16*16 +
+ * fh*fw*c*16 floats.
+ */
+export function convInputGradPm1(
+  dy: usize,
+  wbits: usize,
+  dx: usize,
+  scratch: usize,
+  nb: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  wpo: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  co4: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  dh: i32,
+  dw: i32,
+  top: i32,
+  left: i32,
+): void {
+  const groups = co4 >> 2;
+  const cob = (<usize>co) << 2;
+  const table = scratch; // [group][16 patterns][16 positions]
+  const kk = fh * fw * c;
+  const blk = scratch + (<usize>(groups * 256)) * 4; // [k][16 positions]
+  const total = nb * oh * ow;
+  const two = f32x4.splat(2.0);
+  const zero = f32x4.splat(0);
+  const cb = (<usize>c) << 2;
+  for (let n0 = 0; n0 < total; n0 += 16) {
+    const cnt = min(16, total - n0);
+    for (let g = 0; g < groups; g++) {
+      const tg = table + (<usize>(g * 256)) * 4;
+      const o = g << 2;
+      for (let q = 0; q < 4; q++) {
+        const r0 = q << 2;
+        const row = dy + (<usize>(n0 + r0)) * cob;
+        const v0 = r0 < cnt ? loadRow4(row, o, co) : zero;
+        const v1 = r0 + 1 < cnt ? loadRow4(row + cob, o, co) : zero;
+        const v2 = r0 + 2 < cnt ? loadRow4(row + 2 * cob, o, co) : zero;
+        const v3 = r0 + 3 < cnt ? loadRow4(row + 3 * cob, o, co) : zero;
+        const d0 = tr4(v0, v1, v2, v3, 0);
+        const d1 = tr4(v0, v1, v2, v3, 1);
+        const d2 = tr4(v0, v1, v2, v3, 2);
+        const d3 = tr4(v0, v1, v2, v3, 3);
+        const t0 = f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3));
+        const e0 = f32x4.mul(d0, two);
+        const e1 = f32x4.mul(d1, two);
+        const e2 = f32x4.mul(d2, two);
+        const e3 = f32x4.mul(d3, two);
+        const t1 = f32x4.sub(t0, e0);
+        const t2 = f32x4.sub(t0, e1);
+        const t3 = f32x4.sub(t1, e1);
+        const t4 = f32x4.sub(t0, e2);
+        const t5 = f32x4.sub(t1, e2);
+        const t6 = f32x4.sub(t2, e2);
+        const t7 = f32x4.sub(t3, e2);
+        const p = tg + ((<usize>q) << 4);
+        v128.store(p, t0);
+        v128.store(p + 64, t1);
+        v128.store(p + 128, t2);
+        v128.store(p + 192, t3);
+        v128.store(p + 256, t4);
+        v128.store(p + 320, t5);
+        v128.store(p + 384, t6);
+        v128.store(p + 448, t7);
+        v128.store(p + 512, f32x4.sub(t0, e3));
+        v128.store(p + 576, f32x4.sub(t1, e3));
+        v128.store(p + 640, f32x4.sub(t2, e3));
+        v128.store(p + 704, f32x4.sub(t3, e3));
+        v128.store(p + 768, f32x4.sub(t4, e3));
+        v128.store(p + 832, f32x4.sub(t5, e3));
+        v128.store(p + 896, f32x4.sub(t6, e3));
+        v128.store(p + 960, f32x4.sub(t7, e3));
+      }
+    }
+    // Patch columns: P[block positions, k] as blk[k][16].
+    let wrow = wbits;
+    for (let k = 0; k < kk; k++) {
+      let a0 = zero;
+      let a1 = zero;
+      let a2 = zero;
+      let a3 = zero;
+      let tg = table;
+      for (let g = 0; g < groups; g++) {
+        const word = load<u32>(wrow + ((<usize>(g >> 3)) << 2));
+        const e = tg + (<usize>((word >> (<u32>((g & 7) << 2))) & 15) << 6);
+        a0 = f32x4.add(a0, v128.load(e));
+        a1 = f32x4.add(a1, v128.load(e + 16));
+        a2 = f32x4.add(a2, v128.load(e + 32));
+        a3 = f32x4.add(a3, v128.load(e + 48));
+        tg += 1024;
+      }
+      const b = blk + ((<usize>k) << 6);
+      v128.store(b, a0);
+      v128.store(b + 16, a1);
+      v128.store(b + 32, a2);
+      v128.store(b + 48, a3);
+      wrow += (<usize>wpo) << 2;
+    }
+    // col2im of the block, four positions at a time (4x4 transposes turn position lanes into channels).
+    for (let q = 0; q < 4; q++) {
+      const r0 = q << 2;
+      if (r0 >= cnt) break;
+      for (let i = 0; i < fh; i++) {
+        for (let j = 0; j < fw; j++) {
+          let p0: usize = 0;
+          let p1: usize = 0;
+          let p2: usize = 0;
+          let p3: usize = 0;
+          for (let l = 0; l < 4; l++) {
+            if (r0 + l >= cnt) break;
+            const n = n0 + r0 + l;
+            const ox = n % ow;
+            const rest = n / ow;
+            const oy = rest % oh;
+            const b = rest / oh;
+            const y = oy * sh + i * dh - top;
+            const xx = ox * sw + j * dw - left;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+            const p = dx + (<usize>((b * h + y) * w + xx)) * cb;
+            if (l == 0) p0 = p;
+            else if (l == 1) p1 = p;
+            else if (l == 2) p2 = p;
+            else p3 = p;
+          }
+          if ((p0 | p1 | p2 | p3) == 0) continue;
+          const src = blk + ((<usize>((i * fw + j) * c)) << 6) + ((<usize>q) << 4);
+          let k = 0;
+          for (; k + 4 <= c; k += 4) {
+            const s = src + ((<usize>k) << 6);
+            const v0 = v128.load(s);
+            const v1 = v128.load(s + 64);
+            const v2 = v128.load(s + 128);
+            const v3 = v128.load(s + 192);
+            const o = (<usize>k) << 2;
+            if (p0) v128.store(p0 + o, f32x4.add(v128.load(p0 + o), tr4(v0, v1, v2, v3, 0)));
+            if (p1) v128.store(p1 + o, f32x4.add(v128.load(p1 + o), tr4(v0, v1, v2, v3, 1)));
+            if (p2) v128.store(p2 + o, f32x4.add(v128.load(p2 + o), tr4(v0, v1, v2, v3, 2)));
+            if (p3) v128.store(p3 + o, f32x4.add(v128.load(p3 + o), tr4(v0, v1, v2, v3, 3)));
+          }
+          for (; k < c; k++) {
+            const s = src + ((<usize>k) << 6);
+            const o = (<usize>k) << 2;
+            if (p0) store<f32>(p0 + o, load<f32>(p0 + o) + load<f32>(s));
+            if (p1) store<f32>(p1 + o, load<f32>(p1 + o) + load<f32>(s + 4));
+            if (p2) store<f32>(p2 + o, load<f32>(p2 + o) + load<f32>(s + 8));
+            if (p3) store<f32>(p3 + o, load<f32>(p3 + o) + load<f32>(s + 12));
+          }
+        }
+      }
+    }
+  }
+}
