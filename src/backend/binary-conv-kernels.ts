@@ -262,3 +262,110 @@ export function conv2DBackpropInputBinary(args: KernelArgs): tf.TensorInfo | nul
   binaryConvStats.inputGrad++;
   return out;
 }
+
+/** A 1x1 "convolution" geometry: nb = 1, h = 1, w = rows, no padding, unit strides and dilations. */
+function rowsGeometry(rows: number, c: number, wpr: number, co: number): PmConvGeometry {
+  return [1, 1, rows, c, wpr, 1, rows, co, Math.ceil(co / 4) * 4, 1, 1, 1, 1, 1, 1, 0, 0];
+}
+
+/**
+ * BatchMatMul / _FusedMatMul (batch 1, no bias, linear activation) with a +-1 operand, through the conv
+ * kernels as 1x1 convolutions over `rows` positions: a b with both +-1 (a Dense layer's forward,
+ * XNOR-popcount, exact), a^T b with a +-1 (its kernel gradient x^T dy, table lookup) and a b^T with b
+ * +-1 (its input gradient dy W^T, table lookup). Null where it cannot run or the operand is not +-1;
+ * the checks stop at the first row holding another value.
+ */
+export function matMulBinary(args: KernelArgs): tf.TensorInfo | null {
+  if (!enabled) return null;
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { transposeA, transposeB, activation } = args.attrs as {
+    transposeA?: boolean;
+    transposeB?: boolean;
+    activation?: string;
+  };
+  if (a == null || b == null || bias != null || preluActivationWeights != null) return null;
+  if (activation != null && activation !== 'linear') return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (transposeA && transposeB)) return null;
+  if (a.shape.length < 2 || b.shape.length < 2) return null;
+  const batch = (s: readonly number[]) => s.slice(0, -2).reduce((p, q) => p * q, 1);
+  if (batch(a.shape) !== 1 || batch(b.shape) !== 1) return null;
+  if (heapKernels(args.backend) == null) return null;
+  const backend = args.backend as unknown as HeapBackend;
+  const k = heapKernels(backend)!;
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const lead = a.shape.slice(0, -2);
+  const pack = (t: tf.TensorInfo, rows: number, c: number) => {
+    const wpr = Math.ceil(c / 32);
+    const bits = scratch(backend, rows * wpr);
+    if (k.packSignsF32(heapOffset(backend, t), heapOffset(backend, bits), rows, c, wpr) === 0) {
+      backend.disposeData(bits.dataId);
+      return null;
+    }
+    return { bits, wpr };
+  };
+  const fail = () => {
+    binaryConvStats.fallback++;
+    return null;
+  };
+  if (!transposeA && !transposeB) {
+    // [M, K] x [K, N], both +-1.
+    const xp = pack(a, ar, ac);
+    if (xp == null) return fail();
+    const co4 = Math.ceil(bc / 4) * 4;
+    const wbits = scratch(backend, xp.wpr * co4);
+    if (
+      k.packSignsColsF32(heapOffset(backend, b), heapOffset(backend, wbits), 1, br, bc, xp.wpr, co4) === 0
+    ) {
+      backend.disposeData(xp.bits.dataId);
+      backend.disposeData(wbits.dataId);
+      return fail();
+    }
+    const work = scratch(backend, xp.wpr + co4);
+    const out = backend.makeOutput([...lead, ar, bc], 'float32');
+    k.convForwardPm1(
+      heapOffset(backend, xp.bits),
+      heapOffset(backend, wbits),
+      heapOffset(backend, out),
+      heapOffset(backend, work),
+      ...rowsGeometry(ar, ac, xp.wpr, bc),
+    );
+    for (const t of [xp.bits, wbits, work]) backend.disposeData(t.dataId);
+    binaryConvStats.forward++;
+    return out;
+  }
+  if (transposeA) {
+    // a^T b: a [P, Ka] +-1, b [P, N] -> [Ka, N].
+    const xp = pack(a, ar, ac);
+    if (xp == null) return fail();
+    const work = scratch(backend, 8 * 16 * Math.ceil(bc / 4) * 4 + 32);
+    const out = backend.makeOutput([...lead, ac, bc], 'float32');
+    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+    k.convFilterGradPm1(
+      heapOffset(backend, xp.bits),
+      heapOffset(backend, b),
+      heapOffset(backend, out),
+      heapOffset(backend, work),
+      ...rowsGeometry(ar, ac, xp.wpr, bc),
+    );
+    for (const t of [xp.bits, work]) backend.disposeData(t.dataId);
+    binaryConvStats.filterGrad++;
+    return out;
+  }
+  // a b^T: a [M, P], b [Kb, P] +-1 -> [M, Kb].
+  const wp = pack(b, br, bc);
+  if (wp == null) return fail();
+  const work = scratch(backend, Math.ceil(ac / 4) * 256 + br * 16);
+  const out = backend.makeOutput([...lead, ar, br], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  k.convInputGradPm1(
+    heapOffset(backend, a),
+    heapOffset(backend, wp.bits),
+    heapOffset(backend, out),
+    heapOffset(backend, work),
+    ...rowsGeometry(ar, br, wp.wpr, ac),
+  );
+  for (const t of [wp.bits, work]) backend.disposeData(t.dataId);
+  binaryConvStats.inputGrad++;
+  return out;
+}

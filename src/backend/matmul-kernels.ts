@@ -9,8 +9,11 @@
  * - _FusedMatMul with a bias gives wrong values on wasm when batched or transposed. The override runs
  *   the stock fused kernel only in the case it gets right (batch 1, no transpose, rank-1 or no bias) and
  *   otherwise decomposes into matMul + add(bias) + activation.
+ * - Products with an exactly +-1 operand (a binarized Dense layer's quantized input or kernel) run
+ *   lowbit's binary kernels first ({@link matMulBinary}); anything else falls through.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matMulBinary } from './binary-conv-kernels.js';
 import type { KernelArgs, OpKernel } from './kernel-registry.js';
 
 /** Swaps the last two axes. */
@@ -91,6 +94,8 @@ export function makeBatchMatMul(original: tf.KernelFunc, { swap = true }: { swap
   return (args: KernelArgs) => {
     const { a, b } = args.inputs as { a: tf.Tensor; b: tf.Tensor };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const binary = matMulBinary(args);
+    if (binary) return binary;
     const batchA = size(a.shape.slice(0, -2));
     const batchB = size(b.shape.slice(0, -2));
     const folded = batchA > 1 && batchB === 1;
@@ -184,6 +189,8 @@ export function makeFusedMatMul(original: tf.KernelFunc): OpKernel {
       activation: Activation;
       leakyreluAlpha?: number;
     };
+    const binary = matMulBinary(args);
+    if (binary) return binary;
     const batched = size(a.shape.slice(0, -2)) > 1 || size(b.shape.slice(0, -2)) > 1;
     const simpleBias = bias == null || bias.rank === 1;
     if (!transposeA && !transposeB && !batched && simpleBias) return original(args);

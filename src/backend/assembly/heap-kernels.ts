@@ -456,6 +456,7 @@ export function packSignsColsF32(w: usize, out: usize, taps: i32, c: i32, co: i3
           src += cob;
         }
         v128.store(dst + ((<usize>o) << 2), acc);
+        if (v128.any_true(bad)) return 0; // a float kernel: stop at its first columns
       }
       for (; o < co4; o++) {
         let word: u32 = 0;
