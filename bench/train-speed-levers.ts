@@ -18,7 +18,11 @@
  * - pool: MaxPoolGrad's 2x2 fast paths (SIMD, or unrolled JavaScript) instead of the general loop
  * - adam: larqAdam's fused Adam step (src/backend/adam-kernel.ts) instead of tfjs's 14 ops
  * - simd: lowbit's SIMD heap kernels (src/backend/heap-kernels.ts) used by sign, ste-grad, adam, pool,
- *   reduce and the one-input-channel conv gradients; off = their JavaScript (or tfjs) fallbacks
+ *   reduce, the one-input-channel conv gradients and binary; off = their JavaScript (or tfjs)
+ *   fallbacks
+ * - binary: convolutions and matrix products with an exactly +-1 operand
+ *   (src/backend/binary-conv-kernels.ts): XNOR-popcount forward, table-lookup kernel and input
+ *   gradients; off = the float kernels
  *
  * Run: npx tsx bench/train-speed-levers.ts [--rounds N] [--networks a,b]
  * Writes bench/results/train-speed-levers.{json,md} atomically.
@@ -27,6 +31,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ADAM_UPDATE } from '../src/backend/adam-kernel.js';
+import { setBinaryConvEnabled } from '../src/backend/binary-conv-kernels.js';
 import { conv2DBackpropInputFromOps } from '../src/backend/conv-grad-kernels.js';
 import { CLIPPED_GRADIENT } from '../src/backend/elementwise-kernels.js';
 import { setHeapKernelsEnabled } from '../src/backend/heap-kernels.js';
@@ -99,6 +104,7 @@ const LEVERS: Record<string, (on: boolean) => void> = {
     else if (tf.getKernel(ADAM_UPDATE, 'wasm') != null) tf.unregisterKernel(ADAM_UPDATE, 'wasm');
   },
   simd: (on) => setHeapKernelsEnabled(on),
+  binary: (on) => setBinaryConvEnabled(on),
   reduce: ((sum, mean) => (on: boolean) => {
     sum(on);
     mean(on);
@@ -189,7 +195,7 @@ const md = [
   machineLine(machine, 'wasm'),
   `Command: \`${commandLine()}\`. Batch 64, Adam; median CPU ms per step over ${ROUNDS} rounds x ${STEPS_PER_ROUND} steps, configurations alternating within each round.`,
   '',
-  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im, the scatter on SIMD where available), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM), pool (2x2 MaxPoolGrad fast paths), adam (fused Adam step), simd (the SIMD heap kernels behind sign, ste-grad, adam, pool, reduce and first-layer conv gradients; off = JavaScript or tfjs fallbacks). "All off" is lowbit as it was at the start of this work (stock tfjs kernels, or lowbit\'s earlier overrides for Sum, Mean, MaxPoolGrad, Conv2DBackpropInput and BatchMatMul).',
+  'Fixes: bn-grad (FusedBatchNorm gradient by broadcasting, no Tile), identity (zero-copy wasm Identity), sign (branch-free wasm Sign, same values), ste-grad (fused clipped STE gradient kernel), matmul-swap (transposed products swapped when that moves fewer values), conv-dx (Conv2DBackpropInput as matMul + col2im, the scatter on SIMD where available; off also bypasses binary\'s conv input gradient), reduce (Sum/Mean over leading axes as a heap loop; off = lowbit\'s earlier ones-vector GEMM), pool (2x2 MaxPoolGrad fast paths), adam (fused Adam step), simd (the SIMD heap kernels behind sign, ste-grad, adam, pool, reduce, first-layer conv gradients and binary; off = JavaScript or tfjs fallbacks), binary (convolutions and Dense products with an exactly +-1 operand: XNOR-popcount forward, table-lookup kernel and input gradients; off = float kernels). "All off" is lowbit as it was at the start of this work (stock tfjs kernels, or lowbit\'s earlier overrides for Sum, Mean, MaxPoolGrad, Conv2DBackpropInput and BatchMatMul).',
   '',
   `| network | all off ms | all on ms | speed-up | ${NAMES.map((n) => `without ${n} ms`).join(' | ')} |`,
   `|---|---|---|---|${NAMES.map(() => '---|').join('')}`,
