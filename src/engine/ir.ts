@@ -181,11 +181,23 @@ export interface ConcatNode extends NodeBase {
   op: 'concat';
 }
 
-/** Per-channel affine map on float values: y = x * multiplier[c] + bias[c] (a folded BatchNorm). */
+/**
+ * Per-channel affine map on float values: y = f32(f32(x * multiplier[c]) + bias[c]) (a folded BatchNorm).
+ *
+ * With `divisor` (BatchNorm form, tfjs-backend-wasm's FusedBatchNorm kernel operation for operation):
+ * y = f32(bias[c] + f32(f32(x - mean[c]) * multiplier[c]) / divisor[c]), the sum and quotient in
+ * float64, with multiplier = gamma, bias = beta, divisor = f32(sqrt(f32(variance + epsilon))). The
+ * converter uses it where a BatchNorm output feeds a float sum (a residual add) that is later binarized:
+ * no integer threshold absorbs a rounding difference there, so the engine rounds exactly as tfjs does.
+ */
 export interface AffineNode extends NodeBase {
   op: 'affine';
   multiplier?: string;
   bias?: string;
+  /** BatchNorm form only: the moving mean (missing = 0). */
+  mean?: string;
+  /** Selects the BatchNorm form: f32(sqrt(f32(moving variance + epsilon))) per channel. */
+  divisor?: string;
 }
 
 /** y = max(x, 0) on float values. */

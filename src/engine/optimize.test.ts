@@ -10,8 +10,11 @@ import { load } from './runtime/net.js';
 import { wordsFor } from './shapes.js';
 import { randomAffine, randomInput, randomPacked } from './testing/models.js';
 
-/** larq-intro-cnn as a converter would first emit it: one node per Keras layer, no fusion. */
-function naiveIntroCnn(seed: number, negativeAfterPool = false): Graph {
+/**
+ * larq-intro-cnn as a converter would first emit it: one node per Keras layer, no fusion. `bnForm`:
+ * every BatchNorm as an affine in the BatchNorm form (gamma, beta, mean, divisor).
+ */
+function naiveIntroCnn(seed: number, negativeAfterPool = false, bnForm = false): Graph {
   const rng = new Random(seed);
   const b = new GraphBuilder('image', [28, 28, 1]);
   const v3 = {
@@ -29,11 +32,28 @@ function naiveIntroCnn(seed: number, negativeAfterPool = false): Graph {
   const bn = (x: string, c: number, positive: boolean) => {
     const { gamma, beta } = randomAffine(rng, c, 3);
     const m = positive ? gamma.map(Math.abs) : gamma;
+    const form = bnForm
+      ? {
+          mean: b.constant(
+            `bn${id}/mean`,
+            'float32',
+            [c],
+            beta.map(() => 4 * rng.normal()),
+          ),
+          divisor: b.constant(
+            `bn${id}/d`,
+            'float32',
+            [c],
+            beta.map(() => 0.1 + 3 * rng.next()),
+          ),
+        }
+      : {};
     return b.node({
       op: 'affine',
       inputs: [x],
       multiplier: b.constant(`bn${id}/m`, 'float32', [c], m),
       bias: b.constant(`bn${id++}/b`, 'float32', [c], beta),
+      ...form,
     });
   };
   const bin = (x: string) => b.node({ op: 'binarize', inputs: [x] });
@@ -120,9 +140,16 @@ describe('optimizeGraph', () => {
     expect(naive.nodes).toHaveLength(18); // the input graph is not modified
   });
 
-  for (const seed of [62, 64, 65, 66])
-    it(`the fused graph computes exactly the same bits and the same outputs within float32 rounding (seed ${seed})`, async () => {
-      const naive = naiveIntroCnn(seed);
+  for (const [seed, bnForm] of [
+    [62, false],
+    [64, false],
+    [65, false],
+    [66, false],
+    [67, true],
+    [68, true],
+  ] as const)
+    it(`the fused graph computes exactly the same bits and the same outputs within float32 rounding (seed ${seed}${bnForm ? ', BatchNorm form' : ''})`, async () => {
+      const naive = naiveIntroCnn(seed, false, bnForm);
       const { graph } = optimizeGraph(naive);
       const input = randomInput(naive, 6);
       const a = runReference(naive, input.data, input.shape, true);
@@ -136,6 +163,16 @@ describe('optimizeGraph', () => {
       for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-6);
       expect((b.get(out) as FloatTensor).data.length).toBe(want.length);
     });
+
+  it('turns chains with BatchNorm-form affines into bit outputs too, but never folds one into a float transform', () => {
+    const { graph, log } = optimizeGraph(naiveIntroCnn(69, false, true));
+    // As above, except that the last BatchNorm (before the softmax) stays an affine of its own.
+    expect(opCounts(graph)).toMatchObject({ affine: 2, binarize: 1, bconv2d: 2, bdense: 2 });
+    expect(log).toHaveLength(3);
+    const last = graph.nodes.find((n) => n.op === 'bdense' && n.transform.kind === 'float');
+    expect(last && 'transform' in last && last.transform).toEqual({ kind: 'float' });
+    expect(graph.nodes.filter((n) => n.op === 'affine' && n.divisor !== undefined)).toHaveLength(2);
+  });
 
   it('keeps a max-pool chain unfused when a multiplier after the pool is negative (max does not commute)', () => {
     const { graph } = optimizeGraph(naiveIntroCnn(63, true));

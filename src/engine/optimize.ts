@@ -1,5 +1,6 @@
 import { validateGraph } from './format/validate-graph.js';
 import type { Constant, FloatTransform, Graph, GraphNode, Range } from './ir.js';
+import { batchNormValue } from './reference/float.js';
 import { floatTransform, type ResolvedFloatTransform, thresholdsFromSign } from './reference/transform.js';
 import { sizeOf } from './shapes.js';
 
@@ -15,7 +16,8 @@ import { sizeOf } from './shapes.js';
  *    is rewritten only when every affine multiplier in it is >= 0.
  * 2. affine after an op with a float transform and no outClamp folds into multiplier and bias:
  *    (d m + b) a + c = d (m a) + (b a + c) (float32 rounding differs from the two-step evaluation by
- *    an ulp or so).
+ *    an ulp or so). An affine in the BatchNorm form (AffineNode.divisor) is kept: the converter emits it
+ *    where tfjs's own rounding matters. In rule 1 it is evaluated as it is.
  * 3. relu after an op with a float transform becomes outClamp [max(lo, 0), max(hi, 0)].
  *
  * A node is only fused into its producer when it is the producer's single consumer and the producer is
@@ -94,7 +96,16 @@ function fuseBinarize(graph: Graph, log: string[]): boolean {
       continue;
     const hasPool = chain.some((n) => n.op === 'maxpool2d');
     const affines = chain.filter((n): n is Extract<GraphNode, { op: 'affine' }> => n.op === 'affine');
-    if (hasPool && affines.some((a) => (f32(graph, a.multiplier) ?? []).some((m) => !(m >= 0)))) continue;
+    // Max commutes with a non-decreasing map: multipliers >= 0 (and, in the BatchNorm form, divisors > 0).
+    if (
+      hasPool &&
+      affines.some(
+        (a) =>
+          (f32(graph, a.multiplier) ?? []).some((m) => !(m >= 0)) ||
+          (f32(graph, a.divisor) ?? []).some((d) => !(d > 0)),
+      )
+    )
+      continue;
     const t = p.transform;
     const resolved: ResolvedFloatTransform = {
       ...t,
@@ -106,7 +117,15 @@ function fuseBinarize(graph: Graph, log: string[]): boolean {
     const evaluate = (c: number, d: number): number => {
       let y = floatTransform(d, resolved.multiplier?.[c] ?? 1, resolved.bias?.[c] ?? 0, resolved);
       for (const n of chain) {
-        if (n.op === 'affine')
+        if (n.op === 'affine' && n.divisor)
+          y = batchNormValue(
+            y,
+            f32(graph, n.multiplier)?.[c] ?? 1,
+            f32(graph, n.bias)?.[c] ?? 0,
+            f32(graph, n.mean)?.[c] ?? 0,
+            f32(graph, n.divisor)![c],
+          );
+        else if (n.op === 'affine')
           y = Math.fround(
             Math.fround(y * (f32(graph, n.multiplier)?.[c] ?? 1)) + (f32(graph, n.bias)?.[c] ?? 0),
           );
@@ -146,7 +165,8 @@ function fuseBinarize(graph: Graph, log: string[]): boolean {
 
 function foldAffine(graph: Graph, log: string[]): boolean {
   for (const a of graph.nodes) {
-    if (a.op !== 'affine') continue;
+    // The BatchNorm form rounds differently from a folded multiplier and bias: it stays as it is.
+    if (a.op !== 'affine' || a.divisor) continue;
     const p = producer(graph, a.inputs[0]);
     if (
       !p ||

@@ -107,3 +107,44 @@ export function reluF32(src: usize, dst: usize, len: i32): void {
     store<f32>(dst + <usize>i * 4, x > 0 ? x : 0);
   }
 }
+
+/**
+ * The BatchNorm form of the affine op (tfjs-backend-wasm's FusedBatchNorm, operation for operation):
+ * y = f32(f64(bias[k]) + f64(f32(f32(x - mean[k]) * mult[k])) / f64(divisor[k])), the quotient and the
+ * sum in float64 and one rounding to float32 at the end. `rows` rows of `c` channels; f64x2 for the
+ * division (4 channels per step), then a scalar tail.
+ */
+export function batchNormF32(
+  src: usize, dst: usize, rows: i32, c: i32, mult: usize, bias: usize, mean: usize, divisor: usize,
+): void {
+  const c4 = c & ~3;
+  for (let r = 0; r < rows; r++) {
+    const p = <usize>r * c * 4;
+    let k = 0;
+    for (; k < c4; k += 4) {
+      const o = p + <usize>k * 4;
+      const q = <usize>k * 4;
+      const t = f32x4.mul(f32x4.sub(v128.load(src + o), v128.load(mean + q)), v128.load(mult + q));
+      const d = v128.load(divisor + q);
+      const b = v128.load(bias + q);
+      const lo = f64x2.add(
+        f64x2.promote_low_f32x4(b),
+        f64x2.div(f64x2.promote_low_f32x4(t), f64x2.promote_low_f32x4(d)),
+      );
+      const th = i32x4.shuffle(t, t, 2, 3, 0, 1);
+      const dh = i32x4.shuffle(d, d, 2, 3, 0, 1);
+      const bh = i32x4.shuffle(b, b, 2, 3, 0, 1);
+      const hi = f64x2.add(
+        f64x2.promote_low_f32x4(bh),
+        f64x2.div(f64x2.promote_low_f32x4(th), f64x2.promote_low_f32x4(dh)),
+      );
+      v128.store(dst + o, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+    for (; k < c; k++) {
+      const o = p + <usize>k * 4;
+      const q = <usize>k * 4;
+      const t: f32 = (load<f32>(src + o) - load<f32>(mean + q)) * load<f32>(mult + q);
+      store<f32>(dst + o, <f32>(<f64>load<f32>(bias + q) + <f64>t / <f64>load<f32>(divisor + q)));
+    }
+  }
+}

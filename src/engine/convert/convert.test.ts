@@ -74,7 +74,8 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
       name: 'quicknet-tiny',
       binaryWords: 2 * words(32, 9, 32) + words(64, 9, 32) + 2 * words(64, 9, 64),
       bitOps: 0,
-      affine: 0,
+      // Each of its 6 BatchNorms feeds a residual add: kept in tfjs-backend-wasm's BatchNorm form.
+      affine: 6,
     },
   ];
   for (const c of cases) {

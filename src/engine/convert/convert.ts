@@ -93,6 +93,11 @@ class Converter {
   private readonly values = new Map<number, Value>();
   private readonly binarized = new Map<string, string>();
   private readonly usedNames = new Set<string>();
+  /** Each BatchNorm's affine node -> its statistics (for the BatchNorm form, see batchNormForms). */
+  private readonly batchNorms = new Map<
+    string,
+    { gamma?: Float32Array; beta?: Float32Array; mean: Float32Array; divisor: Float32Array }
+  >();
 
   constructor(private readonly model: tfl.LayersModel) {}
 
@@ -113,7 +118,36 @@ class Converter {
     this.g = new GraphBuilder(this.unique(input.sourceLayer?.name || input.name || 'input'), inShape);
     this.values.set(input.id, { name: this.g.input, shape: inShape });
     const outputs = model.outputs.map((t) => this.visit(t).name);
-    return pruneGraph(this.g.build(outputs));
+    return pruneGraph(this.batchNormForms(this.g.build(outputs)));
+  }
+
+  /**
+   * A BatchNorm whose output an `add` reads (a residual sum, binarized later) becomes an affine in the
+   * BatchNorm form (AffineNode.divisor), which rounds operation for operation as tfjs-backend-wasm's
+   * FusedBatchNorm kernel: a float sum within rounding of 0 before a sign is where a folded
+   * multiplier and bias (x m + b) and tfjs part ways. Every other BatchNorm stays folded (into a
+   * preceding op, or into integer thresholds, which absorb any rounding).
+   */
+  private batchNormForms(graph: Graph): Graph {
+    const summed = new Set(graph.nodes.filter((n) => n.op === 'add').flatMap((n) => n.inputs));
+    for (const node of graph.nodes) {
+      const bn = this.batchNorms.get(node.name);
+      if (node.op !== 'affine' || !bn || !summed.has(node.name)) continue;
+      const c = bn.mean.length;
+      const put = (key: string, data: Float32Array) => {
+        const name = this.unique(`${node.name}/${key}`);
+        graph.constants[name] = { dtype: 'float32', shape: [c], data };
+        return name;
+      };
+      node.multiplier = bn.gamma ? put('gamma', bn.gamma) : undefined;
+      node.bias = bn.beta ? put('beta', bn.beta) : undefined;
+      node.mean = put('moving_mean', bn.mean);
+      node.divisor = put('divisor', bn.divisor);
+      if (!node.multiplier) delete node.multiplier;
+      if (!node.bias) delete node.bias;
+      this.log.push(`BatchNorm '${node.name}' feeds an add: kept in tfjs-backend-wasm's BatchNorm form`);
+    }
+    return graph;
   }
 
   private unique(base: string): string {
@@ -283,12 +317,21 @@ class Converter {
       epsilon: config.epsilon as number,
     });
     const c = multiplier.length;
-    return this.node(layer.name, {
+    const name = this.node(layer.name, {
       op: 'affine',
       inputs: [x.name],
       multiplier: this.constant(`${layer.name}/multiplier`, 'float32', [c], multiplier),
       bias: this.constant(`${layer.name}/bias`, 'float32', [c], bias),
     });
+    // tfjs-backend-wasm's normalization factor: f32(sqrt(f32(variance + f32(epsilon)))).
+    const eps = Math.fround(config.epsilon as number);
+    this.batchNorms.set(name, {
+      gamma,
+      beta,
+      mean: weights[i],
+      divisor: weights[i + 1].map((v) => Math.fround(Math.sqrt(Math.fround(v + eps)))),
+    });
+    return name;
   }
 
   /** Channel concatenation as a sum of exact 1x1 selector products (weights 0 and 1: x * 1 + 0 = x). */

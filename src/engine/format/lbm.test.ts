@@ -193,6 +193,17 @@ describe('.lbm encode/decode', () => {
       expect(() => encodeModel(g)).toThrow(/bn2\/sign\[3\] = 2; expected -1, 0 or 1/);
     });
 
+    it('an affine with a mean but no divisor, or a divisor of the wrong length', () => {
+      const b = new GraphBuilder('x', [5]);
+      const mean = b.constant('mean', 'float32', [5], [0, 1, 2, 3, 4]);
+      const g = b.build([b.node({ op: 'affine', inputs: [b.input], mean })]);
+      expect(() => encodeModel(g)).toThrow(/mean.*a mean without a divisor; expected mean only with divisor/);
+      const b2 = new GraphBuilder('x', [5]);
+      const divisor = b2.constant('d', 'float32', [4], [1, 1, 1, 1]);
+      const g2 = b2.build([b2.node({ op: 'affine', inputs: [b2.input], divisor })]);
+      expect(() => encodeModel(g2)).toThrow(/divisor/);
+    });
+
     it('concat of values whose outer dimensions differ', () => {
       const b = new GraphBuilder('x', [4, 4, 3]);
       const p = b.node({

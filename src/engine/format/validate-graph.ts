@@ -41,7 +41,7 @@ const KEYS: Record<string, readonly string[]> = {
   flatten: [],
   add: [],
   concat: [],
-  affine: ['multiplier', 'bias'],
+  affine: ['multiplier', 'bias', 'mean', 'divisor'],
   relu: [],
   softmax: [],
 };
@@ -412,7 +412,9 @@ function checkNode(
       needKind('float', null);
       const c = x.shape[x.shape.length - 1];
       const a: GraphNode = { op, name, inputs };
-      for (const key of ['multiplier', 'bias'] as const) {
+      if (o.mean !== undefined && o.divisor === undefined)
+        j.fail(`${where}.mean`, 'a mean without a divisor', 'mean only with divisor (the BatchNorm form)');
+      for (const key of ['multiplier', 'bias', 'mean', 'divisor'] as const) {
         if (o[key] === undefined) continue;
         const k = constant(j, constants, o[key], `${where}.${key}`);
         expectShape(j, k, [c], 'float32', `${where}.${key}`);

@@ -206,13 +206,40 @@ export function concat(xs: FloatTensor[]): FloatTensor {
   return { kind: 'float', shape: [...xs[0].shape.slice(0, -1), total], data: out };
 }
 
-/** Per-channel affine map in float32: y = fround(fround(x * m[c]) + b[c]) (a folded BatchNorm). */
-export function affine(x: FloatTensor, m?: Float32Array, bias?: Float32Array): FloatTensor {
+/**
+ * Per-channel affine map in float32: y = fround(fround(x * m[c]) + b[c]) (a folded BatchNorm); with
+ * `divisor`, the BatchNorm form of AffineNode (see batchNormValue).
+ */
+export function affine(
+  x: FloatTensor,
+  m?: Float32Array,
+  bias?: Float32Array,
+  mean?: Float32Array,
+  divisor?: Float32Array,
+): FloatTensor {
   const c = x.shape[x.shape.length - 1];
   const out = new Float32Array(x.data.length);
   for (let i = 0; i < out.length; i++)
-    out[i] = Math.fround(x.data[i] * (m?.[i % c] ?? 1)) + (bias?.[i % c] ?? 0);
+    out[i] = divisor
+      ? batchNormValue(x.data[i], m?.[i % c] ?? 1, bias?.[i % c] ?? 0, mean?.[i % c] ?? 0, divisor[i % c])
+      : Math.fround(x.data[i] * (m?.[i % c] ?? 1)) + (bias?.[i % c] ?? 0);
   return { kind: 'float', shape: [...x.shape], data: out };
+}
+
+/**
+ * One value of the BatchNorm form of AffineNode, as tfjs-backend-wasm 4.22's FusedBatchNorm kernel
+ * computes it (float32 operands; its normalization factor is a float64 vector, so the quotient and the
+ * sum are float64 and the result is rounded to float32 once):
+ * y = f32(beta + f32(f32(x - mean) * gamma) / divisor), divisor = f32(sqrt(f32(variance + epsilon))).
+ */
+export function batchNormValue(
+  x: number,
+  gamma: number,
+  beta: number,
+  mean: number,
+  divisor: number,
+): number {
+  return Math.fround(beta + Math.fround(Math.fround(x - mean) * gamma) / divisor);
 }
 
 /** y = max(x, 0); -0 and NaN give 0. */

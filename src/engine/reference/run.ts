@@ -87,6 +87,8 @@ export function runNode(node: GraphNode, ins: Tensor[], constants: Record<string
         x as FloatTensor,
         c(node.multiplier) as Float32Array | undefined,
         c(node.bias) as Float32Array | undefined,
+        c(node.mean) as Float32Array | undefined,
+        c(node.divisor) as Float32Array | undefined,
       );
     case 'relu':
       return relu(x as FloatTensor);

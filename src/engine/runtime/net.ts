@@ -682,9 +682,12 @@ export class Net {
         });
         return dst;
       }
-      case 'affine':
-        k.x.affineF32(x.ptr, dst, len / c, c, p.affine!.mult, p.affine!.bias);
+      case 'affine': {
+        const a = p.affine!;
+        if (a.divisor) k.x.batchNormF32(x.ptr, dst, len / c, c, a.mult, a.bias, a.mean, a.divisor);
+        else k.x.affineF32(x.ptr, dst, len / c, c, a.mult, a.bias);
         return dst;
+      }
       case 'relu':
         k.x.reluF32(x.ptr, dst, len);
         return dst;
@@ -733,7 +736,7 @@ function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion
     ) {
       out.set(i, { kind: 'convPool', first: a, second: b });
       i++;
-    } else if (a.op === 'other' && a.node.op === 'affine' && bn.op === 'binarize') {
+    } else if (a.op === 'other' && a.node.op === 'affine' && !a.node.divisor && bn.op === 'binarize') {
       out.set(i, { kind: 'affineSigns', first: a, second: b });
       i++;
     }

@@ -109,12 +109,15 @@ export interface PreparedFloatMatmul {
   transform: PlacedTransform & { kind: 'float' };
 }
 
-/** Any other node; an affine node carries its multiplier and bias in wasm memory. */
+/**
+ * Any other node; an affine node carries its multiplier and bias in wasm memory (and, in the BatchNorm
+ * form, its mean and divisor; else 0).
+ */
 export interface PreparedOther {
   op: 'other';
   node: GraphNode;
   g: Geometry | null;
-  affine?: { mult: number; bias: number };
+  affine?: { mult: number; bias: number; mean: number; divisor: number };
 }
 
 /** A node with its tables placed, as the runtime executes it. */
@@ -261,7 +264,19 @@ export function prepareNode(
         ? (constants[node.multiplier].data as Float32Array)
         : new Float32Array(c).fill(1);
       const bias = node.bias ? (constants[node.bias].data as Float32Array) : new Float32Array(c);
-      return { op: 'other', node, g: null, affine: { mult: k.put(mult), bias: k.put(bias) } };
+      const mean = node.mean ? (constants[node.mean].data as Float32Array) : new Float32Array(c);
+      const divisor = node.divisor ? k.put(constants[node.divisor].data as Float32Array) : 0;
+      return {
+        op: 'other',
+        node,
+        g: null,
+        affine: {
+          mult: k.put(mult),
+          bias: k.put(bias),
+          mean: divisor ? k.put(mean) : 0,
+          divisor,
+        },
+      };
     }
     default:
       return { op: 'other', node, g: null };

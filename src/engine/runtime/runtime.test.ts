@@ -70,6 +70,64 @@ function checkEveryNode(net: Net, graph: Graph, input: { data: Float32Array; sha
   return checked;
 }
 
+/**
+ * x -> affine in the BatchNorm form (random gamma, beta, mean, divisor; `withGamma` false: no multiplier
+ * or bias) -> add(x, .) -> binarize -> its sign bits back as floats through a +-1 dense (K = C).
+ */
+function batchNormResidual(rng: Random, shape: number[], withGamma: boolean): Graph {
+  const c = shape[shape.length - 1];
+  const b = new GraphBuilder('x', shape);
+  const vec = (f: () => number) => Float32Array.from({ length: c }, f);
+  const bn = b.node({
+    op: 'affine',
+    inputs: [b.input],
+    ...(withGamma
+      ? {
+          multiplier: b.constant(
+            'gamma',
+            'float32',
+            [c],
+            vec(() => rng.normal()),
+          ),
+          bias: b.constant(
+            'beta',
+            'float32',
+            [c],
+            vec(() => 0.1 * rng.normal()),
+          ),
+        }
+      : {}),
+    mean: b.constant(
+      'mean',
+      'float32',
+      [c],
+      vec(() => 0.5 * rng.normal()),
+    ),
+    divisor: b.constant(
+      'divisor',
+      'float32',
+      [c],
+      vec(() => Math.fround(Math.sqrt(0.01 + rng.next()))),
+    ),
+  });
+  const sum = b.node({ op: 'add', inputs: [b.input, bn] });
+  const bits = b.node({ op: 'binarize', inputs: [sum] });
+  const k = shape.reduce((p, q) => p * q, 1);
+  const out = b.node({
+    op: 'bdense',
+    inputs: [bits],
+    units: 5,
+    weights: b.constant(
+      'w',
+      'uint32',
+      [5, ...shape.slice(0, -1), wordsFor(c)],
+      randomPacked(rng, (5 * k) / c, c),
+    ),
+    transform: { kind: 'float' },
+  });
+  return b.build([out]);
+}
+
 const same = (k: number, s: number, d: number) => ({
   kernelSize: [k, k] as [number, number],
   strides: [s, s] as [number, number],
@@ -118,6 +176,18 @@ describe('engine runtime (WASM) against the reference ops', () => {
       const graph = b.build([trial % 3 === 1 ? b.input : y]);
       const net = await load(encodeModel(graph));
       expect(checkEveryNode(net, graph, randomInput(graph, 1 + rng.int(3), trial))).toBe(2);
+    }
+  });
+
+  it('affine in the BatchNorm form (float64 quotient and sum, one rounding) feeding a residual add and a sign: bit for bit the reference', async () => {
+    const rng = new Random(38);
+    for (const [trial, c] of [1, 3, 4, 7, 37, 64].entries()) {
+      const graph = batchNormResidual(rng, [2 + rng.int(4), 1 + rng.int(5), c], trial % 2 === 0);
+      const net = await load(encodeModel(graph));
+      // Inputs near the means as well, so that sums land near 0 before the sign.
+      const input = randomInput(graph, 1 + rng.int(9), trial);
+      for (let i = 0; i < input.data.length; i += 3) input.data[i] *= 1e-6;
+      expect(checkEveryNode(net, graph, input)).toBe(4);
     }
   });
 
@@ -359,6 +429,7 @@ describe('engine runtime with worker threads: batches split over the threads', (
       ['larq-intro-cnn', larqIntroCnn(), true],
       ['binary-mlp', binaryMlp(), true],
       ['quicknet-like', quicknetLike(4, 8), true],
+      ['BatchNorm-form residual', batchNormResidual(rng, [3, 4, 37], true), true],
       ['concat feeding a dense', catFed, false],
     ] as const) {
       const bytes = encodeModel(graph);

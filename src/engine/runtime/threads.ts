@@ -68,6 +68,7 @@ export const PROGRAM_FUNCTIONS = [
   'addF32',
   'affineF32',
   'reluF32',
+  'batchNormF32',
 ] as const;
 
 /**
@@ -93,6 +94,7 @@ export function runProgram(memory: WebAssembly.Memory, addr: number, x: unknown)
     'addF32',
     'affineF32',
     'reluF32',
+    'batchNormF32',
   ];
   const f = new Float64Array(memory.buffer, addr);
   const fns = x as Record<string, (...a: number[]) => void>;
