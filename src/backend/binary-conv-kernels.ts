@@ -247,7 +247,7 @@ export function conv2DBackpropInputBinary(args: KernelArgs): tf.TensorInfo | nul
     binaryConvStats.fallback++;
     return null;
   }
-  const work = scratch(backend, Math.ceil(co / 4) * 256 + rows * 16);
+  const work = scratch(backend, Math.ceil(co / 4) * (256 + rows) + rows * 16);
   const out = backend.makeOutput([...inputShape], 'float32');
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   k.convInputGradPm1(
@@ -355,7 +355,7 @@ export function matMulBinary(args: KernelArgs): tf.TensorInfo | null {
   // a b^T: a [M, P], b [Kb, P] +-1 -> [M, Kb].
   const wp = pack(b, br, bc);
   if (wp == null) return fail();
-  const work = scratch(backend, Math.ceil(ac / 4) * 256 + br * 16);
+  const work = scratch(backend, Math.ceil(ac / 4) * (256 + br) + br * 16);
   const out = backend.makeOutput([...lead, ar, br], 'float32');
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   k.convInputGradPm1(

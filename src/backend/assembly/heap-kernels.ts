@@ -821,7 +821,7 @@ function tr4(v0: v128, v1: v128, v2: v128, v3: v128, which: i32): v128 {
  * The block is then scattered (col2im) into dx: dx[b, oy*sh + i*dh - top, ox*sw + j*dw - left, k] +=
  * P[n, (i, j, k)], taps in the padding dropped. wbits: w viewed as [fh*fw*c, co] packed by
  * packSignsF32 (wpo = ceil(co/32) words a row); dx zero-filled; scratch holds ceil(co/4)*16*16 +
- * fh*fw*c*16 floats.
+ * fh*fw*c*(16 + ceil(co/4)) words.
  */
 export function convInputGradPm1(
   dy: usize,
@@ -855,6 +855,16 @@ export function convInputGradPm1(
   const two = f32x4.splat(2.0);
   const zero = f32x4.splat(0);
   const cb = (<usize>c) << 2;
+  // Byte offsets of the table entry each (k, group) selects: group*1024 + nibble*64.
+  const offs = blk + ((<usize>kk) << 6);
+  let wrow = wbits;
+  for (let k = 0; k < kk; k++) {
+    for (let g = 0; g < groups; g++) {
+      const word = load<u32>(wrow + ((<usize>(g >> 3)) << 2));
+      store<u32>(offs + ((<usize>(k * groups + g)) << 2), ((<u32>g) << 10) | (((word >> (<u32>((g & 7) << 2))) & 15) << 6));
+    }
+    wrow += (<usize>wpo) << 2;
+  }
   for (let n0 = 0; n0 < total; n0 += 16) {
     const cnt = min(16, total - n0);
     for (let g = 0; g < groups; g++) {
@@ -902,29 +912,44 @@ export function convInputGradPm1(
         v128.store(p + 960, f32x4.sub(t7, e3));
       }
     }
-    // Patch columns: P[block positions, k] as blk[k][16].
-    let wrow = wbits;
+    // Patch columns: P[block positions, k] as blk[k][16]; two groups at a time into separate sums.
+    let off = offs;
     for (let k = 0; k < kk; k++) {
       let a0 = zero;
       let a1 = zero;
       let a2 = zero;
       let a3 = zero;
-      let tg = table;
-      for (let g = 0; g < groups; g++) {
-        const word = load<u32>(wrow + ((<usize>(g >> 3)) << 2));
-        const e = tg + (<usize>((word >> (<u32>((g & 7) << 2))) & 15) << 6);
+      let b0 = zero;
+      let b1 = zero;
+      let b2 = zero;
+      let b3 = zero;
+      let g = 0;
+      for (; g + 2 <= groups; g += 2) {
+        const e = table + <usize>load<u32>(off);
+        const f = table + <usize>load<u32>(off + 4);
         a0 = f32x4.add(a0, v128.load(e));
         a1 = f32x4.add(a1, v128.load(e + 16));
         a2 = f32x4.add(a2, v128.load(e + 32));
         a3 = f32x4.add(a3, v128.load(e + 48));
-        tg += 1024;
+        b0 = f32x4.add(b0, v128.load(f));
+        b1 = f32x4.add(b1, v128.load(f + 16));
+        b2 = f32x4.add(b2, v128.load(f + 32));
+        b3 = f32x4.add(b3, v128.load(f + 48));
+        off += 8;
+      }
+      if (g < groups) {
+        const e = table + <usize>load<u32>(off);
+        a0 = f32x4.add(a0, v128.load(e));
+        a1 = f32x4.add(a1, v128.load(e + 16));
+        a2 = f32x4.add(a2, v128.load(e + 32));
+        a3 = f32x4.add(a3, v128.load(e + 48));
+        off += 4;
       }
       const b = blk + ((<usize>k) << 6);
-      v128.store(b, a0);
-      v128.store(b + 16, a1);
-      v128.store(b + 32, a2);
-      v128.store(b + 48, a3);
-      wrow += (<usize>wpo) << 2;
+      v128.store(b, f32x4.add(a0, b0));
+      v128.store(b + 16, f32x4.add(a1, b1));
+      v128.store(b + 32, f32x4.add(a2, b2));
+      v128.store(b + 48, f32x4.add(a3, b3));
     }
     // col2im of the block, four positions at a time (4x4 transposes turn position lanes into channels).
     for (let q = 0; q < 4; q++) {
