@@ -258,35 +258,81 @@ export function convInputGradCi1F32(
   co: i32,
 ): void {
   const cb = (<usize>co) << 2;
+  const taps = fh * fw;
   let d: usize = dy;
   for (let b = 0; b < nb; b++) {
     const xb = dx + ((<usize>(b * h * w)) << 2);
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        for (let i = 0; i < fh; i++) {
-          const y = oy * sh + i - top;
-          if (y < 0 || y >= h) continue;
-          for (let j = 0; j < fw; j++) {
-            const xx = ox * sw + j - left;
-            if (xx < 0 || xx >= w) continue;
-            const f = wt + <usize>(i * fw + j) * cb;
-            let acc = f32x4.splat(0);
-            let k = 0;
-            for (; k + 4 <= co; k += 4) {
-              const kk = (<usize>k) << 2;
-              acc = f32x4.add(acc, f32x4.mul(v128.load(d + kk), v128.load(f + kk)));
-            }
-            let s: f32 =
-              f32x4.extract_lane(acc, 0) +
-              f32x4.extract_lane(acc, 1) +
-              (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
-            for (; k < co; k++) {
-              const kk = (<usize>k) << 2;
-              s += load<f32>(d + kk) * load<f32>(f + kk);
-            }
-            const p = xb + ((<usize>(y * w + xx)) << 2);
-            store<f32>(p, load<f32>(p) + s);
+        // Four taps at a time: four dot products over o, reduced together by one 4x4 transpose-add.
+        let t = 0;
+        for (; t + 4 <= taps; t += 4) {
+          const f0 = wt + <usize>t * cb;
+          const f1 = f0 + cb;
+          const f2 = f1 + cb;
+          const f3 = f2 + cb;
+          let a0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0);
+          let a3 = f32x4.splat(0);
+          let k = 0;
+          for (; k + 4 <= co; k += 4) {
+            const kk = (<usize>k) << 2;
+            const dv = v128.load(d + kk);
+            a0 = f32x4.add(a0, f32x4.mul(dv, v128.load(f0 + kk)));
+            a1 = f32x4.add(a1, f32x4.mul(dv, v128.load(f1 + kk)));
+            a2 = f32x4.add(a2, f32x4.mul(dv, v128.load(f2 + kk)));
+            a3 = f32x4.add(a3, f32x4.mul(dv, v128.load(f3 + kk)));
           }
+          const s01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+          const s23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+          let r = f32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
+          for (; k < co; k++) {
+            const kk = (<usize>k) << 2;
+            const dk = f32x4.splat(load<f32>(d + kk));
+            let fv = f32x4.replace_lane(f32x4.splat(load<f32>(f0 + kk)), 1, load<f32>(f1 + kk));
+            fv = f32x4.replace_lane(fv, 2, load<f32>(f2 + kk));
+            fv = f32x4.replace_lane(fv, 3, load<f32>(f3 + kk));
+            r = f32x4.add(r, f32x4.mul(dk, fv));
+          }
+          for (let m = 0; m < 4; m++) {
+            const tm = t + m;
+            const y = oy * sh + tm / fw - top;
+            const xx = ox * sw + (tm % fw) - left;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+            const v: f32 =
+              m == 0
+                ? f32x4.extract_lane(r, 0)
+                : m == 1
+                  ? f32x4.extract_lane(r, 1)
+                  : m == 2
+                    ? f32x4.extract_lane(r, 2)
+                    : f32x4.extract_lane(r, 3);
+            const p = xb + ((<usize>(y * w + xx)) << 2);
+            store<f32>(p, load<f32>(p) + v);
+          }
+        }
+        for (; t < taps; t++) {
+          const y = oy * sh + t / fw - top;
+          const xx = ox * sw + (t % fw) - left;
+          if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+          const f = wt + <usize>t * cb;
+          let acc = f32x4.splat(0);
+          let k = 0;
+          for (; k + 4 <= co; k += 4) {
+            const kk = (<usize>k) << 2;
+            acc = f32x4.add(acc, f32x4.mul(v128.load(d + kk), v128.load(f + kk)));
+          }
+          let s: f32 =
+            f32x4.extract_lane(acc, 0) +
+            f32x4.extract_lane(acc, 1) +
+            (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+          for (; k < co; k++) {
+            const kk = (<usize>k) << 2;
+            s += load<f32>(d + kk) * load<f32>(f + kk);
+          }
+          const p = xb + ((<usize>(y * w + xx)) << 2);
+          store<f32>(p, load<f32>(p) + s);
         }
         d += cb;
       }
