@@ -210,7 +210,7 @@ export function conv2DBackpropFilterBinary(args: KernelArgs): tf.TensorInfo | nu
   }
   const k = heapKernels(backend)!;
   const co4 = Math.ceil(info.outChannels / 4) * 4;
-  const work = scratch(backend, 8 * 16 * co4 + 32);
+  const work = scratch(backend, 8 * 16 * co4 + 128);
   const out = backend.makeOutput([...filterShape], 'float32');
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   k.convFilterGradPm1(
@@ -247,7 +247,7 @@ export function conv2DBackpropInputBinary(args: KernelArgs): tf.TensorInfo | nul
     binaryConvStats.fallback++;
     return null;
   }
-  const work = scratch(backend, Math.ceil(co / 4) * (256 + rows) + rows * 16);
+  const work = scratch(backend, Math.ceil(co / 4) * (256 + rows) + rows * 16 + 48);
   const out = backend.makeOutput([...inputShape], 'float32');
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   k.convInputGradPm1(
@@ -338,7 +338,7 @@ export function matMulBinary(args: KernelArgs): tf.TensorInfo | null {
     // a^T b: a [P, Ka] +-1, b [P, N] -> [Ka, N].
     const xp = pack(a, ar, ac);
     if (xp == null) return fail();
-    const work = scratch(backend, 8 * 16 * Math.ceil(bc / 4) * 4 + 32);
+    const work = scratch(backend, 8 * 16 * Math.ceil(bc / 4) * 4 + 128);
     const out = backend.makeOutput([...lead, ac, bc], 'float32');
     (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
     k.convFilterGradPm1(
@@ -355,7 +355,7 @@ export function matMulBinary(args: KernelArgs): tf.TensorInfo | null {
   // a b^T: a [M, P], b [Kb, P] +-1 -> [M, Kb].
   const wp = pack(b, br, bc);
   if (wp == null) return fail();
-  const work = scratch(backend, Math.ceil(ac / 4) * (256 + br) + br * 16);
+  const work = scratch(backend, Math.ceil(ac / 4) * (256 + br) + br * 16 + 48);
   const out = backend.makeOutput([...lead, ar, br], 'float32');
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   k.convInputGradPm1(

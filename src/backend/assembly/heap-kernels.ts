@@ -660,7 +660,7 @@ function loadRow4(p: usize, o: i32, co: i32): v128 {
  * row of dw then adds, per group, the one table row selected by its 4 input bits: 8 vector adds per 32
  * positions and 4 output channels instead of 32 multiply-adds. Padded taps read +1 and are corrected by
  * subtracting dy[n, :]. xbits as packed by packSignsF32 ([B, H, W, wpr] words); dw ([fh, fw, c, co])
- * zero-filled; scratch holds 8*16*co4 floats + 32 words.
+ * zero-filled; scratch holds 8*16*co4 floats + 128 words.
  */
 export function convFilterGradPm1(
   xbits: usize,
@@ -690,10 +690,30 @@ export function convFilterGradPm1(
   const tabG = rowT << 4; // one group's 16 rows
   const table = scratch;
   const ptrs = scratch + (tabG << 3); // 32 word pointers (0: padding or no position)
+  // Per position of a chunk: oy*sh - top, ox*sw - left and b*h (no divisions in the tap loop).
+  const cy = ptrs + 128;
+  const cx = cy + 128;
+  const cb = cx + 128;
   const total = nb * oh * ow;
   const two = f32x4.splat(2.0);
+  let pb = 0;
+  let py = 0;
+  let px = 0;
   for (let n0 = 0; n0 < total; n0 += 32) {
     const cnt = min(32, total - n0);
+    for (let r = 0; r < cnt; r++) {
+      const ro = (<usize>r) << 2;
+      store<i32>(cy + ro, py * sh - top);
+      store<i32>(cx + ro, px * sw - left);
+      store<i32>(cb + ro, pb * h);
+      if (++px == ow) {
+        px = 0;
+        if (++py == oh) {
+          py = 0;
+          pb++;
+        }
+      }
+    }
     // Tables: group g, row p, columns o..o+3.
     for (let g = 0; g < 8; g++) {
       const tg = table + (<usize>g) * tabG;
@@ -746,15 +766,11 @@ export function convFilterGradPm1(
         for (let r = 0; r < 32; r++) {
           let p: usize = 0;
           if (r < cnt) {
-            const n = n0 + r;
-            const ox = n % ow;
-            const rest = n / ow;
-            const oy = rest % oh;
-            const b = rest / oh;
-            const y = oy * sh + i * dh - top;
-            const xx = ox * sw + j * dw - left;
+            const ro = (<usize>r) << 2;
+            const y = load<i32>(cy + ro) + i * dh;
+            const xx = load<i32>(cx + ro) + j * dw;
             if (y < 0 || y >= h || xx < 0 || xx >= w) anyPad = true;
-            else p = xbits + ((<usize>(((b * h + y) * w + xx) * wpr)) << 2);
+            else p = xbits + ((<usize>(((load<i32>(cb + ro) + y) * w + xx) * wpr)) << 2);
           }
           store<u32>(ptrs + ((<usize>r) << 2), <u32>p);
         }
@@ -867,7 +883,7 @@ function tr4(v0: v128, v1: v128, v2: v128, v3: v128, which: i32): v128 {
  * The block is then scattered (col2im) into dx: dx[b, oy*sh + i*dh - top, ox*sw + j*dw - left, k] +=
  * P[n, (i, j, k)], taps in the padding dropped. wbits: w viewed as [fh*fw*c, co] packed by
  * packSignsF32 (wpo = ceil(co/32) words a row); dx zero-filled; scratch holds ceil(co/4)*16*16 +
- * fh*fw*c*(16 + ceil(co/4)) words.
+ * fh*fw*c*(16 + ceil(co/4)) + 48 words.
  */
 export function convInputGradPm1(
   dy: usize,
@@ -911,8 +927,28 @@ export function convInputGradPm1(
     }
     wrow += (<usize>wpo) << 2;
   }
+  // Per position of a block: oy*sh - top, ox*sw - left and b*h (no divisions in the tap loop).
+  const cy = offs + ((<usize>(kk * groups)) << 2);
+  const cx = cy + 64;
+  const cbh = cx + 64;
+  let pb = 0;
+  let py = 0;
+  let px = 0;
   for (let n0 = 0; n0 < total; n0 += 16) {
     const cnt = min(16, total - n0);
+    for (let r = 0; r < cnt; r++) {
+      const ro = (<usize>r) << 2;
+      store<i32>(cy + ro, py * sh - top);
+      store<i32>(cx + ro, px * sw - left);
+      store<i32>(cbh + ro, pb * h);
+      if (++px == ow) {
+        px = 0;
+        if (++py == oh) {
+          py = 0;
+          pb++;
+        }
+      }
+    }
     for (let g = 0; g < groups; g++) {
       const tg = table + (<usize>(g * 256)) * 4;
       const o = g << 2;
@@ -1009,15 +1045,11 @@ export function convInputGradPm1(
           let p3: usize = 0;
           for (let l = 0; l < 4; l++) {
             if (r0 + l >= cnt) break;
-            const n = n0 + r0 + l;
-            const ox = n % ow;
-            const rest = n / ow;
-            const oy = rest % oh;
-            const b = rest / oh;
-            const y = oy * sh + i * dh - top;
-            const xx = ox * sw + j * dw - left;
+            const ro = (<usize>(r0 + l)) << 2;
+            const y = load<i32>(cy + ro) + i * dh;
+            const xx = load<i32>(cx + ro) + j * dw;
             if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
-            const p = dx + (<usize>((b * h + y) * w + xx)) * cb;
+            const p = dx + (<usize>((load<i32>(cbh + ro) + y) * w + xx)) * cb;
             if (l == 0) p0 = p;
             else if (l == 1) p1 = p;
             else if (l == 2) p2 = p;
