@@ -35,8 +35,10 @@ import {
 } from './zoo-bench-util.js';
 
 const BATCH = 64;
-const STEPS = Number(flag('steps') ?? 10);
-const WARMUP = Number(flag('warmup') ?? 3);
+// 10 warm-up steps: V8 compiles hot wasm functions (lowbit's kernels, XNNPACK) again with its optimizing
+// tier on background threads, whose CPU time the first few steps would otherwise include.
+const STEPS = Number(flag('steps') ?? 30);
+const WARMUP = Number(flag('warmup') ?? 10);
 const CPU_STEPS = Number(flag('cpu-steps') ?? 2);
 const PEER_PYTHON = '/usr/bin/python3';
 const OUT = flag('out') ?? 'train-speed';
@@ -239,7 +241,8 @@ const md: string[] = [
   '',
   'samples/s by CPU time (samples / process CPU seconds per step) and by wall-clock time. The machine is shared with other jobs, so wall-clock figures are depressed and noisy; CPU-time figures are the fair comparison.',
   '',
-  "What each of lowbit's training-speed fixes contributes: bench/results/train-speed-levers.md." +
+  "Binarized layers: their convolutions and Dense products see an input and a kernel that are exactly +-1 (ste_sign's output), which lowbit's wasm kernels detect and run as XNOR-popcount products (forward) and table lookups (kernel and input gradients), src/backend/binary-conv-kernels.ts; the float twins run XNNPACK's float GEMMs. " +
+    "What each of lowbit's training-speed fixes contributes: bench/results/train-speed-levers.md." +
     (backends.includes('cpu')
       ? ''
       : ' The cpu backend rows: bench/results/train-speed-cpu.md (`--backends cpu`).'),
