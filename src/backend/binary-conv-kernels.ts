@@ -1,6 +1,6 @@
 /**
- * Convolution kernels for operands that are exactly +1 or -1 (a binarized network's quantized inputs
- * and kernels: ste_sign's forward output), on lowbit's wasm SIMD heap kernels. Each kernel first checks
+ * Convolution and matrix-product kernels for operands that are exactly +1 or -1 (a binarized network's
+ * quantized inputs and kernels: ste_sign's forward output), on lowbit's wasm SIMD heap kernels. Each kernel first checks
  * its +-1 operand in one SIMD pass that also packs the sign bits, and takes the binary path only when
  * every element is +1 or -1; otherwise it returns null and the caller runs the float kernel. So the
  * fast paths are correct for any input of any model, with no layer changes.
@@ -13,6 +13,7 @@
  *   dW adds the one selected by its 4 input bits. Float sums in another order than XNNPACK's.
  * - Input gradient with a +-1 kernel: the patch gradients dy W^T by the same table lookup over output
  *   channels (16 positions to a table entry), scattered into dx (col2im) block by block.
+ * - Dense layers: the same three kernels as 1x1 convolutions ({@link matMulBinary}).
  *
  * Reference: Rastegari et al. 2016, "XNOR-Net" (arXiv 1603.05279), for the XNOR-popcount product.
  */

@@ -1,6 +1,7 @@
 import './install.js';
 
 export { ADAM_UPDATE, type AdamUpdateAttrs, fusedAdamAvailable } from './adam-kernel.js';
+export { binaryConvStats, resetBinaryConvStats, setBinaryConvEnabled } from './binary-conv-kernels.js';
 export { CLIPPED_GRADIENT, fusedClippedGradient } from './elementwise-kernels.js';
 export {
   applyConstraints,
