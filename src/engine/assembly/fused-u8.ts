@@ -28,6 +28,14 @@ export function convPoolU8(
     for (let kx = 0; kx < kw; kx++)
       for (let ci = 0; ci < c; ci++) store<u32>(offs + <usize>(t++) * 4, <u32>((ky * dh * w + kx * dw) * c + ci));
   const vs = f32x4.splat(scale);
+  // As in convPoolF32: a non-decreasing transform and 4 conv pixels in every pool window.
+  const full4 =
+    monotone &&
+    pkh * pkw == 4 &&
+    pPadTop == 0 &&
+    pPadLeft == 0 &&
+    (poh - 1) * psh + pkh <= oh &&
+    (pow - 1) * psw + pkw <= ow;
   let q = dst;
   for (let b = 0; b < n; b++) {
     const img = src + <usize>b * h * w * c;
@@ -43,6 +51,12 @@ export function convPoolU8(
             store<u32>(ptrs + <usize>(m++) * 4, <u32>(img + <usize>(oy * sh * w + ox * sw) * c));
           }
         }
+      if (full4) {
+        // Rows 4p..4p+3 are pooled pixel p's conv pixels: pooled on the integer sums in registers.
+        gemmU8Pool4(ptrs, offs, weights, q, pow, k, ldb, units, vs, cbias, mult, bias, ylo, yhi);
+        q += <usize>pow * units * 4;
+        continue;
+      }
       gemmU8(ptrs, offs, weights, conv, m, k, ldb, vs, cbias);
       let r = conv;
       for (let px = 0; px < pow; px++) {
@@ -113,4 +127,69 @@ function gemmU8(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i32, k
       }
     }
   }
+}
+
+/**
+ * gemmU8 fused with a max pool of 4 conv pixels per pooled pixel (rows 4p..4p+3) and a non-decreasing
+ * transform. The conv value f(D) = f32(f32(D) * scale + cbias[u]) is non-decreasing in the integer sum
+ * D (scale > 0: the file validator's rule), so the max over the 4 conv values is f(max D): one
+ * conversion per pooled pixel, bit for bit poolTaps' max of the converted rows.
+ * Then clamp(f32(x * mult) + bias, ylo, yhi) into q[p * units + u] (columns past units not written).
+ */
+function gemmU8Pool4(
+  ptrs: usize, offs: usize, weights: usize, q: usize, pooled: i32, k: i32, ldb: i32, units: i32, vs: v128,
+  cbias: usize, mult: usize, bias: usize, ylo: f32, yhi: f32,
+): void {
+  const rowW = <usize>ldb * 2;
+  const lo = f32x4.splat(ylo);
+  const hi = f32x4.splat(yhi);
+  for (let p = 0; p < pooled; p++) {
+    const a0 = <usize>load<u32>(ptrs + <usize>p * 16);
+    const a1 = <usize>load<u32>(ptrs + <usize>p * 16, 4);
+    const a2 = <usize>load<u32>(ptrs + <usize>p * 16, 8);
+    const a3 = <usize>load<u32>(ptrs + <usize>p * 16, 12);
+    const o = q + <usize>p * units * 4;
+    for (let j = 0; j < ldb; j += 16) {
+      let c00 = i16x8.splat(0), c01 = i16x8.splat(0), c10 = i16x8.splat(0), c11 = i16x8.splat(0);
+      let c20 = i16x8.splat(0), c21 = i16x8.splat(0), c30 = i16x8.splat(0), c31 = i16x8.splat(0);
+      let pw = weights + <usize>j * 2;
+      for (let t = 0; t < k; t++) {
+        const off = <usize>load<u32>(offs + <usize>t * 4);
+        const w0 = v128.load(pw);
+        const w1 = v128.load(pw, 16);
+        const x0 = i16x8.splat(<i16>load<u8>(a0 + off));
+        const x1 = i16x8.splat(<i16>load<u8>(a1 + off));
+        const x2 = i16x8.splat(<i16>load<u8>(a2 + off));
+        const x3 = i16x8.splat(<i16>load<u8>(a3 + off));
+        c00 = i16x8.add(c00, i16x8.mul(x0, w0)); c01 = i16x8.add(c01, i16x8.mul(x0, w1));
+        c10 = i16x8.add(c10, i16x8.mul(x1, w0)); c11 = i16x8.add(c11, i16x8.mul(x1, w1));
+        c20 = i16x8.add(c20, i16x8.mul(x2, w0)); c21 = i16x8.add(c21, i16x8.mul(x2, w1));
+        c30 = i16x8.add(c30, i16x8.mul(x3, w0)); c31 = i16x8.add(c31, i16x8.mul(x3, w1));
+        pw += rowW;
+      }
+      const d0 = i16x8.max_s(i16x8.max_s(i16x8.max_s(c00, c10), c20), c30);
+      const d1 = i16x8.max_s(i16x8.max_s(i16x8.max_s(c01, c11), c21), c31);
+      pooledStore(i32x4.extend_low_i16x8_s(d0), o, j, units, vs, cbias, mult, bias, lo, hi);
+      pooledStore(i32x4.extend_high_i16x8_s(d0), o, j + 4, units, vs, cbias, mult, bias, lo, hi);
+      pooledStore(i32x4.extend_low_i16x8_s(d1), o, j + 8, units, vs, cbias, mult, bias, lo, hi);
+      pooledStore(i32x4.extend_high_i16x8_s(d1), o, j + 12, units, vs, cbias, mult, bias, lo, hi);
+    }
+  }
+}
+
+/** Columns j..j+3 (those below units) of a pooled pixel from its integer sums d (as toFloat, then the transform). */
+@inline function pooledStore(
+  d: v128, o: usize, j: i32, units: i32, vs: v128, cbias: usize, mult: usize, bias: usize, lo: v128, hi: v128,
+): void {
+  if (j >= units) return;
+  const c = <usize>j * 4;
+  const x = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(d), vs), v128.load(cbias + c));
+  const y = f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(x, v128.load(mult + c)), v128.load(bias + c)), lo), hi);
+  if (j + 4 <= units) {
+    v128.store(o + c, y);
+    return;
+  }
+  store<f32>(o + c, f32x4.extract_lane(y, 0));
+  if (j + 1 < units) store<f32>(o + c, f32x4.extract_lane(y, 1), 4);
+  if (j + 2 < units) store<f32>(o + c, f32x4.extract_lane(y, 2), 8);
 }

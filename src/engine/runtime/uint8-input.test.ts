@@ -206,6 +206,95 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
     }
   });
 
+  it('convPoolU8 with 2x2 pools (pooled on the integer sums when the transform is non-decreasing): bit for bit the formula', async () => {
+    const rng = new Random(95);
+    for (let trial = 0; trial < 10; trial++) {
+      const cin = [1, 3][trial % 2];
+      const [h, w] = [7 + rng.int(9), 7 + rng.int(9)];
+      const kk = 2 + rng.int(2);
+      const stride = 1 + (trial % 3 === 2 ? 1 : 0);
+      const cout = [1, 5, 16, 23, 32, 37][rng.int(6)];
+      const b = new GraphBuilder('x', [h, w, cin]);
+      const packed = randomPacked(rng, cout * kk * kk, cin);
+      // Trials 0-7: positive multipliers (pooled before the transform); 8-9: some negative.
+      const m = Float32Array.from(
+        { length: cout },
+        () => (trial >= 8 && rng.next() < 0.5 ? -1 : 1) * (0.01 + rng.next()),
+      );
+      const bias = Float32Array.from({ length: cout }, () => rng.normal());
+      const conv = b.node({
+        op: 'conv2d',
+        inputs: [b.input],
+        kernelSize: [kk, kk],
+        strides: [stride, stride],
+        dilations: [1, 1],
+        padding: 'valid',
+        filters: cout,
+        padValue: 0,
+        weights: b.constant('w', 'uint32', [cout, kk, kk, wordsFor(cin)], packed),
+        transform: {
+          kind: 'float',
+          multiplier: b.constant('m', 'float32', [cout], m),
+          bias: b.constant('b', 'float32', [cout], bias),
+          outClamp: trial % 2 ? [0, null] : undefined,
+        },
+      });
+      const pool = b.node({
+        op: 'maxpool2d',
+        inputs: [conv],
+        kernelSize: [2, 2],
+        strides: [2, 2],
+        padding: 'valid',
+      });
+      const graph = b.build([pool]);
+      const [scale, offset] = [1 / 127.5, -1];
+      graph.inputs[0].uint8 = { scale, offset };
+      const net = await load(encodeModel(graph));
+      expect(net.info.uint8Nodes).toEqual([conv]);
+      const n = 1 + rng.int(4);
+      const q = Uint8Array.from({ length: n * h * w * cin }, () => rng.int(256));
+      const got = net.predict(q, [n, h, w, cin]).data;
+      // The formula: D = sum over taps of q w (w = -1 for a set bit), conv value f32(f32(D) f32(scale) +
+      // f32(offset sum w)), then the transform clamp(f32(v m) + b) and the max over the 2x2 window.
+      const [oh, ow] = [Math.floor((h - kk) / stride) + 1, Math.floor((w - kk) / stride) + 1];
+      const [poh, pow] = [Math.floor(oh / 2), Math.floor(ow / 2)];
+      const words = wordsFor(cin);
+      const wt = (o: number, ky: number, kx: number, ci: number) =>
+        (packed[((o * kk + ky) * kk + kx) * words + (ci >> 5)] >>> (ci & 31)) & 1 ? -1 : 1;
+      const f = Math.fround;
+      for (let s = 0; s < n; s++)
+        for (let py = 0; py < poh; py++)
+          for (let px = 0; px < pow; px++)
+            for (let o = 0; o < cout; o++) {
+              let want = Number.NEGATIVE_INFINITY;
+              let wsum = 0;
+              for (let ky = 0; ky < kk; ky++)
+                for (let kx = 0; kx < kk; kx++) for (let ci = 0; ci < cin; ci++) wsum += wt(o, ky, kx, ci);
+              for (const [dy, dx] of [
+                [0, 0],
+                [0, 1],
+                [1, 0],
+                [1, 1],
+              ]) {
+                const [oy, ox] = [2 * py + dy, 2 * px + dx];
+                let d = 0;
+                for (let ky = 0; ky < kk; ky++)
+                  for (let kx = 0; kx < kk; kx++)
+                    for (let ci = 0; ci < cin; ci++)
+                      d +=
+                        q[((s * h + oy * stride + ky) * w + ox * stride + kx) * cin + ci] * wt(o, ky, kx, ci);
+                const v = f(f(d * f(scale)) + f(offset * wsum));
+                let y = f(f(v * m[o]) + bias[o]);
+                if (trial % 2 && y < 0) y = 0;
+                want = Math.max(want, y);
+              }
+              const i = ((s * poh + py) * pow + px) * cout + o;
+              if (!Object.is(got[i], want))
+                expect(`trial ${trial} [${i}] ${got[i]}`).toBe(`trial ${trial} [${i}] ${want}`);
+            }
+    }
+  });
+
   it('2 threads (samples split over a worker) give exactly the single-thread values', async () => {
     const rng = new Random(93);
     const { graph } = mlp(rng, [28, 28, 1], 200, false);
