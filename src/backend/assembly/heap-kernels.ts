@@ -204,32 +204,73 @@ export function convFilterGradCi1F32(
   co: i32,
 ): void {
   const cb = (<usize>co) << 2;
-  let d: usize = dy;
+  const co32 = co & ~31;
   for (let b = 0; b < nb; b++) {
     const xb = x + ((<usize>(b * h * w)) << 2);
     for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        for (let i = 0; i < fh; i++) {
-          const y = oy * sh + i - top;
-          if (y < 0 || y >= h) continue;
-          for (let j = 0; j < fw; j++) {
+      const drow = dy + (<usize>((b * oh + oy) * ow)) * cb;
+      for (let i = 0; i < fh; i++) {
+        const y = oy * sh + i - top;
+        if (y < 0 || y >= h) continue;
+        const xr = xb + ((<usize>(y * w)) << 2);
+        for (let j = 0; j < fw; j++) {
+          const acc = dw + <usize>(i * fw + j) * cb;
+          // 32 output channels at a time in eight accumulators kept across the output row.
+          for (let o = 0; o < co32; o += 32) {
+            const ao = acc + ((<usize>o) << 2);
+            let a0 = v128.load(ao);
+            let a1 = v128.load(ao + 16);
+            let a2 = v128.load(ao + 32);
+            let a3 = v128.load(ao + 48);
+            let a4 = v128.load(ao + 64);
+            let a5 = v128.load(ao + 80);
+            let a6 = v128.load(ao + 96);
+            let a7 = v128.load(ao + 112);
+            let d = drow + ((<usize>o) << 2);
+            for (let ox = 0; ox < ow; ox++) {
+              const xx = ox * sw + j - left;
+              if (xx >= 0 && xx < w) {
+                const sv = f32x4.splat(load<f32>(xr + ((<usize>xx) << 2)));
+                a0 = f32x4.add(a0, f32x4.mul(sv, v128.load(d)));
+                a1 = f32x4.add(a1, f32x4.mul(sv, v128.load(d + 16)));
+                a2 = f32x4.add(a2, f32x4.mul(sv, v128.load(d + 32)));
+                a3 = f32x4.add(a3, f32x4.mul(sv, v128.load(d + 48)));
+                a4 = f32x4.add(a4, f32x4.mul(sv, v128.load(d + 64)));
+                a5 = f32x4.add(a5, f32x4.mul(sv, v128.load(d + 80)));
+                a6 = f32x4.add(a6, f32x4.mul(sv, v128.load(d + 96)));
+                a7 = f32x4.add(a7, f32x4.mul(sv, v128.load(d + 112)));
+              }
+              d += cb;
+            }
+            v128.store(ao, a0);
+            v128.store(ao + 16, a1);
+            v128.store(ao + 32, a2);
+            v128.store(ao + 48, a3);
+            v128.store(ao + 64, a4);
+            v128.store(ao + 80, a5);
+            v128.store(ao + 96, a6);
+            v128.store(ao + 112, a7);
+          }
+          if (co32 == co) continue;
+          let d = drow;
+          for (let ox = 0; ox < ow; ox++) {
             const xx = ox * sw + j - left;
-            if (xx < 0 || xx >= w) continue;
-            const s = load<f32>(xb + ((<usize>(y * w + xx)) << 2));
-            const sv = f32x4.splat(s);
-            const acc = dw + <usize>(i * fw + j) * cb;
-            let k = 0;
-            for (; k + 4 <= co; k += 4) {
-              const kk = (<usize>k) << 2;
-              v128.store(acc + kk, f32x4.add(v128.load(acc + kk), f32x4.mul(sv, v128.load(d + kk))));
+            if (xx >= 0 && xx < w) {
+              const s = load<f32>(xr + ((<usize>xx) << 2));
+              const sv = f32x4.splat(s);
+              let k = co32;
+              for (; k + 4 <= co; k += 4) {
+                const kk = (<usize>k) << 2;
+                v128.store(acc + kk, f32x4.add(v128.load(acc + kk), f32x4.mul(sv, v128.load(d + kk))));
+              }
+              for (; k < co; k++) {
+                const kk = (<usize>k) << 2;
+                store<f32>(acc + kk, load<f32>(acc + kk) + s * load<f32>(d + kk));
+              }
             }
-            for (; k < co; k++) {
-              const kk = (<usize>k) << 2;
-              store<f32>(acc + kk, load<f32>(acc + kk) + s * load<f32>(d + kk));
-            }
+            d += cb;
           }
         }
-        d += cb;
       }
     }
   }
