@@ -86,7 +86,23 @@ function bgemmRow4(a: usize, b: usize, c: usize, m: i32, n: i32): void {
 }
 
 function bgemmRow5(a: usize, b: usize, c: usize, m: i32, n: i32): void {
-  for (let i = 0; i < m; i++) {
+  let i = 0;
+  // Two activation rows per pass share each weight row's loads.
+  for (; i + 1 < m; i += 2) {
+    const pa = a + <usize>i * 40;
+    const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24), x4 = load<u64>(pa, 32);
+    const y0 = load<u64>(pa, 40), y1 = load<u64>(pa, 48), y2 = load<u64>(pa, 56), y3 = load<u64>(pa, 64), y4 = load<u64>(pa, 72);
+    const pc = c + (<usize>i * n) * 4;
+    const pd = pc + <usize>n * 4;
+    let pb = b;
+    for (let j = 0; j < n; j++) {
+      const w0 = load<u64>(pb, 0), w1 = load<u64>(pb, 8), w2 = load<u64>(pb, 16), w3 = load<u64>(pb, 24), w4 = load<u64>(pb, 32);
+      store<i32>(pc + <usize>j * 4, <i32>(popcnt<u64>(x0 ^ w0) + popcnt<u64>(x1 ^ w1) + popcnt<u64>(x2 ^ w2) + popcnt<u64>(x3 ^ w3) + popcnt<u64>(x4 ^ w4)));
+      store<i32>(pd + <usize>j * 4, <i32>(popcnt<u64>(y0 ^ w0) + popcnt<u64>(y1 ^ w1) + popcnt<u64>(y2 ^ w2) + popcnt<u64>(y3 ^ w3) + popcnt<u64>(y4 ^ w4)));
+      pb += 40;
+    }
+  }
+  for (; i < m; i++) {
     const pa = a + <usize>i * 40;
     const x0 = load<u64>(pa, 0), x1 = load<u64>(pa, 8), x2 = load<u64>(pa, 16), x3 = load<u64>(pa, 24), x4 = load<u64>(pa, 32);
     const pc = c + (<usize>i * n) * 4;
