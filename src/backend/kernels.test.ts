@@ -206,6 +206,8 @@ describe('conv2d gradients on wasm match cpu', () => {
       { x: [3, 28, 28, 1], f: [3, 3, 1, 32], s: 1, pad: 'valid' as const },
       { x: [2, 9, 8, 1], f: [3, 2, 1, 7], s: 2, pad: 'same' as const },
       { x: [2, 7, 7, 1], f: [5, 5, 1, 3], s: [1, 2] as [number, number], pad: 'same' as const },
+      // 32 channels in accumulators plus a remainder of 5; 2x3 taps (four at a time plus two).
+      { x: [2, 9, 10, 1], f: [2, 3, 1, 37], s: [2, 1] as [number, number], pad: 'same' as const },
       ...conv2dCases.filter((c) => c.f[2] === 1),
     ];
     for (const { x, f, s, pad } of cases) {
