@@ -162,7 +162,7 @@ export function conv2DBinary(args: KernelArgs): tf.TensorInfo | null {
     binaryConvStats.fallback++;
     return null;
   }
-  const work = scratch(backend, taps * wpr + taps * co4);
+  const work = scratch(backend, 4 * taps * wpr + taps * co4);
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32');
   k.convForwardPm1(
     heapOffset(backend, xp.bits),
@@ -322,7 +322,7 @@ export function matMulBinary(args: KernelArgs): tf.TensorInfo | null {
       backend.disposeData(wbits.dataId);
       return fail();
     }
-    const work = scratch(backend, xp.wpr + co4);
+    const work = scratch(backend, 4 * xp.wpr + co4);
     const out = backend.makeOutput([...lead, ar, bc], 'float32');
     k.convForwardPm1(
       heapOffset(backend, xp.bits),

@@ -568,7 +568,7 @@ export function packSignsColsF32(w: usize, out: usize, taps: i32, c: i32, co: i3
  * packSignsF32 as [B, H, W, wpr] words, w by packSignsColsF32 as [taps*wpr, co4] words),
  * out[b, oy, ox, o] = sum over taps and channels of x*w = K - 2 * popcount(xbits XOR wbits) over the
  * window, K = taps*c, minus, for every tap in the padding (read as +1), that tap's kernel column sum
- * S[t, o] = c - 2 * popcount(wbits[t, :, o]). scratch holds taps*wpr + taps*co4 words.
+ * S[t, o] = c - 2 * popcount(wbits[t, :, o]). scratch holds 4*taps*wpr + taps*co4 words.
  */
 export function convForwardPm1(
   xbits: usize,
@@ -595,8 +595,8 @@ export function convForwardPm1(
 ): void {
   const taps = fh * fw;
   const kw = taps * wpr;
-  const xw = scratch;
-  const colSum = scratch + ((<usize>kw) << 2);
+  const xw = scratch; // the window's words, each splat to four lanes
+  const colSum = scratch + ((<usize>kw) << 4);
   // Column sums of the kernel per tap, for the padding correction.
   for (let t = 0; t < taps; t++) {
     for (let o = 0; o < co4; o++) {
@@ -619,32 +619,31 @@ export function convForwardPm1(
           const y = y0 + i * dh;
           for (let j = 0; j < fw; j++) {
             const xx = x0 + j * dw;
-            const q = xw + ((<usize>((i * fw + j) * wpr)) << 2);
+            const q = xw + ((<usize>((i * fw + j) * wpr)) << 4);
             if (y < 0 || y >= h || xx < 0 || xx >= w) {
               padded = true;
-              for (let wi = 0; wi < wpr; wi++) store<u32>(q + ((<usize>wi) << 2), 0);
+              for (let wi = 0; wi < wpr; wi++) v128.store(q + ((<usize>wi) << 4), i32x4.splat(0));
             } else {
               const s = xbits + ((<usize>(((b * h + y) * w + xx) * wpr)) << 2);
-              for (let wi = 0; wi < wpr; wi++) store<u32>(q + ((<usize>wi) << 2), load<u32>(s + ((<usize>wi) << 2)));
+              for (let wi = 0; wi < wpr; wi++) v128.store(q + ((<usize>wi) << 4), i32x4.splat(load<i32>(s + ((<usize>wi) << 2))));
             }
           }
         }
         for (let o = 0; o < co; o += 4) {
           let acc = i32x4.splat(0);
-          let acc8 = i8x16.splat(0);
-          let n8 = 0;
           let wp = wbits + ((<usize>o) << 2);
-          for (let q = 0; q < kw; q++) {
-            const v = v128.xor(i32x4.splat(load<i32>(xw + ((<usize>q) << 2))), v128.load(wp));
-            acc8 = i8x16.add(acc8, i8x16.popcnt(v));
-            wp += rowBytes;
-            if (++n8 == 31) {
-              acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(acc8)));
-              acc8 = i8x16.splat(0);
-              n8 = 0;
+          let q = 0;
+          while (q < kw) {
+            // At most 31 words per byte-wise sum (31 * 8 < 256), then widened into acc.
+            const qend = min(kw, q + 31);
+            let acc8 = i8x16.splat(0);
+            for (; q < qend; q++) {
+              const v = v128.xor(v128.load(xw + ((<usize>q) << 4)), v128.load(wp));
+              acc8 = i8x16.add(acc8, i8x16.popcnt(v));
+              wp += rowBytes;
             }
+            acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(acc8)));
           }
-          acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(acc8)));
           let res = f32x4.sub(kf, f32x4.convert_i32x4_s(i32x4.mul(acc, two)));
           if (padded) {
             for (let i = 0; i < fh; i++) {
