@@ -127,8 +127,8 @@ interface ClaimExports {
  * refers to nothing outside itself: the slot numbers are the constants above (NEXT 1, OP 2, A 3, B 4,
  * C 5, M 6, P1 7, P2 8, A_STRIDE 9, C_STRIDE 10, CHUNK 11, COMPLETED 13, SCRATCH 14, SCRATCH_STRIDE 15)
  * and the job codes OP_BGEMM_SCALAR 1, OP_BGEMM_SIMD 2, OP_SGEMM 3, OP_JOB 4, OP_PROGRAM 5 (with
- * runProgram, which the worker source defines too). Each participant has its
- * own scratch area at SCRATCH + participant * SCRATCH_STRIDE.
+ * runProgram passed in as `run`, so that a minifier renames nothing across the two functions). Each
+ * participant has its own scratch area at SCRATCH + participant * SCRATCH_STRIDE.
  */
 function claimLoop(
   ctrl: Int32Array,
@@ -137,6 +137,7 @@ function claimLoop(
   x: ClaimExports,
   participant: number,
   memory: WebAssembly.Memory,
+  run: typeof runProgram,
 ): void {
   const m = ctrl[base + 6];
   const rows = ctrl[base + 11];
@@ -160,9 +161,7 @@ function claimLoop(
     else if (op === 2) x.bgemmSimd(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
     else if (op === 3) x.sgemm(a0 + r0 * as, b, c0 + r0 * cs, n, p1, p2);
     else if (op === 4) x.runJob(a0, r0, n, scratch);
-    else
-      for (let r = r0; r < r0 + n; r++)
-        runProgram(memory, new Int32Array(memory.buffer, a0 + 4 * r, 1)[0], x);
+    else for (let r = r0; r < r0 + n; r++) run(memory, new Int32Array(memory.buffer, a0 + 4 * r, 1)[0], x);
     Atomics.add(ctrl, base + 13, 1);
     Atomics.notify(ctrl, base + 13);
   }
@@ -191,7 +190,7 @@ async function start(d) {
       Atomics.wait(ctrl, base + ${SEQ}, seq);
       seq = Atomics.load(ctrl, base + ${SEQ});
       if (Atomics.load(ctrl, base + ${QUIT})) return;
-      claimLoop(ctrl, base, seq & 0x7fff, x, d.index, d.memory);
+      claimLoop(ctrl, base, seq & 0x7fff, x, d.index, d.memory, runProgram);
     }
   } catch (e) {
     post({ error: String(e && e.stack || e) });
@@ -382,7 +381,7 @@ export class ThreadPool {
     const ctrl = new Int32Array(this.memory.buffer);
     const base = this.ctrl >> 2;
     const chunks = Math.ceil(ctrl[base + M] / ctrl[base + CHUNK]);
-    claimLoop(ctrl, base, job, x, 0, this.memory);
+    claimLoop(ctrl, base, job, x, 0, this.memory, runProgram);
     for (;;) {
       const done = Atomics.load(ctrl, base + COMPLETED);
       if (done >= chunks) break;
