@@ -67,6 +67,8 @@ const CASES: Case[] = [
     ],
   },
   { x: [5, 11, 13, 64], f: [3, 3, 64, 13], s: [2, 2], pad: 'valid' },
+  // 4 words a pixel, 36 a window: the forward's byte-wise popcount sums are widened twice.
+  { x: [2, 5, 6, 100], f: [3, 3, 100, 6], s: [1, 1], pad: 'same' },
 ];
 
 beforeAll(async () => {
