@@ -95,6 +95,20 @@ describe('XNOR-popcount Conv2D', () => {
     expect(Array.from(got[0]!)).toEqual(Array.from(ref[0]!));
   });
 
+  it('every bit differing over a 36-word window (byte sums of 288 without widening) stays exact', async () => {
+    const { ref, got, stats } = await both(() =>
+      tf.conv2d(
+        tf.fill([1, 4, 4, 100], -1) as tf.Tensor4D,
+        tf.ones([3, 3, 100, 5]) as tf.Tensor4D,
+        1,
+        'same',
+      ),
+    );
+    expect(stats.forward).toBe(1);
+    expect(got[0]![(1 * 4 + 1) * 5]).toBe(-900); // pixel (1, 1): 9 taps x 100 channels of (-1)(+1)
+    expect(Array.from(got[0]!)).toEqual(Array.from(ref[0]!));
+  });
+
   it('fused conv2d without bias or activation takes the fast path, with a bias it falls back', async () => {
     const x = () => pm1([2, 6, 7, 10], 3);
     const w = () => pm1([3, 3, 10, 6], 4);
