@@ -185,8 +185,8 @@ export class Kernels {
 
   /**
    * Runs recorded programs (addresses from record()) on the workers while `mainWork` runs on this
-   * thread with its kernel calls kept here; this thread also takes any program no worker has started.
-   * Without a pool, runs `mainWork` and then the programs here.
+   * thread with its kernel calls kept here; this thread then takes every program no worker has
+   * started. Without a pool, runs `mainWork` and then the programs here.
    */
   runPrograms(programs: number[], mainWork: () => void): void {
     const table = this.alloc(programs.length * 4);

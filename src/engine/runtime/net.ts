@@ -83,8 +83,9 @@ export interface NetInfo {
   uint8Nodes: string[];
   /**
    * With worker threads: whether a batch of at least 4 samples per thread is split over the threads
-   * (each runs the whole network on its share) rather than node by node. False when some node reads
-   * the output of a step run in JavaScript (softmax, concat) or with one thread.
+   * (into 2 parts per thread, each the whole network on its samples, claimed by whichever thread is
+   * free) rather than node by node. False when some node reads the output of a step run in JavaScript
+   * (softmax, concat) or with one thread.
    */
   batchSplit: boolean;
   metadata: Record<string, string>;
@@ -251,41 +252,36 @@ export class Net {
   }
 
   /**
-   * Runs `n` checked samples. With worker threads and at least 2 samples per thread, the batch is
-   * split: each worker runs the whole network on its share (a program recorded here, one
-   * synchronisation per call instead of one per large node) while this thread runs its own share;
-   * otherwise the large nodes are split over the threads one by one. Returns where each share's
-   * values live: samples [offset, offset + n) of the batch.
+   * Runs `n` checked samples. With worker threads and at least 4 samples per thread, the batch is
+   * split into parts (2 per thread, at least 4 samples each): each part is the whole network on its
+   * samples, recorded here as a program (one synchronisation per call instead of one per large node),
+   * and every thread, this one included, claims parts until none is left, so a thread the OS runs late
+   * takes fewer. Otherwise the large nodes are split over the threads one by one. Returns where each
+   * part's values live: samples [offset, offset + n) of the batch.
    */
   private runBatch(input: Float32Array | Uint8Array, n: number): BatchPart[] {
     const k = this.k;
     const threads = k.threads;
-    // At least 4 samples per share: a dense layer on fewer rows takes another kernel (denseLut) whose
+    // At least 4 samples per part: a dense layer on fewer rows takes another kernel (denseLut) whose
     // float32 rounding differs, and a split must give bit for bit the single-thread result.
     if (threads < 2 || n < 4 * threads || !this.splittable)
       return [{ slots: this.runChunk(input, n), offset: 0, n }];
     k.reset();
     const per = input.length / n;
+    const count = Math.min(2 * threads, Math.floor(n / 4));
     const parts: BatchPart[] = [];
     const programs: number[] = [];
     const deferred: Array<() => void> = [];
-    // Shares as equal as possible; the main thread takes the first (it also dispatches).
-    for (let t = 0, offset = 0; t < threads; t++) {
-      const m = Math.floor((n * (t + 1)) / threads) - Math.floor((n * t) / threads);
-      parts.push({ slots: new Map(), offset, n: m });
-      offset += m;
-    }
-    for (const part of parts.slice(1)) {
-      const sub = input.subarray(part.offset * per, (part.offset + part.n) * per);
-      const rec = k.record(() => this.runGraph(sub, part.n, true));
-      part.slots = rec.result;
+    for (let t = 0, offset = 0; t < count; t++) {
+      const m = Math.floor((n * (t + 1)) / count) - Math.floor((n * t) / count);
+      const sub = input.subarray(offset * per, (offset + m) * per);
+      const rec = k.record(() => this.runGraph(sub, m, true));
+      parts.push({ slots: rec.result, offset, n: m });
       programs.push(rec.program);
       deferred.push(...rec.deferred);
+      offset += m;
     }
-    const first = parts[0];
-    k.runPrograms(programs, () => {
-      first.slots = this.runGraph(input.subarray(0, first.n * per), first.n, true);
-    });
+    k.runPrograms(programs, () => {});
     for (const step of deferred) step();
     return parts;
   }
