@@ -113,14 +113,13 @@ const ALIGN = 64;
 export class Kernels {
   private top: number;
   private mark: number;
+  private resets = 0;
   /** Why a multi-thread request runs on one thread, or null. */
   threadFallback: string | null = null;
   private pool: ThreadPool | null = null;
   private ctrl = 0;
   /** While recording (see record()): the calls so far, as runProgram reads them, and deferred steps. */
   private recording: { calls: number[]; count: number; deferred: Array<() => void> } | null = null;
-  /** Kernel calls stay on this thread (the main thread's share of a batch split over the threads). */
-  private local = false;
   private readonly recorder: KernelExports;
 
   constructor(
@@ -184,26 +183,19 @@ export class Kernels {
   }
 
   /**
-   * Runs recorded programs (addresses from record()) on the workers while `mainWork` runs on this
-   * thread with its kernel calls kept here; this thread then takes every program no worker has
-   * started. Without a pool, runs `mainWork` and then the programs here.
+   * Runs the `count` recorded programs listed at `table` (see programTable()) on every thread: this
+   * one claims them too, until none is left. Without a pool, runs them here.
    */
-  runPrograms(programs: number[], mainWork: () => void): void {
+  runPrograms(table: number, count: number): void {
+    if (this.pool) this.pool.runPrograms(table, count, this.raw, () => {});
+    else for (const p of this.i32(table, count).slice()) runProgram(this.memory, p, this.raw);
+  }
+
+  /** Places the addresses of recorded programs (from record()) in a table for runPrograms(). */
+  programTable(programs: number[]): number {
     const table = this.alloc(programs.length * 4);
     this.i32(table, programs.length).set(programs);
-    const local = () => {
-      this.local = true;
-      try {
-        mainWork();
-      } finally {
-        this.local = false;
-      }
-    };
-    if (this.pool) this.pool.runPrograms(table, programs.length, this.raw, local);
-    else {
-      local();
-      for (const p of programs) runProgram(this.memory, p, this.raw);
-    }
+    return table;
   }
 
   /**
@@ -281,6 +273,12 @@ export class Kernels {
   /** Frees every allocation since the last commit(). */
   reset(): void {
     this.top = this.mark;
+    this.resets++;
+  }
+
+  /** How many times reset() ran: temporary memory written before is intact while this is unchanged. */
+  get epoch(): number {
+    return this.resets;
   }
 
   /** Bytes in use (persistent + temporary). */
@@ -323,7 +321,7 @@ export class Kernels {
     rowBytes: number,
   ): void {
     if (this.recording) this.x[strategy === 'simd' ? 'bgemmSimd' : 'bgemmScalar'](a, b, c, m, n, rowBytes);
-    else if (this.pool && !this.local && m >= 4 && m * n * rowBytes * 8 >= PARALLEL_MIN_WORK)
+    else if (this.pool && m >= 4 && m * n * rowBytes * 8 >= PARALLEL_MIN_WORK)
       this.pool.run(
         strategy === 'simd' ? OP_BGEMM_SIMD : OP_BGEMM_SCALAR,
         a,
@@ -363,8 +361,7 @@ export class Kernels {
       else iv[i + 1] = slots[i];
     }
     const stride = Math.ceil(scratchBytes / ALIGN) * ALIGN;
-    const parallel =
-      this.pool !== null && !this.local && !this.recording && rows >= 2 && work >= JOB_MIN_WORK;
+    const parallel = this.pool !== null && !this.recording && rows >= 2 && work >= JOB_MIN_WORK;
     const scratch = stride > 0 ? this.alloc(stride * (parallel ? this.threads : 1)) : 0;
     if (parallel) this.pool!.run(OP_JOB, args, 0, 0, rows, 0, 0, 0, 0, this.raw, scratch, stride);
     else this.x.runJob(args, 0, rows, scratch);
@@ -372,7 +369,7 @@ export class Kernels {
 
   /** Runs the float GEMM c[m, ldb] = a[m, k] b[k, ldb] (see sgemm.ts), split over the threads when large. */
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void {
-    if (this.pool && !this.local && !this.recording && m >= 4 && m * k * ldb * 32 >= PARALLEL_MIN_WORK)
+    if (this.pool && !this.recording && m >= 4 && m * k * ldb * 32 >= PARALLEL_MIN_WORK)
       this.pool.run(OP_SGEMM, a, b, c, m, k, ldb, k * 4, ldb * 4, this.raw);
     else this.x.sgemm(a, b, c, m, k, ldb);
   }

@@ -140,6 +140,19 @@ export class Net {
    * that runs in JavaScript (softmax, concat), since those run after the worker's kernels.
    */
   private readonly splittable: boolean;
+  /**
+   * The recorded parts of the last split batch (see runBatch), reused for the next batch of the same
+   * size and input type while no other run has reset the temporary memory (Kernels.epoch).
+   */
+  private splitPlan: {
+    n: number;
+    u8: boolean;
+    epoch: number;
+    parts: BatchPart[];
+    table: number;
+    count: number;
+    deferred: Array<() => void>;
+  } | null = null;
   private readonly sampleBytes: number;
 
   /** Use {@link load}. */
@@ -266,24 +279,56 @@ export class Net {
     // float32 rounding differs, and a split must give bit for bit the single-thread result.
     if (threads < 2 || n < 4 * threads || !this.splittable)
       return [{ slots: this.runChunk(input, n), offset: 0, n }];
-    k.reset();
     const per = input.length / n;
-    const count = Math.min(2 * threads, Math.floor(n / 4));
-    const parts: BatchPart[] = [];
-    const programs: number[] = [];
-    const deferred: Array<() => void> = [];
-    for (let t = 0, offset = 0; t < count; t++) {
-      const m = Math.floor((n * (t + 1)) / count) - Math.floor((n * t) / count);
-      const sub = input.subarray(offset * per, (offset + m) * per);
-      const rec = k.record(() => this.runGraph(sub, m, true));
-      parts.push({ slots: rec.result, offset, n: m });
-      programs.push(rec.program);
-      deferred.push(...rec.deferred);
-      offset += m;
+    const u8 = input instanceof Uint8Array;
+    const inputName = this.model.graph.inputs[0].name;
+    let plan = this.splitPlan;
+    if (plan && plan.n === n && plan.u8 === u8 && plan.epoch === k.epoch) {
+      // Nothing ran since the programs were recorded: they, their argument blocks and their buffers
+      // are still in place; only the input changes.
+      for (const part of plan.parts)
+        this.writeInput(
+          part.slots.get(inputName)!,
+          input.subarray(part.offset * per, (part.offset + part.n) * per),
+        );
+    } else {
+      k.reset();
+      const count = Math.min(2 * threads, Math.floor(n / 4));
+      const parts: BatchPart[] = [];
+      const programs: number[] = [];
+      const deferred: Array<() => void> = [];
+      for (let t = 0, offset = 0; t < count; t++) {
+        const m = Math.floor((n * (t + 1)) / count) - Math.floor((n * t) / count);
+        const sub = input.subarray(offset * per, (offset + m) * per);
+        const rec = k.record(() => this.runGraph(sub, m, true));
+        parts.push({ slots: rec.result, offset, n: m });
+        programs.push(rec.program);
+        deferred.push(...rec.deferred);
+        offset += m;
+      }
+      const table = k.programTable(programs);
+      plan = { n, u8, epoch: k.epoch, parts, table, count, deferred };
+      this.splitPlan = plan;
     }
-    k.runPrograms(programs, () => {});
-    for (const step of deferred) step();
-    return parts;
+    k.runPrograms(plan.table, plan.count);
+    for (const step of plan.deferred) step();
+    return plan.parts;
+  }
+
+  /**
+   * Writes input data into its slot: floats as they are; bytes as they are and, when the slot has a
+   * float buffer, dequantized there as x = f32(q * scale + offset).
+   */
+  private writeInput(slot: Slot, input: Float32Array | Uint8Array): void {
+    const k = this.k;
+    if (input instanceof Uint8Array) {
+      new Uint8Array(k.memory.buffer, slot.u8, input.length).set(input);
+      if (slot.ptr) {
+        const { scale, offset } = this.model.graph.inputs[0].uint8!;
+        const x = k.f32(slot.ptr, input.length);
+        for (let i = 0; i < input.length; i++) x[i] = input[i] * scale + offset;
+      }
+    } else k.f32(slot.ptr, input.length).set(input);
   }
 
   /**
@@ -324,19 +369,16 @@ export class Net {
     const values = this.model.checked.values;
     const slots = new Map<string, Slot>();
     const gi = graph.inputs[0];
-    if (input instanceof Uint8Array) {
-      const u8 = k.alloc(input.length);
-      new Uint8Array(k.memory.buffer, u8, input.length).set(input);
-      // The float input x = f32(q * scale + offset), unless only denseU8 reads it (trace() shows it).
-      let ptr = 0;
-      if (this.floatInputNeeded || !fuse) {
-        const { scale, offset } = gi.uint8!;
-        ptr = k.alloc(input.length * 4);
-        const x = k.f32(ptr, input.length);
-        for (let i = 0; i < input.length; i++) x[i] = input[i] * scale + offset;
-      }
-      slots.set(gi.name, { ptr, info: values.get(gi.name)!, u8 });
-    } else slots.set(gi.name, { ptr: k.put(input), info: values.get(gi.name)! });
+    // Bytes (and the float input x = f32(q * scale + offset) unless only 8-bit kernels read it; trace()
+    // shows it), or floats.
+    const u8 = input instanceof Uint8Array;
+    const slot: Slot = {
+      ptr: !u8 || this.floatInputNeeded || !fuse ? k.alloc(input.length * 4) : 0,
+      info: values.get(gi.name)!,
+      u8: u8 ? k.alloc(input.length) : 0,
+    };
+    this.writeInput(slot, input);
+    slots.set(gi.name, slot);
     for (let i = 0; i < this.prepared.length; i++) {
       const p = this.prepared[i];
       const ins = p.node.inputs.map((name) => slots.get(name)!);

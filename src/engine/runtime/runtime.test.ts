@@ -4,6 +4,7 @@ import { Random } from '../../util/random.js';
 import { GraphBuilder } from '../builder.js';
 import { encodeModel } from '../format/lbm.js';
 import { type Graph, OP_NAMES, type OutputTransform } from '../ir.js';
+import { optimizeGraph } from '../optimize.js';
 import { runNode, runReference } from '../reference/run.js';
 import type { FloatTensor } from '../reference/tensor.js';
 import { wordsFor } from '../shapes.js';
@@ -452,6 +453,42 @@ describe('engine runtime with worker threads: batches split over the threads', (
           many.dispose();
         }
       }
+    }
+  });
+});
+
+describe('engine runtime with worker threads: recorded programs reused', () => {
+  it('batches of one size reuse the recorded parts with new inputs; other runs in between (other sizes, trace, bytes) invalidate them', async () => {
+    const graph = optimizeGraph(larqIntroCnn(5)).graph;
+    graph.inputs[0].uint8 = { scale: 1 / 127.5, offset: -1 };
+    const bytes = encodeModel(graph);
+    const one = await load(bytes, { popcount: 'scalar' });
+    const two = await load(bytes, { popcount: 'scalar', threads: 2 });
+    try {
+      expect(two.info.batchSplit).toBe(true);
+      const floats = (n: number, seed: number) => randomInput(graph, n, seed);
+      const bytesOf = (x: { data: Float32Array; shape: number[] }) => ({
+        data: Uint8Array.from(x.data, (v) => Math.round((v + 1) * 127.5)),
+        shape: x.shape,
+      });
+      const steps: Array<[string, { data: Float32Array | Uint8Array; shape: number[] }]> = [
+        ['16 a', floats(16, 1)],
+        ['16 b (reused)', floats(16, 2)],
+        ['16 c (reused)', floats(16, 3)],
+        ['3 (not split)', floats(3, 4)],
+        ['16 d', floats(16, 5)],
+        ['16 bytes', bytesOf(floats(16, 6))],
+        ['16 bytes (reused)', bytesOf(floats(16, 7))],
+        ['16 floats again', floats(16, 8)],
+        ['12', floats(12, 9)],
+        ['16 e', floats(16, 10)],
+      ];
+      for (const [label, x] of steps) {
+        if (label === '16 e') two.trace(x.data, x.shape);
+        expectSame(two.predict(x.data, x.shape).data, one.predict(x.data, x.shape).data, label);
+      }
+    } finally {
+      two.dispose();
     }
   });
 });
