@@ -183,11 +183,21 @@ function gemmOffsets(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i
   if (monotone && taps > 0) {
     const lo = f32x4.splat(ylo);
     const hi = f32x4.splat(yhi);
+    const nan = f32x4.splat(NaN);
     let u = 0;
     for (; u < u4; u += 4) {
       const o = <usize>u * 4;
+      // The running max as pmax (a < b ? b : a: one x86 instruction, f32x4.max takes about eight) plus
+      // a NaN flag: the same value as max, since the conv values pooled here are never -0 (sums from
+      // +0, or f32(f32(D) scale) + cbias in convPoolU8), the only other case where the two differ.
       let x = v128.load(conv + o);
-      for (let t = 1; t < taps; t++) x = f32x4.max(x, v128.load(conv + <usize>t * ldb * 4 + o));
+      let unordered = f32x4.ne(x, x);
+      for (let t = 1; t < taps; t++) {
+        const v = v128.load(conv + <usize>t * ldb * 4 + o);
+        x = f32x4.pmax(x, v);
+        unordered = v128.or(unordered, f32x4.ne(v, v));
+      }
+      x = v128.bitselect(nan, x, unordered);
       let y = f32x4.add(f32x4.mul(x, v128.load(mult + o)), v128.load(bias + o));
       v128.store(q + o, f32x4.pmin(f32x4.pmax(y, lo), hi));
     }
