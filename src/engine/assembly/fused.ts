@@ -35,17 +35,23 @@ export function convPoolF32(
   for (let ky = 0; ky < kh; ky++)
     for (let kx = 0; kx < kw; kx++)
       for (let ci = 0; ci < c; ci++) store<u32>(offs + <usize>(t++) * 4, <u32>(((ky * dh * wp + kx * dw) * c + ci) * 4));
+  // No tap outside the input ('valid'): the taps are read from the input itself.
+  const inPlace = padTop == 0 && padLeft == 0 && hp == h && wp == w;
   let q = dst;
   for (let b = 0; b < n; b++) {
-    // The padded image: padValue everywhere, the input at (padTop, padLeft).
-    const len = hp * wp * c;
-    for (let i = 0; i < len; i++) store<f32>(img + <usize>i * 4, padValue);
-    for (let y = 0; y < h; y++)
-      memory.copy(
-        img + (<usize>((y + padTop) * wp + padLeft) * c) * 4,
-        src + (<usize>((b * h + y) * w) * c) * 4,
-        <usize>w * c * 4,
-      );
+    let base = img;
+    if (inPlace) base = src + (<usize>b * h * w * c) * 4;
+    else {
+      // The padded image: padValue everywhere, the input at (padTop, padLeft).
+      const len = hp * wp * c;
+      for (let i = 0; i < len; i++) store<f32>(img + <usize>i * 4, padValue);
+      for (let y = 0; y < h; y++)
+        memory.copy(
+          img + (<usize>((y + padTop) * wp + padLeft) * c) * 4,
+          src + (<usize>((b * h + y) * w) * c) * 4,
+          <usize>w * c * 4,
+        );
+    }
     for (let py = 0; py < poh; py++) {
       // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order.
       let m = 0;
@@ -56,7 +62,7 @@ export function convPoolF32(
           for (let tx = 0; tx < pkw; tx++) {
             const ox = px * psw - pPadLeft + tx;
             if (ox < 0 || ox >= ow) continue;
-            store<u32>(ptrs + <usize>(m++) * 4, <u32>(img + (<usize>(oy * sh * wp + ox * sw) * c) * 4));
+            store<u32>(ptrs + <usize>(m++) * 4, <u32>(base + (<usize>(oy * sh * wp + ox * sw) * c) * 4));
           }
         }
       gemmOffsets(ptrs, offs, weights, conv, m, k, ldb);
