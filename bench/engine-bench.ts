@@ -315,7 +315,7 @@ async function main() {
     '# Engine benchmark',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; single thread unless noted; medians of ${RUNS} runs; ${machine.date}; load average at start ${machine.loadAverage.map((x) => x.toFixed(1)).join(' / ')} (other jobs shared the machine when it was above ~0.5).`,
-    `Command: \`npx tsx bench/engine-bench.ts ${process.argv.slice(2).join(' ')}\`. Start-up calibration picked **${cal.strategy}**.`,
+    `Command: \`npx tsx bench/engine-bench.ts ${process.argv.slice(2).join(' ')}\`. Start-up calibration picked **${cal.strategy}** (rows over 128 bytes) and **${cal.midStrategy}** (rows of 65 to 128 bytes).`,
     '',
     '## Binary GEMM (M x N x K bits) vs tfjs-backend-wasm float32 matMul on the same shape',
     '',

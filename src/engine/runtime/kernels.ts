@@ -377,23 +377,40 @@ export class Kernels {
 
 /** Result of the start-up calibration. */
 export interface Calibration {
+  /** The faster strategy on long rows (512 bytes), used for rows over 128 bytes. */
   strategy: PopcountStrategy;
   /** Median seconds per run of each strategy on the calibration shape. */
   seconds: Record<PopcountStrategy, number>;
+  /**
+   * The faster strategy on rows of 128 bytes (64 x 64 x 1024 bits), used for rows of 65 to 128 bytes
+   * (e.g. 3x3 on 64 channels: 72 bytes); rows of at most 64 bytes always run the scalar short-row kernels.
+   */
+  midStrategy: PopcountStrategy;
+  /** Median seconds per run of each strategy on the 128-byte-row shape. */
+  midSeconds: Record<PopcountStrategy, number>;
 }
 
 let calibration: Calibration | null = null;
 
 /**
  * Picks the faster popcount strategy on this machine: times both binary GEMMs on a 64 x 64 x 4096-bit
- * problem (7 runs each, interleaved, median) once per process. On x86 without AVX512-BITALG the
- * scalar kernel usually wins; on ARM64 the SIMD one.
+ * problem (7 runs each, interleaved, median) once per process, and again on 64 x 64 x 1024 bits for
+ * rows of 65 to 128 bytes. On x86 without AVX512-BITALG the scalar kernel usually wins (on this
+ * machine by 13-25% on 80- and 128-byte rows, within noise on 512-byte rows); on ARM64 the SIMD one.
  */
 export function calibrate(k: Kernels): Calibration {
   if (calibration) return calibration;
+  const long = timeStrategies(k, 512);
+  const mid = timeStrategies(k, 128);
+  const pick = (s: Record<PopcountStrategy, number>) => (s.simd < s.scalar ? 'simd' : 'scalar');
+  calibration = { strategy: pick(long), seconds: long, midStrategy: pick(mid), midSeconds: mid };
+  return calibration;
+}
+
+/** Median seconds per 64 x 64 binary GEMM of each strategy on rows of `rowBytes` (7 interleaved runs). */
+function timeStrategies(k: Kernels, rowBytes: number): Record<PopcountStrategy, number> {
   const m = 64;
   const n = 64;
-  const rowBytes = 512;
   const a = k.alloc(m * rowBytes);
   const b = k.alloc(n * rowBytes);
   const c = k.alloc(m * n * 4);
@@ -413,7 +430,5 @@ export function calibrate(k: Kernels): Calibration {
       times[st].push((performance.now() - t0) / 4 / 1000);
     }
   const med = (v: number[]) => v.sort((x, y) => x - y)[v.length >> 1];
-  const seconds = { scalar: med(times.scalar), simd: med(times.simd) };
-  calibration = { strategy: seconds.simd < seconds.scalar ? 'simd' : 'scalar', seconds };
-  return calibration;
+  return { scalar: med(times.scalar), simd: med(times.simd) };
 }

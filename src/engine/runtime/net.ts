@@ -135,6 +135,8 @@ export class Net {
   private readonly floatInputNeeded: boolean;
   /** The popcount strategy came from the calibration (not forced by the caller). */
   private readonly calibrated: boolean;
+  /** The calibrated strategy for rows of 65 to 128 bytes (see Calibration.midStrategy). */
+  private readonly midStrategy: PopcountStrategy;
   /**
    * Whether a batch may be split over the threads (see runBatch): no node reads the output of a step
    * that runs in JavaScript (softmax, concat), since those run after the worker's kernels.
@@ -173,8 +175,10 @@ export class Net {
         graph.constants,
         strategy === 'scalar' ? 2 : 4,
         cal !== null,
+        cal?.midStrategy === 'scalar' ? 2 : 4,
       ),
     );
+    this.midStrategy = cal?.midStrategy ?? strategy;
     this.calibrated = cal !== null;
     const jsSteps = new Set(
       graph.nodes.filter((n) => n.op === 'softmax' || n.op === 'concat').map((n) => n.name),
@@ -641,9 +645,14 @@ export class Net {
     const k = this.k;
     const dst = k.alloc(valueBytes(info, n));
     const acc = k.alloc(m * units * 4);
-    // Rows of at most 64 bytes run the scalar short-row kernels when the strategy was calibrated
-    // (prepareNode padded them to 8 bytes).
-    const strategy = this.calibrated && rowWords <= 16 ? 'scalar' : this.strategy;
+    // With a calibrated strategy: rows of at most 64 bytes run the scalar short-row kernels (prepareNode
+    // padded them to 8 bytes), rows of 65 to 128 bytes the faster strategy on 128-byte rows.
+    const strategy =
+      this.calibrated && rowWords <= 16
+        ? 'scalar'
+        : this.calibrated && rowWords <= 32
+          ? this.midStrategy
+          : this.strategy;
     k.bgemm(strategy, a, weights, acc, m, units, rowWords * 4);
     if (t.kind === 'float')
       k.job(

@@ -172,8 +172,10 @@ function relayRows(src: Uint32Array, rows: number, inWords: number, outWords: nu
 /**
  * Places a node's weights and tables in wasm memory, in the layout its kernels read. Binary GEMM rows
  * are padded to `rowAlign` words: 2 (8 bytes) for the scalar popcount kernel, 4 (16 bytes) for SIMD.
- * With `shortScalar`, rows of at most 64 bytes (8-byte aligned) are padded to 2 words and run the
- * scalar kernel whatever the strategy: its short-row kernels hold the row in registers (bgemm.ts).
+ * With `shortScalar` (a calibrated strategy), rows of at most 64 bytes (8-byte aligned) are padded to
+ * 2 words and run the scalar kernel whatever the strategy: its short-row kernels hold the row in
+ * registers (bgemm.ts); rows of 65 to 128 bytes are padded to `midAlign` words, for the strategy
+ * calibrated on 128-byte rows.
  */
 export function prepareNode(
   k: Kernels,
@@ -182,8 +184,16 @@ export function prepareNode(
   constants: Record<string, Constant>,
   rowAlign: 2 | 4 = 4,
   shortScalar = false,
+  midAlign: 2 | 4 = rowAlign,
 ): PreparedNode {
-  const align = (words: number) => (shortScalar && roundWords(words, 2) <= 16 ? 2 : rowAlign);
+  // Rows of at most 16 words (64 bytes) for the scalar short-row kernels, of 17 to 32 words for the
+  // strategy calibrated on 128-byte rows, longer ones for the main strategy (see Net).
+  const align = (words: number) =>
+    shortScalar && roundWords(words, 2) <= 16
+      ? 2
+      : shortScalar && roundWords(words, 4) <= 32
+        ? midAlign
+        : rowAlign;
   const x = ins[0];
   switch (node.op) {
     case 'bconv2d': {

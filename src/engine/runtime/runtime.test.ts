@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, FormatError, LowbitError, ShapeError } from '../../errors.js';
 import { Random } from '../../util/random.js';
 import { GraphBuilder } from '../builder.js';
-import { encodeModel } from '../format/lbm.js';
+import { decodeModel, encodeModel } from '../format/lbm.js';
 import { type Graph, OP_NAMES, type OutputTransform } from '../ir.js';
 import { optimizeGraph } from '../optimize.js';
 import { runNode, runReference } from '../reference/run.js';
@@ -18,7 +18,8 @@ import {
   randomPacked,
   randomTransform,
 } from '../testing/models.js';
-import { load, type Net } from './net.js';
+import { Kernels } from './kernels.js';
+import { load, Net } from './net.js';
 
 // Ops whose float sums run in another order than the reference (float32 GEMM); all others must match exactly.
 const FLOAT_OPS = new Set(['conv2d', 'dense']);
@@ -382,6 +383,61 @@ describe('completeness', () => {
       op === 'maxpool2d' ? ['maxpool2d/float', 'maxpool2d/bits'] : [op],
     );
     expect([...covered].sort()).toEqual([...expected].sort());
+  });
+});
+
+describe('popcount strategies by row length', () => {
+  it('every split of strategies between 65-128-byte rows and longer ones gives the forced-scalar values', async () => {
+    // Binary rows of 36 bytes (3x3 on 32 channels), 72 (3x3 on 64), 128 (1024 inputs) and 148 (37 x 32).
+    const rng = new Random(39);
+    const b = new GraphBuilder('x', [6, 6, 32]);
+    let x = b.node({ op: 'binarize', inputs: [b.input] });
+    for (const [cin, cout] of [
+      [32, 64],
+      [64, 37],
+    ])
+      x = b.node({
+        op: 'bconv2d',
+        inputs: [x],
+        ...same(3, 1, 1),
+        filters: cout,
+        padValue: 1,
+        weights: b.constant(
+          `w${cin}`,
+          'uint32',
+          [cout, 3, 3, wordsFor(cin)],
+          randomPacked(rng, cout * 9, cin),
+        ),
+        transform: randomTransform(b, rng, `t${cin}`, cout, 9 * cin, 'bits'),
+      });
+    const d1 = b.node({
+      op: 'bdense',
+      inputs: [x],
+      units: 1024,
+      weights: b.constant('d1', 'uint32', [1024, 6, 6, wordsFor(37)], randomPacked(rng, 1024 * 36, 37)),
+      transform: randomTransform(b, rng, 'td1', 1024, 36 * 37, 'bits'),
+    });
+    const d2 = b.node({
+      op: 'bdense',
+      inputs: [d1],
+      units: 9,
+      weights: b.constant('d2', 'uint32', [9, 32], randomPacked(rng, 9, 1024)),
+      transform: randomTransform(b, rng, 'td2', 9, 1024, 'float'),
+    });
+    const graph = b.build([d2]);
+    const bytes = encodeModel(graph);
+    const input = randomInput(graph, 5);
+    const want = (await load(bytes, { popcount: 'scalar' })).predict(input.data, input.shape).data;
+    const s = { scalar: 1, simd: 1 };
+    for (const [strategy, midStrategy] of [
+      ['scalar', 'simd'],
+      ['simd', 'scalar'],
+      ['simd', 'simd'],
+    ] as const) {
+      const cal = { strategy, seconds: s, midStrategy, midSeconds: s };
+      const net = new Net(await Kernels.create(), decodeModel(bytes), strategy, bytes.length, cal, 2 ** 25);
+      expectSame(net.predict(input.data, input.shape).data, want, `${strategy} / ${midStrategy}`);
+    }
   });
 });
 
