@@ -7,7 +7,7 @@ import { affineSigns, convPoolF32 } from './fused';
 import { convPoolU8 } from './fused-u8';
 import { im2colBits } from './im2col';
 import { denseU8 } from './sgemm';
-import { maxPoolBits, outBits, outFloat } from './transform';
+import { maxPoolBits, outBits, outBitsAcc, outFloat } from './transform';
 
 /** Job kinds (mirrored by JOB_* in runtime/kernels.ts). */
 export const JOB_CONV_POOL: i32 = 1;
@@ -18,6 +18,7 @@ export const JOB_AFFINE_SIGNS: i32 = 5;
 export const JOB_DENSE_U8: i32 = 6;
 export const JOB_MAX_POOL: i32 = 7;
 export const JOB_CONV_POOL_U8: i32 = 8;
+export const JOB_OUT_BITS_ACC: i32 = 9;
 
 @inline function I(args: usize, i: i32): i32 {
   return load<i32>(args + (<usize>i << 2));
@@ -44,6 +45,7 @@ export const JOB_CONV_POOL_U8: i32 = 8;
  * - dense-u8: q c k units ldb idx colsum, then scale and offset as f64 in slots 8-9 and 10-11 (bytes
  *   32 and 40); rows = samples; scratch: denseU8's tables.
  * - max-pool: src dst h w c kh kw sh sw padTop padLeft oh ow bits; rows = images (c = words when bits).
+ * - out-bits-acc: acc dst n accSign accThr; rows = GEMM rows.
  * - conv-pool-u8: src(bytes) dst h w c kh kw sh sw dh dw oh ow weights ldb units scale(f32) cbias mult
  *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow monotone; rows = images.
  */
@@ -98,6 +100,11 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
       h, w, c, I(args, 6), I(args, 7), I(args, 8), I(args, 9), I(args, 10), I(args, 11), I(args, 12), I(args, 13),
       U(args, 14), I(args, 15), units, F(args, 17), U(args, 18), U(args, 19), U(args, 20), F(args, 21), F(args, 22),
       I(args, 23), I(args, 24), I(args, 25), I(args, 26), I(args, 27), I(args, 28), poh, pw, scratch, I(args, 31) != 0,
+    );
+  } else if (kind == JOB_OUT_BITS_ACC) {
+    const n = I(args, 3);
+    outBitsAcc(
+      U(args, 1) + (<usize>r0 * n) * 4, U(args, 2) + (<usize>r0 * ((n + 31) >> 5)) * 4, count, n, U(args, 4), U(args, 5),
     );
   } else if (kind == JOB_AFFINE_SIGNS) {
     const c = I(args, 3), rw = I(args, 6);

@@ -85,6 +85,34 @@ export function outBits(
 }
 
 /**
+ * outBits without zero-padding corrections, tested on the popcount itself: bit c = (accSign[c] * acc >
+ * accThr[c]), the same bits (see accThresholds in runtime/prepare.ts); four channels per step.
+ */
+export function outBitsAcc(acc: usize, dst: usize, m: i32, n: i32, accSign: usize, accThr: usize): void {
+  const words = (n + 31) >> 5;
+  for (let r = 0; r < m; r++) {
+    const pa = acc + (<usize>r * n) * 4;
+    const q = dst + (<usize>r * words) * 4;
+    for (let wi = 0; wi < words; wi++) {
+      let word: u32 = 0;
+      const c0 = wi << 5;
+      const c1 = min(c0 + 32, n);
+      let c = c0;
+      for (; c + 3 < c1; c += 4) {
+        const o = <usize>c * 4;
+        const gt = i32x4.gt_s(i32x4.mul(v128.load(accSign + o), v128.load(pa + o)), v128.load(accThr + o));
+        word |= (<u32>i32x4.bitmask(gt)) << <u32>(c - c0);
+      }
+      for (; c < c1; c++) {
+        const o = <usize>c * 4;
+        if (load<i32>(accSign + o) * load<i32>(pa + o) > load<i32>(accThr + o)) word |= (<u32>1) << <u32>(c - c0);
+      }
+      store<u32>(q + <usize>wi * 4, word);
+    }
+  }
+}
+
+/**
  * Float rows (stride ldc) to y = clamp(f32(x * mult[c]) + bias[c], ylo, yhi), written densely [m, n].
  * SIMD clamps use pmax/pmin (y < lo ? lo : y), the scalar comparison's exact semantics (-0, NaN kept).
  */

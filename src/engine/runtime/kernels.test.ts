@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../util/random.js';
 import { popcount32 } from '../reference/bits.js';
 import { Kernels } from './kernels.js';
+import { accThresholds } from './prepare.js';
 
 /** popcount(a_i XOR b_j) over `words` 32-bit words, straight from the definition. */
 function reference(a: Uint32Array, b: Uint32Array, m: number, n: number, words: number): Int32Array {
@@ -159,4 +160,36 @@ describe('sgemm (float GEMM)', () => {
           expect(got[i * ldb + j], `c[${i}, ${j}]`).toBe(s);
         }
     });
+});
+
+describe('bit outputs tested on the popcount (accThresholds)', () => {
+  it('accSign * acc > accThr equals sign * (K - 2 acc) < thr for every acc, sign and threshold, extremes included', () => {
+    for (const k of [1, 2, 7, 64, 288]) {
+      const thresholds = [
+        -(2 ** 31),
+        -k - 3,
+        -k - 1,
+        -k,
+        -k + 1,
+        -1,
+        0,
+        1,
+        2,
+        k - 1,
+        k,
+        k + 1,
+        k + 2,
+        2 ** 31 - 1,
+      ];
+      const sign = Int32Array.from(thresholds.flatMap(() => [-1, 0, 1]));
+      const thr = Int32Array.from(thresholds.flatMap((t) => [t, t, t]));
+      const { accSign, accThr } = accThresholds(sign, thr, k);
+      for (let c = 0; c < sign.length; c++)
+        for (let acc = 0; acc <= k; acc++) {
+          const want = sign[c] * (k - 2 * acc) < thr[c];
+          const got = accSign[c] * acc > accThr[c];
+          if (got !== want) expect(`K ${k} sign ${sign[c]} thr ${thr[c]} acc ${acc}: ${got}`).toBe(`${want}`);
+        }
+    }
+  });
 });

@@ -60,6 +60,7 @@ export const JOB = {
   denseU8: 6,
   maxPool: 7,
   convPoolU8: 8,
+  outBitsAcc: 9,
 } as const;
 
 /** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */

@@ -662,6 +662,7 @@ export class Net {
         m,
         m * units,
       );
+    else if (corr === 0) k.job(JOB.outBitsAcc, [acc, dst, units, t.accSign, t.accThr], [], m, m * units);
     else k.job(JOB.outBits, [acc, dst, units, kk, t.sign, t.thr, corr, pixels, 0], [], m, m * units);
     return dst;
   }

@@ -14,16 +14,53 @@ export function roundWords(words: number, align = 4): number {
 /** A transform with its tables placed in wasm memory. */
 export type PlacedTransform =
   | { kind: 'float'; mult: number; bias: number; dlo: number; dhi: number; ylo: number; yhi: number }
-  | { kind: 'bits'; sign: number; thr: number };
+  | { kind: 'bits'; sign: number; thr: number; accSign: number; accThr: number };
+
+/**
+ * The bit test sign * dot < thr on the popcount acc itself (dot = K - 2 acc, acc in [0, K]):
+ * bit = accSign * acc > accThr, with accSign = sign and accThr = floor((K - thr) / 2) for sign 1,
+ * -ceil((K + thr) / 2) for sign -1, and for sign 0 the constant (0 < thr) as 0 > -1 or 0 > 0; clamped
+ * to [-K - 1, K] (every value outside decides the same for every acc), so int32 arithmetic is exact.
+ */
+export function accThresholds(
+  sign: Int32Array,
+  thr: Int32Array,
+  k: number,
+): { accSign: Int32Array; accThr: Int32Array } {
+  const accThr = new Int32Array(sign.length);
+  for (let c = 0; c < sign.length; c++) {
+    const t =
+      sign[c] === 1
+        ? Math.floor((k - thr[c]) / 2)
+        : sign[c] === -1
+          ? -Math.ceil((k + thr[c]) / 2)
+          : 0 < thr[c]
+            ? -1
+            : 0;
+    accThr[c] = Math.min(k, Math.max(-k - 1, t));
+  }
+  return { accSign: Int32Array.from(sign), accThr };
+}
 
 function placeTransform(
   k: Kernels,
   t: OutputTransform,
   channels: number,
   constants: Record<string, Constant>,
+  kk = 0,
 ): PlacedTransform {
-  if (t.kind === 'bits')
-    return { kind: 'bits', sign: k.put(constants[t.sign].data), thr: k.put(constants[t.threshold].data) };
+  if (t.kind === 'bits') {
+    const sign = constants[t.sign].data as Int32Array;
+    const thr = constants[t.threshold].data as Int32Array;
+    const a = accThresholds(sign, thr, kk);
+    return {
+      kind: 'bits',
+      sign: k.put(sign),
+      thr: k.put(thr),
+      accSign: k.put(a.accSign),
+      accThr: k.put(a.accThr),
+    };
+  }
   const f = t as FloatTransform;
   const mult = f.multiplier
     ? (constants[f.multiplier].data as Float32Array)
@@ -206,7 +243,7 @@ export function prepareNode(
       const weights = k.put(relayRows(w, node.filters, kh * kw * cw, rowWords));
       const needsCorr = node.padValue === 0 && node.padding === 'same' && !pointwise;
       const corr = needsCorr ? k.put(zeroPadCorrection(w, g, node)) : 0;
-      const transform = placeTransform(k, node.transform, node.filters, constants);
+      const transform = placeTransform(k, node.transform, node.filters, constants, kh * kw * g.c);
       return { op: 'bconv2d', node, g, cw, rowWords, pointwise, k: kh * kw * g.c, weights, corr, transform };
     }
     case 'bdense': {
@@ -215,7 +252,7 @@ export function prepareNode(
       const rowWords = roundWords(inWords, align(inWords));
       const w = constants[node.weights].data as Uint32Array;
       const weights = k.put(relayRows(w, node.units, inWords, rowWords));
-      const transform = placeTransform(k, node.transform, node.units, constants);
+      const transform = placeTransform(k, node.transform, node.units, constants, sizeOf(x.shape));
       return { op: 'bdense', node, inWords, rowWords, k: sizeOf(x.shape), weights, transform };
     }
     case 'conv2d':
