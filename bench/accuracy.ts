@@ -122,14 +122,21 @@ interface ResultFile {
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
 
 function summarize(runs: RunRecord[]) {
-  const byModel = new Map<string, RunRecord[]>();
-  for (const r of runs) if (r.status === 'done') byModel.set(r.model, [...(byModel.get(r.model) ?? []), r]);
-  return [...byModel].map(([model, rs]) => {
+  // One row per model and recipe: runs of an earlier recipe (e.g. fewer epochs) are not averaged in.
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    if (r.status !== 'done') continue;
+    const key = `${r.model}\u0000${r.recipe}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((rs) => {
+    const { model, epochs } = rs[0];
     const acc = rs.map((r) => r.testAccuracy as number);
     const mean = acc.reduce((a, b) => a + b, 0) / acc.length;
     const spec = MODELS[model];
     return {
       model,
+      epochs,
       seeds: rs.map((r) => r.seed),
       mean,
       min: Math.min(...acc),
@@ -156,8 +163,8 @@ function markdown(
     '',
     '## Summary (finished runs)',
     '',
-    '| model | seeds | mean | min | max | goal | PyTorch peer mean | longest run (train s / wall s) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| model | epochs | seeds | mean | min | max | goal | PyTorch peer mean | longest run (train s / wall s) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   // Goals and peer figures are Fashion-MNIST's: not shown for other data.
   const fashion = (file.data ?? 'fashion-mnist') === 'fashion-mnist';
@@ -165,7 +172,7 @@ function markdown(
     fashion ? r : { ...r, target: undefined, peer: undefined },
   )) {
     lines.push(
-      `| ${s.model} | ${s.seeds.join(', ')} | ${pct(s.mean)} | ${pct(s.min)} | ${pct(s.max)} | ${
+      `| ${s.model} | ${s.epochs} | ${s.seeds.join(', ')} | ${pct(s.mean)} | ${pct(s.min)} | ${pct(s.max)} | ${
         s.target === undefined ? '-' : `>= ${pct(s.target)} ${s.meetsTarget ? '(met)' : '(not met)'}`
       } | ${pct(s.peer)} | ${s.maxTrainSeconds.toFixed(0)} / ${s.maxWallSeconds.toFixed(0)} |`,
     );
