@@ -31,6 +31,8 @@ const SCRATCH = 14;
 const SCRATCH_STRIDE = 15;
 /** Milliseconds a worker spins for the next job before it sleeps in Atomics.wait. */
 const SPIN_MS = 0.3;
+/** Milliseconds the main thread spins for the chunks still in flight before it sleeps. */
+const MAIN_SPIN_MS = 3;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 
@@ -382,6 +384,11 @@ export class ThreadPool {
     const base = this.ctrl >> 2;
     const chunks = Math.ceil(ctrl[base + M] / ctrl[base + CHUNK]);
     claimLoop(ctrl, base, job, x, 0, this.memory, runProgram);
+    // Spin before sleeping: the chunks still in flight finish within about a chunk's time, and waking
+    // from Atomics.wait can take a millisecond on a virtual machine (measured here: batch 64 of
+    // larq-intro-cnn on 2 threads went from 2.2 to 1.6 ms).
+    const until = performance.now() + MAIN_SPIN_MS;
+    while (Atomics.load(ctrl, base + COMPLETED) < chunks && performance.now() < until) {}
     for (;;) {
       const done = Atomics.load(ctrl, base + COMPLETED);
       if (done >= chunks) break;
