@@ -3,12 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import {
-  CLIPPED_GRADIENT,
-  FLOAT32_EPSILON,
-  fusedClippedGradient,
-  wasmSignValue,
-} from './elementwise-kernels.js';
+import { CLIPPED_GRADIENT, FLOAT32_EPSILON, fusedClippedGradient, signValue } from './elementwise-kernels.js';
 import { heapKernelBytes, heapKernels, setHeapKernelsEnabled } from './heap-kernels.js';
 import { HEAP_KERNELS_SOURCE_HASH } from './heap-kernels-binary.js';
 import { isLowbitKernel, originalKernelFunc } from './index.js';
@@ -33,24 +28,33 @@ const EDGES = [
 ];
 
 describe('wasm Sign (branch-free override)', () => {
-  it('gives the stock wasm values: 0 for NaN and |x| < 2^-23, else +-1', async () => {
-    // Literal expectations from tfjs-backend-wasm's Sign.cc for each entry of EDGES.
-    expect(EDGES.map(wasmSignValue)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, -1, 1, -1, 1, -1, 1, -1]);
+  it("gives tfjs-backend-cpu's values (0 for +-0 and NaN, else +-1), where the stock wasm kernel gives 0 for |x| < 2^-23", async () => {
+    // Literal expectations for each entry of EDGES: the sign, 0 for NaN and +-0.
+    expect(EDGES.map(signValue)).toEqual([0, 0, 0, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1]);
     const random = seededValues([37, 29], 3);
+    const values = [...EDGES, ...random];
     const [got, stock] = await runOn('wasm', () => {
-      const x = tf.tensor1d([...EDGES, ...random]);
+      const x = tf.tensor1d(values);
       const original = originalKernelFunc('Sign', 'wasm')!;
       const ref = original({ inputs: { x }, attrs: {}, backend: tf.backend() }) as tf.TensorInfo;
       return [tf.sign(x), tf.engine().makeTensorFromTensorInfo(ref)];
     });
+    const [cpu] = await runOn('cpu', () => tf.sign(tf.tensor1d(values)));
     expect(isLowbitKernel('Sign', 'wasm')).toBe(true);
-    expect(Array.from(got!)).toEqual(Array.from(stock!));
-    expect(Array.from(got!.slice(0, EDGES.length))).toEqual(EDGES.map(wasmSignValue));
+    expect(Array.from(got!)).toEqual(Array.from(cpu!));
+    expect(Array.from(got!.slice(0, EDGES.length))).toEqual(EDGES.map(signValue));
+    // The stock kernel differs exactly on the tiny nonzero values (|x| < 2^-23), and agrees elsewhere.
+    const tiny = values.map((v) => v !== 0 && Math.abs(v) < FLOAT32_EPSILON);
+    expect(tiny.filter(Boolean).length).toBe(4);
+    values.forEach((_, i) => {
+      if (tiny[i]) expect(stock![i]).toBe(0);
+      else expect(stock![i]).toBe(got![i]);
+    });
   });
 
-  it("keeps Larq's sign(sign(x) + 0.1) values: -1 for x <= -2^-23, else +1", async () => {
+  it("gives Larq's sign(sign(x) + 0.1) values: -1 for every x < 0, else +1 (NaN: +1)", async () => {
     const [q] = await runOn('wasm', () => tf.sign(tf.add(tf.sign(tf.tensor1d(EDGES)), 0.1)));
-    expect(Array.from(q!)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, -1, 1, -1, 1, -1, 1, -1]);
+    expect(Array.from(q!)).toEqual([1, 1, 1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1]);
   });
 
   it('int32 input goes to the stock kernel', async () => {
@@ -194,7 +198,7 @@ describe('the SIMD heap-kernel module', () => {
     const f = new Float32Array(memory.buffer);
     f.set([-2, 0, 1e-8, -1e-8, 3], 4);
     k!.signF32(16, 64, 5);
-    expect(Array.from(f.slice(16, 21))).toEqual([-1, 0, 0, 0, 1]);
+    expect(Array.from(f.slice(16, 21))).toEqual([-1, 0, 1, -1, 1]);
     // Anything that is not a WebAssembly.Memory is not bound.
     expect(heapKernels({ wasm: { asm: { memory: {} } } })).toBeNull();
   });

@@ -7,8 +7,9 @@
  *   (binary-mlp: 135 calls per step). Tensors are immutable and wasm counts references (its Reshape
  *   shares the buffer the same way), so lowbit's Identity shares the buffer, as tfjs-backend-cpu's does.
  * - `Sign` on wasm is a scalar loop with data-dependent branches: 6.4 ms per million values; lowbit's
- *   SIMD kernel (heap-kernels.ts; a branch-free JavaScript loop where wasm SIMD is missing) gives the
- *   same values (see {@link wasmSignValue}) several times faster.
+ *   SIMD kernel (heap-kernels.ts; a branch-free JavaScript loop where wasm SIMD is missing) is several
+ *   times faster and gives tfjs-backend-cpu's values ({@link signValue}): the stock kernel returns 0 for
+ *   0 < |x| < 2^-23, which made lq.math.sign binarize a tiny negative to +1 on wasm only.
  * - {@link CLIPPED_GRADIENT} (a kernel lowbit adds, for cpu and wasm): Larq's clipped
  *   straight-through gradient dy * 1{|x| <= clip} in one pass (SIMD on wasm), where the composed form
  *   takes four (Abs, LessEqual, ZerosLike, Select) and wasm's LessEqual and Select are scalar loops.
@@ -30,16 +31,19 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
-/** float32's machine epsilon, 2^-23: tfjs-backend-wasm's Sign returns 0 for |x| below it. */
+/**
+ * float32's machine epsilon, 2^-23: tfjs-backend-wasm 4.22's own Sign kernel (Sign.cc) returns 0 for
+ * |x| below it, where TensorFlow and tfjs-backend-cpu give +-1.
+ */
 export const FLOAT32_EPSILON = 1.1920928955078125e-7;
 
 /**
- * The value tfjs-backend-wasm's Sign kernel gives for one float32 `v` (its Sign.cc): 0 for NaN and
- * for |v| < 2^-23, else +1 or -1. lowbit's wasm Sign keeps these values exactly (a binarized
- * network's forward pass must not change with the kernel's speed).
+ * Sign of one value as TensorFlow and tfjs-backend-cpu give it: +1 for v > 0, -1 for v < 0, 0 for
+ * +-0 and NaN. lowbit's wasm Sign gives these values; the stock wasm kernel's 0 for 0 < |v| < 2^-23
+ * made Larq's sign(x) = sign(sign(x) + 0.1) binarize tiny negatives to +1 on wasm only.
  */
-export function wasmSignValue(v: number): number {
-  return +(v >= FLOAT32_EPSILON) - +(v <= -FLOAT32_EPSILON);
+export function signValue(v: number): number {
+  return +(v > 0) - +(v < 0);
 }
 
 /** Identity for wasm: shares the input's buffer (reference counted) instead of copying it. */
@@ -52,7 +56,7 @@ export function makeIdentityShared(original: tf.KernelFunc): OpKernel {
   };
 }
 
-/** Sign for wasm: the stock kernel's values ({@link wasmSignValue}) from a branch-free loop. */
+/** Sign for wasm: tfjs-backend-cpu's values ({@link signValue}) from a branch-free loop. */
 export function makeSignWasm(original: tf.KernelFunc): OpKernel {
   return (args: KernelArgs) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
@@ -67,11 +71,7 @@ export function makeSignWasm(original: tf.KernelFunc): OpKernel {
     // Views are taken after the allocation: growing the wasm memory detaches older views.
     const xs = backend.typedArrayFromHeap(x) as Float32Array;
     const ys = backend.typedArrayFromHeap(out) as Float32Array;
-    const e = FLOAT32_EPSILON;
-    for (let i = 0; i < xs.length; i++) {
-      const v = xs[i]!;
-      ys[i] = +(v >= e) - +(v <= -e);
-    }
+    for (let i = 0; i < xs.length; i++) ys[i] = signValue(xs[i]!);
     return out;
   };
 }

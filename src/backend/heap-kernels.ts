@@ -12,7 +12,7 @@ import { HEAP_KERNELS_BASE64, HEAP_KERNELS_SHARED_BASE64 } from './heap-kernels-
 
 /** The kernels the module exports; pointers are byte offsets into tfjs-backend-wasm's memory. */
 export interface HeapKernels {
-  /** out = tfjs-backend-wasm's Sign of x (0 for NaN and |x| < 2^-23, else +-1). */
+  /** out = sign of x as tfjs-backend-cpu gives it (+-1, 0 for +-0 and NaN). */
   signF32(x: number, out: number, n: number): void;
   /** out = dy where |x| <= clip, else +0. */
   clippedGradF32(x: number, dy: number, out: number, n: number, clip: number): void;

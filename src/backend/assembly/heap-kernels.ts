@@ -4,24 +4,20 @@
 // the module must never write outside the buffers it is given. Built by scripts/build-heap-kernels.mjs
 // (npm run build:heap-kernels).
 
-
-const EPS: f32 = 1.1920928955078125e-7; // float32 epsilon, 2^-23
-
-/** tfjs-backend-wasm's Sign: 0 for NaN and |x| < 2^-23, else +-1. */
+/** Sign as TensorFlow and tfjs-backend-cpu give it: +1 for x > 0, -1 for x < 0, 0 for +-0 and NaN. */
 export function signF32(x: usize, out: usize, n: i32): void {
   const one = f32x4.splat(1.0);
-  const eps = f32x4.splat(EPS);
-  const neps = f32x4.splat(-EPS);
+  const zero = f32x4.splat(0.0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const v = v128.load(x + ((<usize>i) << 2));
-    const pos = v128.and(f32x4.ge(v, eps), one);
-    const neg = v128.and(f32x4.le(v, neps), one);
+    const pos = v128.and(f32x4.gt(v, zero), one);
+    const neg = v128.and(f32x4.lt(v, zero), one);
     v128.store(out + ((<usize>i) << 2), f32x4.sub(pos, neg));
   }
   for (; i < n; i++) {
     const v = load<f32>(x + ((<usize>i) << 2));
-    store<f32>(out + ((<usize>i) << 2), v >= EPS ? 1.0 : v <= -EPS ? -1.0 : 0.0);
+    store<f32>(out + ((<usize>i) << 2), v > 0 ? 1.0 : v < 0 ? -1.0 : 0.0);
   }
 }
 
