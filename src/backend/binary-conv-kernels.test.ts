@@ -10,7 +10,12 @@ import './index.js';
 import { quantConv2d, quantDense } from '../layers/index.js';
 import '../quantizers/index.js';
 import { Random } from '../util/random.js';
-import { binaryConvStats, resetBinaryConvStats, setBinaryConvEnabled } from './binary-conv-kernels.js';
+import {
+  binaryConvStats,
+  MIN_PACKED_KERNEL_ROWS,
+  resetBinaryConvStats,
+  setBinaryConvEnabled,
+} from './binary-conv-kernels.js';
 import { setHeapKernelsEnabled } from './heap-kernels.js';
 import { relError, runOn, seededValues } from './testing.js';
 
@@ -142,6 +147,16 @@ describe('XNOR-popcount Conv2D', () => {
       expect(relError(r.got[0]!, r.ref[0]!)).toBeLessThan(1e-5);
     }
   });
+
+  it(`fewer than ${MIN_PACKED_KERNEL_ROWS} output positions: the float kernel runs (packing the kernel would cost more)`, async () => {
+    // 5x5 'valid' 3x3 -> 3x3 = 9 positions at batch 1; 18 at batch 2.
+    const small = await both(() => tf.conv2d(pm1([1, 5, 5, 4], 11), pm1([3, 3, 4, 6], 12), 1, 'valid'));
+    expect(small.stats.forward).toBe(0);
+    expect(Array.from(small.got[0]!)).toEqual(Array.from(small.ref[0]!));
+    const two = await both(() => tf.conv2d(pm1([2, 5, 5, 4], 11), pm1([3, 3, 4, 6], 12), 1, 'valid'));
+    expect(two.stats.forward).toBe(1);
+    expect(Array.from(two.got[0]!)).toEqual(Array.from(two.ref[0]!));
+  });
 });
 
 describe('table-lookup Conv2DBackpropFilter', () => {
@@ -232,7 +247,7 @@ const normm = (r: number, c: number, seed: number) => tf.tensor2d(seededValues([
 describe('binary matMul (Dense layers)', () => {
   // [m, k, n]: sizes not multiples of 4 or 32, one with more than 32 rows (two 32-row chunks).
   const SIZES: Array<[number, number, number]> = [
-    [5, 7, 3],
+    [17, 7, 3],
     [37, 33, 10],
     [64, 70, 129],
   ];
@@ -249,6 +264,20 @@ describe('binary matMul (Dense layers)', () => {
     const tb = await both(() => tf.matMul(normm(m, n, 5), pm1m(k, n, 6), false, true));
     expect(tb.stats.inputGrad).toBe(1);
     expect(relError(tb.got[0]!, tb.ref[0]!)).toBeLessThan(1e-4);
+  });
+
+  it(`fewer than ${MIN_PACKED_KERNEL_ROWS} rows: the paths that pack the kernel leave it to the float kernel`, async () => {
+    const m = MIN_PACKED_KERNEL_ROWS - 1;
+    const fwd = await both(() => tf.matMul(pm1m(m, 40, 1), pm1m(40, 9, 2)));
+    expect(fwd.stats.forward).toBe(0);
+    expect(Array.from(fwd.got[0]!)).toEqual(Array.from(fwd.ref[0]!));
+    const tb = await both(() => tf.matMul(normm(m, 9, 5), pm1m(40, 9, 6), false, true));
+    expect(tb.stats.inputGrad).toBe(0);
+    expect(relError(tb.got[0]!, tb.ref[0]!)).toBeLessThan(1e-5);
+    // x^T dy packs the +-1 rows themselves: it still takes the table lookup.
+    const ta = await both(() => tf.matMul(pm1m(m, 40, 3), normm(m, 9, 4), true, false));
+    expect(ta.stats.filterGrad).toBe(1);
+    expect(relError(ta.got[0]!, ta.ref[0]!)).toBeLessThan(1e-4);
   });
 
   it('float operands, a bias, or both transposes fall back and match cpu', async () => {
@@ -275,10 +304,10 @@ describe('binary matMul (Dense layers)', () => {
         inputQuantizer: 'ste_sign',
         kernelQuantizer: 'ste_sign',
       });
-      const x = tf.tensor2d(seededValues([9, 45], 21), [9, 45]);
+      const x = tf.tensor2d(seededValues([19, 45], 21), [19, 45]);
       layer.build(x.shape);
       layer.setWeights([tf.tensor2d(seededValues([45, 37], 22), [45, 37])]);
-      const r = tf.tensor2d(seededValues([9, 37], 23), [9, 37]);
+      const r = tf.tensor2d(seededValues([19, 37], 23), [19, 37]);
       const f = (xx: tf.Tensor) => tf.sum(tf.mul(layer.apply(xx) as tf.Tensor, r));
       const { value, grads } = tf.variableGrads(() => f(x) as tf.Scalar);
       return [value, tf.grad(f)(x), ...Object.values(grads)];
