@@ -58,7 +58,8 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
       name: 'binary-mlp',
       binaryWords: words(1024, 1, 784) + words(1024, 1, 1024) + words(10, 1, 1024),
       bitOps: 1,
-      affine: 0,
+      // The BN after the float first layer feeds a sign: kept in tfjs-backend-wasm's BatchNorm form.
+      affine: 1,
     },
     // conv 3x3x1->32 (float input), 3x3x32->64, 3x3x64->64, dense 3x3x64->64, 64->10.
     {
@@ -66,7 +67,7 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
       binaryWords:
         words(32, 9, 1) + words(64, 9, 32) + words(64, 9, 64) + words(64, 9, 64) + words(10, 1, 64),
       bitOps: 3,
-      // The BN after the float first layer and its float max-pool stays an affine op.
+      // The BN after the float first layer and its float max-pool feeds a sign: kept in the BatchNorm form.
       affine: 1,
     },
     // Five binary 3x3 convs: 32->32 twice, 32->64, 64->64 twice (the stem and head are float).
