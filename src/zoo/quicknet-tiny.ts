@@ -44,8 +44,9 @@ export const QUICKNET_TINY_RECIPE = {
  *
  * On 28x28x1 with the defaults: 800 float stem weights (156,800 float MACs), 2 x 9,216 + 18,432 +
  * 2 x 36,864 = 110,592 binary kernel weights (8,128,512 binary MACs per image), 650 head weights.
- * Training cost measured on this machine's wasm backend: about 0.79 CPU-s per batch of 64, 740
- * CPU-s per Fashion-MNIST epoch, so the 8-epoch recipe takes about 1 h 45 min on one idle core.
+ * Training cost measured on this machine's wasm backend with lowbit's +-1 kernels: about 455
+ * samples/s, 132 s per Fashion-MNIST epoch, so the 12-epoch recipe takes about 27 minutes on one core
+ * (bench/results/accuracy.md).
  *
  * @example
  * ```ts
