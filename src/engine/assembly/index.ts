@@ -3,11 +3,12 @@
 // the exported memory above heapBase() and grows it as needed.
 
 export { bgemmScalar, bgemmSimd } from './bgemm';
+export { denseSigns, denseSignsScratchBytes } from './dense-signs';
 export { affineSigns, convPoolF32, convPoolScratchBytes } from './fused';
 export { convPoolU8, convPoolU8ScratchBytes } from './fused-u8';
 export { im2colBits, im2colF32, padRows } from './im2col';
 export { packSigns } from './pack';
-export { denseLut, denseU8, sgemm } from './sgemm';
+export { denseU8, sgemm } from './sgemm';
 export { runJob } from './jobs';
 export { affineRows, maxPoolBits, outBits, outFloat } from './transform';
 

@@ -3,6 +3,7 @@
 // Every kernel here treats its rows independently, so the split changes nothing in the results.
 
 import { maxPoolF32 } from './float-ops';
+import { denseSigns } from './dense-signs';
 import { affineSigns, convPoolF32 } from './fused';
 import { convPoolU8 } from './fused-u8';
 import { im2colBits } from './im2col';
@@ -19,6 +20,7 @@ export const JOB_DENSE_U8: i32 = 6;
 export const JOB_MAX_POOL: i32 = 7;
 export const JOB_CONV_POOL_U8: i32 = 8;
 export const JOB_OUT_BITS_ACC: i32 = 9;
+export const JOB_DENSE_SIGNS: i32 = 10;
 
 @inline function I(args: usize, i: i32): i32 {
   return load<i32>(args + (<usize>i << 2));
@@ -48,6 +50,7 @@ export const JOB_OUT_BITS_ACC: i32 = 9;
  * - out-bits-acc: acc dst n accSign accThr; rows = GEMM rows.
  * - conv-pool-u8: src(bytes) dst h w c kh kw sh sw dh dw oh ow weights ldb units scale(f32) cbias mult
  *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow monotone; rows = images.
+ * - dense-signs: a dst k units w sign thr special range; rows = samples; scratch: denseSignsScratchBytes.
  */
 export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
   const kind = I(args, 0);
@@ -105,6 +108,12 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
     const n = I(args, 3);
     outBitsAcc(
       U(args, 1) + (<usize>r0 * n) * 4, U(args, 2) + (<usize>r0 * ((n + 31) >> 5)) * 4, count, n, U(args, 4), U(args, 5),
+    );
+  } else if (kind == JOB_DENSE_SIGNS) {
+    const k = I(args, 3), units = I(args, 4);
+    denseSigns(
+      U(args, 1) + (<usize>r0 * k) * 4, U(args, 5), U(args, 2) + (<usize>r0 * ((units + 31) >> 5)) * 4, count, k, units,
+      U(args, 6), U(args, 7), U(args, 8), U(args, 9), scratch,
     );
   } else if (kind == JOB_AFFINE_SIGNS) {
     const c = I(args, 3), rw = I(args, 6);

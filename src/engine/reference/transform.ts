@@ -135,3 +135,71 @@ export function thresholdsFromSign(
   }
   return { sign, threshold };
 }
+
+/**
+ * A float threshold: for finite a in [lo, hi], bit = sign * a < threshold; for finite a outside it, h(a)
+ * is NaN and the bit 0. `special` holds the bits of NaN (bit 0), -Infinity (bit 1) and +Infinity (bit 2).
+ */
+export interface FloatThreshold {
+  sign: -1 | 0 | 1;
+  threshold: number;
+  lo: number;
+  hi: number;
+  special: number;
+}
+
+const F32_MAX = 3.4028234663852886e38;
+/** 2^101: a FloatThreshold's [lo, hi] contains [-2^101, 2^101] (sums of rows with sum |x| < 2^100). */
+export const FLOAT_THRESHOLD_RANGE = 2 ** 101;
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+
+/** Position of a float32 in the order of the reals, as an integer (-0 and +0 share 0). */
+function orderKey(x: number): number {
+  f32Bits[0] = x;
+  const b = u32Bits[0];
+  return b & 0x80000000 ? -(b & 0x7fffffff) : b;
+}
+
+function fromOrderKey(key: number): number {
+  u32Bits[0] = key >= 0 ? key : (-key | 0x80000000) >>> 0;
+  return f32Bits[0];
+}
+
+/** Binary search over float32 keys: given pred(lo) !== pred(hi), the adjacent pair where pred changes. */
+function crossing(lo: number, hi: number, pred: (a: number) => boolean): [number, number] {
+  const atLo = pred(fromOrderKey(lo));
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (pred(fromOrderKey(mid)) === atLo) lo = mid;
+    else hi = mid;
+  }
+  return [lo, hi];
+}
+
+/**
+ * The bit of a binarization, 1 iff h(a) < 0, as a threshold on the float32 value a, for a map h that
+ * is monotone on the finite float32 values where it is not NaN (every step of a chain of per-channel
+ * affine maps, clamps, relus and BatchNorms is: float32 rounding is monotone; NaN comes only from an
+ * overflow meeting a zero multiplier, at the ends of the range). Binary searches over the float32
+ * values in order find where h stops being NaN (lo, hi) and the crossing: h non-decreasing gives
+ * sign 1 and threshold = min{a : h(a) >= 0} (bit iff a < threshold); non-increasing gives sign -1 and
+ * threshold = -max{a : h(a) >= 0} (bit iff -a < threshold); a constant bit gives sign 0 and threshold 1
+ * (bit 1) or 0 (bit 0). Returns null when h is NaN at 0 or inside [-2^101, 2^101].
+ */
+export function floatThreshold(h: (a: number) => number): FloatThreshold | null {
+  const bit = (a: number) => (h(a) < 0 ? 1 : 0);
+  const nan = (a: number) => Number.isNaN(h(a));
+  if (nan(0)) return null;
+  const lo = nan(-F32_MAX) ? fromOrderKey(crossing(orderKey(-F32_MAX), 0, nan)[1]) : -F32_MAX;
+  const hi = nan(F32_MAX) ? fromOrderKey(crossing(0, orderKey(F32_MAX), nan)[0]) : F32_MAX;
+  if (lo > -FLOAT_THRESHOLD_RANGE || hi < FLOAT_THRESHOLD_RANGE) return null;
+  const special =
+    bit(Number.NaN) | (bit(Number.NEGATIVE_INFINITY) << 1) | (bit(Number.POSITIVE_INFINITY) << 2);
+  const bLo = bit(lo);
+  if (bLo === bit(hi)) return { sign: 0, threshold: bLo, lo, hi, special };
+  const [below, above] = crossing(orderKey(lo), orderKey(hi), (a) => bit(a) === 1);
+  return bLo === 1
+    ? { sign: 1, threshold: fromOrderKey(above), lo, hi, special }
+    : { sign: -1, threshold: -fromOrderKey(below), lo, hi, special };
+}

@@ -91,50 +91,6 @@ describe('binary GEMM kernels', () => {
   });
 });
 
-describe('denseLut (table-lookup dense with +-1 weights)', () => {
-  // k not a multiple of 8 or 32 (partial last group and word), odd units, 1 to 3 rows.
-  for (const [m, k, units] of [
-    [1, 1, 1],
-    [2, 7, 5],
-    [3, 33, 9],
-    [1, 100, 31],
-    [2, 785, 67],
-  ] as [number, number, number][])
-    it(`${m} x ${k} -> ${units}: integer inputs give the exact +-1 dot products, real inputs within float32 rounding`, async () => {
-      const rng = new Random(m * 100 + k + units);
-      const k8 = await Kernels.create();
-      const words = Math.ceil(k / 32);
-      const ldb = Math.ceil(units / 4) * 4;
-      const w = new Uint32Array(units * words);
-      for (let j = 0; j < units; j++)
-        for (let i = 0; i < k; i++) if (rng.next() < 0.5) w[j * words + (i >> 5)] |= 1 << (i & 31);
-      const sign = (j: number, i: number) => ((w[j * words + (i >> 5)] >>> (i & 31)) & 1 ? -1 : 1);
-      for (const integer of [true, false]) {
-        const x = Float32Array.from({ length: m * k }, () => (integer ? rng.int(511) - 255 : rng.normal()));
-        const pa = k8.put(x);
-        const pw = k8.put(w);
-        const pc = k8.alloc(m * ldb * 4);
-        k8.f32(pc, m * ldb).fill(Number.NaN);
-        k8.x.denseLut(pa, pw, pc, m, k, units, ldb, k8.alloc(Math.ceil(k / 8) * 1024));
-        const got = k8.f32(pc, m * ldb);
-        for (let r = 0; r < m; r++) {
-          for (let j = 0; j < ldb; j++) {
-            let want = 0;
-            let scale = 0;
-            if (j < units)
-              for (let i = 0; i < k; i++) {
-                want += x[r * k + i] * sign(j, i);
-                scale += Math.abs(x[r * k + i]);
-              }
-            const v = got[r * ldb + j];
-            if (integer || j >= units) expect(v, `row ${r} col ${j}`).toBe(want);
-            else expect(Math.abs(v - want), `row ${r} col ${j}`).toBeLessThanOrEqual(scale * 2 ** -22);
-          }
-        }
-      }
-    });
-});
-
 describe('sgemm (float GEMM)', () => {
   // ldb 1024 blocks B into 64-row blocks (partial sums through c between blocks); m not a multiple of 4.
   for (const [m, k, ldb] of [

@@ -23,8 +23,9 @@ export interface KernelExports {
   padRows(src: number, dst: number, rows: number, inWords: number, outWords: number): void;
   sgemm(a: number, b: number, c: number, m: number, k: number, ldb: number): void;
   runJob(args: number, r0: number, count: number, scratch: number): void;
-  denseLut(...args: number[]): void;
   denseU8(...args: number[]): void;
+  denseSigns(...args: number[]): void;
+  denseSignsScratchBytes(k: number, units: number): number;
   outFloat(...args: number[]): void;
   outBits(...args: number[]): void;
   affineRows(...args: number[]): void;
@@ -61,6 +62,7 @@ export const JOB = {
   maxPool: 7,
   convPoolU8: 8,
   outBitsAcc: 9,
+  denseSigns: 10,
 } as const;
 
 /** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */
@@ -303,7 +305,7 @@ export class Kernels {
   }
 
   /** Copies `data` into a new allocation and returns its address. */
-  put(data: Float32Array | Int32Array | Uint32Array): number {
+  put(data: Float32Array | Int32Array | Uint32Array | Uint8Array): number {
     const p = this.alloc(data.byteLength);
     new Uint8Array(this.memory.buffer, p, data.byteLength).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),

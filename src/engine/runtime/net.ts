@@ -2,8 +2,10 @@ import { ConfigError, describe, UnsupportedError } from '../../errors.js';
 import { type DecodedModel, decodeModel, encodeModel } from '../format/lbm.js';
 import { checkInput } from '../input-check.js';
 import type { Graph, GraphNode, ValueInfo } from '../ir.js';
+import { chainValue } from '../optimize.js';
 import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
+import { floatThreshold, floatTransform } from '../reference/transform.js';
 import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, f64Slots, JOB, Kernels, type PopcountStrategy } from './kernels.js';
 import {
@@ -184,7 +186,7 @@ export class Net {
       graph.nodes.filter((n) => n.op === 'softmax' || n.op === 'concat').map((n) => n.name),
     );
     this.splittable = graph.nodes.every((n) => n.inputs.every((i) => !jsSteps.has(i)));
-    this.fusions = planFusions(this.prepared, graph);
+    this.fusions = planFusions(k, this.prepared, graph);
     this.floatInputNeeded = prepareU8(k, this.prepared, graph, this.fusions);
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
@@ -279,8 +281,7 @@ export class Net {
   private runBatch(input: Float32Array | Uint8Array, n: number): BatchPart[] {
     const k = this.k;
     const threads = k.threads;
-    // At least 4 samples per part: a dense layer on fewer rows takes another kernel (denseLut) whose
-    // float32 rounding differs, and a split must give bit for bit the single-thread result.
+    // At least 4 samples per part: fewer would spend more on the parts' start-up than they save.
     if (threads < 2 || n < 4 * threads || !this.splittable)
       return [{ slots: this.runChunk(input, n), offset: 0, n }];
     const per = input.length / n;
@@ -395,7 +396,7 @@ export class Net {
       if (f) {
         const info = values.get(f.second.node.name)!;
         slots.set(f.second.node.name, { ptr: this.runFused(f, ins[0], info, n), info });
-        i++;
+        i += fusedLength(f);
         continue;
       }
       const info = values.get(p.node.name)!;
@@ -406,6 +407,33 @@ export class Net {
 
   private runFused(f: Fusion, x: Slot, info: ValueInfo, n: number): number {
     const k = this.k;
+    if (f.kind === 'denseSigns') {
+      const dense = f.first;
+      // 8-bit input read by denseU8: its exact integer sums, then the chain node by node.
+      if (dense.u8 && x.u8) {
+        const values = this.model.checked.values;
+        let slot: Slot = {
+          ptr: this.runNode(dense, [x], values.get(dense.node.name)!, n),
+          info: values.get(dense.node.name)!,
+        };
+        for (const p of [...f.chain, f.second]) {
+          const pInfo = values.get(p.node.name)!;
+          slot = { ptr: this.runNode(p, [slot], pInfo, n), info: pInfo };
+        }
+        return slot.ptr;
+      }
+      const dst = k.alloc(valueBytes(info, n));
+      const units = (dense.node as Extract<GraphNode, { op: 'dense' }>).units;
+      k.job(
+        JOB.denseSigns,
+        [x.ptr, dst, dense.k, units, dense.packed, f.sign, f.thr, f.special, f.range],
+        [],
+        n,
+        n * dense.k * units,
+        k.x.denseSignsScratchBytes(dense.k, units),
+      );
+      return dst;
+    }
     const dst = k.alloc(valueBytes(info, n));
     if (f.kind === 'affineSigns') {
       const c = x.info.shape[x.info.shape.length - 1];
@@ -615,9 +643,6 @@ export class Net {
             m * p.k * 8,
             Math.ceil(p.k / 4) * 32 + 128,
           );
-        // A few rows (batch 1 dense) with +-1 weights: table lookup on the packed bits (see sgemm.ts).
-        else if (p.packed !== 0 && m < 4)
-          k.x.denseLut(a, p.packed, c, m, p.k, units, p.ldb, k.alloc(Math.ceil(p.k / 8) * 1024));
         else k.sgemm(a, p.weights, c, m, p.k, p.ldb);
         const dst = k.alloc(valueBytes(info, n));
         const t = p.transform;
@@ -763,9 +788,24 @@ export class Net {
  */
 type Fusion =
   | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
-  | { kind: 'affineSigns'; first: PreparedOther; second: PreparedOther };
+  | { kind: 'affineSigns'; first: PreparedOther; second: PreparedOther }
+  | {
+      kind: 'denseSigns';
+      first: PreparedFloatMatmul;
+      /** The affine / relu nodes between the dense and the binarize. */
+      chain: PreparedOther[];
+      second: PreparedOther;
+      /** Per-unit thresholds in wasm memory (see floatThreshold): sign, threshold f32, special u8, [lo, hi] f32. */
+      sign: number;
+      thr: number;
+      special: number;
+      range: number;
+    };
 
-function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion> {
+/** Nodes a fusion covers after its first one. */
+const fusedLength = (f: Fusion) => (f.kind === 'denseSigns' ? f.chain.length + 1 : 1);
+
+function planFusions(k: Kernels, prepared: PreparedNode[], graph: Graph): Map<number, Fusion> {
   const uses = new Map<string, number>();
   for (const node of graph.nodes) for (const i of node.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   for (const o of graph.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
@@ -775,7 +815,11 @@ function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion
     const b = prepared[i + 1];
     if (uses.get(a.node.name) !== 1 || b.node.inputs[0] !== a.node.name || b.op !== 'other') continue;
     const bn = b.node;
-    if (
+    const signs = a.op === 'dense' && a.packed !== 0 ? denseSignsFusion(k, prepared, i, graph, uses) : null;
+    if (signs) {
+      out.set(i, signs);
+      i += fusedLength(signs);
+    } else if (
       a.op === 'conv2d' &&
       a.g &&
       bn.op === 'maxpool2d' &&
@@ -790,6 +834,69 @@ function planFusions(prepared: PreparedNode[], graph: Graph): Map<number, Fusion
     }
   }
   return out;
+}
+
+/**
+ * A dense with packed +-1 weights at prepared[i] followed by affine / relu nodes and a binarize, each
+ * the single consumer of the one before: the binarize's bits come from denseSigns, with each unit's
+ * chain (output transform, affines, relus, sign) reduced to a float threshold on the dense sum
+ * (floatThreshold). Null when there is no such chain or a chain has no threshold form.
+ */
+function denseSignsFusion(
+  k: Kernels,
+  prepared: PreparedNode[],
+  i: number,
+  graph: Graph,
+  uses: Map<string, number>,
+): Fusion | null {
+  const dense = prepared[i] as PreparedFloatMatmul;
+  const chain: PreparedOther[] = [];
+  let j = i + 1;
+  let prev = dense.node.name;
+  for (; j < prepared.length; j++) {
+    const p = prepared[j];
+    if (p.op !== 'other' || p.node.inputs[0] !== prev || uses.get(prev) !== 1) return null;
+    if (p.node.op === 'binarize') break;
+    if (p.node.op !== 'affine' && p.node.op !== 'relu') return null;
+    chain.push(p);
+    prev = p.node.name;
+  }
+  if (j === prepared.length) return null;
+  const node = dense.node as Extract<GraphNode, { op: 'dense' }>;
+  const f32 = (name: string | undefined) => (name ? (graph.constants[name].data as Float32Array) : undefined);
+  const t = node.transform;
+  const resolved = { ...t, multiplier: f32(t.multiplier), bias: f32(t.bias) };
+  const units = node.units;
+  const sign = new Float32Array(units);
+  const thr = new Float32Array(units);
+  const special = new Uint8Array(units);
+  const range = new Float32Array(2 * units);
+  for (let c = 0; c < units; c++) {
+    const th = floatThreshold((acc) =>
+      chainValue(
+        graph,
+        chain.map((p) => p.node),
+        c,
+        floatTransform(acc, resolved.multiplier?.[c] ?? 1, resolved.bias?.[c] ?? 0, resolved),
+      ),
+    );
+    if (!th) return null;
+    sign[c] = th.sign;
+    thr[c] = th.threshold;
+    special[c] = th.special;
+    range[2 * c] = th.lo;
+    range[2 * c + 1] = th.hi;
+  }
+  return {
+    kind: 'denseSigns',
+    first: dense,
+    chain,
+    second: prepared[j] as PreparedOther,
+    sign: k.put(sign),
+    thr: k.put(thr),
+    special: k.put(special),
+    range: k.put(range),
+  };
 }
 
 /**

@@ -135,7 +135,7 @@ export interface PreparedFloatMatmul {
   k: number;
   ldb: number;
   weights: number;
-  /** Dense with packed +-1 weights only: the packed rows [units, ceil(K / 32)] for denseLut; 0 otherwise. */
+  /** Dense with packed +-1 weights only: the packed rows [units, ceil(K / 32)] for denseSigns; 0 otherwise. */
   packed: number;
   /** Tables of denseU8 when this dense reads the graph's 8-bit input (set by the Net), or null. */
   u8: { idx: number; colsum: number } | null;

@@ -1,0 +1,164 @@
+// A float dense layer with +-1 weights whose output only feeds a binarization (through per-channel
+// monotone maps such as a BatchNorm): its packed bits straight from a fast table-lookup sum, each
+// certified against the exact sum's threshold, and recomputed in sgemm's order where the fast sum
+// cannot decide.
+
+/** 2^-24, the unit roundoff of float32. */
+const UNIT: f64 = 5.9604644775390625e-8;
+/** Rows whose sum of |x| reaches 2^100 (or is not finite) are summed exactly, output by output. */
+const S_MAX: f64 = 1.2676506002282294e30;
+
+/** Bytes of scratch denseSigns needs: CHUNK tables of a block of 4 rows and the block's sums. */
+export function denseSignsScratchBytes(k: i32, units: i32): i32 {
+  return CHUNK * 4096 + ((units + 3) & ~3) * 16;
+}
+
+/**
+ * bits[r, u] = 1 iff H_u(acc[r, u]) < 0, where acc = the dense product of the float rows `a` [m, k]
+ * with the +-1 weights `w` (packed rows [units, ceil(k / 32)] words, bit set = -1) summed as sgemm
+ * sums it (x_t w_t added in order of t from +0, which is tfjs-backend-wasm's order), and H_u is the
+ * monotone chain the caller reduced to `bit = sign[u] * acc < thr[u]` for finite acc in
+ * [range[2u], range[2u + 1]] (outside it 0), plus the bits of NaN (bit 0 of special[u]), -Infinity
+ * (bit 1) and +Infinity (bit 2) (see floatThreshold; the range holds [-2^101, 2^101]).
+ *
+ * The fast sum is a table lookup (T-MAC, Wei et al. 2024), 4 rows per vector (one lane per row):
+ * every 8 inputs, the 256 signed sums of a block's rows are built once, and each output adds one
+ * entry per group. Both sums round: a sum of K terms x_t w_t over a tree of height h differs from the
+ * exact one by at most gamma_h S, S = sum |x_t| (Higham, Accuracy and Stability of Numerical
+ * Algorithms, 2002, sec. 4.2), with h = K - 1 for sgemm and h <= 8 + ceil(K / 8) here, so
+ * |fast - exact| <= B = 2 (K + 8 + ceil(K / 8)) 2^-24 S. Where sign * fast - thr > B the bit is 0, where
+ * it is < -B the bit is 1, and otherwise (near the threshold, a few outputs in a thousand) the sum is
+ * redone in sgemm's order: the result is bit for bit what sgemm followed by the chain gives.
+ * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [units, 2];
+ * dst [m, ceil(units / 32)] words.
+ */
+export function denseSigns(
+  a: usize, w: usize, dst: usize, m: i32, k: i32, units: i32,
+  sign: usize, thr: usize, special: usize, range: usize, scratch: usize,
+): void {
+  const groups = (k + 7) >> 3;
+  const rowBytes = <usize>((k + 31) >> 5) * 4;
+  const words = (units + 31) >> 5;
+  const tables = scratch;
+  const acc = scratch + <usize>CHUNK * 4096;
+  const height = <f64>(k + 8 + groups);
+  for (let r0 = 0; r0 < m; r0 += 4) {
+    const rows = min(4, m - r0);
+    lutSums(a + <usize>r0 * k * 4, rows, k, w, rowBytes, units, tables, acc);
+    for (let i = 0; i < rows; i++) {
+      const x = a + <usize>(r0 + i) * k * 4;
+      let s: f64 = 0;
+      for (let t = 0; t < k; t++) s += abs<f64>(<f64>load<f32>(x + <usize>t * 4));
+      // s != s: NaN; the comparison is false for NaN and Infinity.
+      const certified = s < S_MAX;
+      // Rounded up to float32 (the factor covers the f64 -> f32 rounding).
+      const bound = <f32>(2 * height * UNIT * s * 1.000001);
+      const q = dst + <usize>(r0 + i) * words * 4;
+      for (let wi = 0; wi < words; wi++) {
+        let word: u32 = 0;
+        const u1 = min(units, (wi + 1) << 5);
+        for (let u = wi << 5; u < u1; u++) {
+          const o = <usize>u * 4;
+          const sg = load<f32>(sign + o);
+          const th = load<f32>(thr + o);
+          let bit: u32 = 0;
+          if (certified && sg == 0) bit = <f32>0 < th ? 1 : 0;
+          else {
+            const d = sg * load<f32>(acc + <usize>u * 16 + <usize>i * 4) - th;
+            if (certified && d > bound) bit = 0;
+            else if (certified && d < -bound) bit = 1;
+            else bit = exactBit(x, w + <usize>u * rowBytes, k, sg, th, load<u8>(special + <usize>u), range + <usize>u * 8);
+          }
+          word |= bit << <u32>(u & 31);
+        }
+        store<u32>(q + <usize>wi * 4, word);
+      }
+    }
+  }
+}
+
+/** Groups of 8 inputs whose tables (4 KiB each) are built and read together: 32 KiB, an L1 data cache. */
+const CHUNK = 8;
+
+/**
+ * acc[u] (4 lanes: the block's rows) = the sum over groups g, in order from +0, of entry (byte g of
+ * weight row u) of group g's table, where entry idx of group g holds, in lane i, the sum over b < 8 of
+ * (bit b of idx ? -x_i[8g + b] : x_i[8g + b]), added in order of b from +0 (rows past the block and
+ * inputs past k count as 0). The tables are built CHUNK groups at a time, and the partial sums go
+ * through acc between chunks, which keeps every table read in L1.
+ */
+function lutSums(a: usize, rows: i32, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize): void {
+  const groups = (k + 7) >> 3;
+  for (let g0 = 0; g0 < groups; g0 += CHUNK) {
+    const g1 = min(groups, g0 + CHUNK);
+    for (let g = g0; g < g1; g++) buildTable(a, rows, k, g, tables + (<usize>(g - g0) << 12));
+    const first = g0 == 0;
+    let u = 0;
+    // Four outputs at a time: independent chains of table loads.
+    for (; u + 3 < units; u += 4) {
+      const o = acc + (<usize>u << 4);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      if (!first) {
+        s0 = v128.load(o); s1 = v128.load(o, 16); s2 = v128.load(o, 32); s3 = v128.load(o, 48);
+      }
+      const p0 = w + <usize>u * rowBytes;
+      const p1 = p0 + rowBytes;
+      const p2 = p1 + rowBytes;
+      const p3 = p2 + rowBytes;
+      for (let g = g0; g < g1; g++) {
+        const tg = tables + (<usize>(g - g0) << 12);
+        s0 = f32x4.add(s0, v128.load(tg + (<usize>load<u8>(p0 + <usize>g) << 4)));
+        s1 = f32x4.add(s1, v128.load(tg + (<usize>load<u8>(p1 + <usize>g) << 4)));
+        s2 = f32x4.add(s2, v128.load(tg + (<usize>load<u8>(p2 + <usize>g) << 4)));
+        s3 = f32x4.add(s3, v128.load(tg + (<usize>load<u8>(p3 + <usize>g) << 4)));
+      }
+      v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+    }
+    for (; u < units; u++) {
+      const o = acc + (<usize>u << 4);
+      let s0 = first ? f32x4.splat(0) : v128.load(o);
+      const p0 = w + <usize>u * rowBytes;
+      for (let g = g0; g < g1; g++)
+        s0 = f32x4.add(s0, v128.load(tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p0 + <usize>g) << 4)));
+      v128.store(o, s0);
+    }
+  }
+}
+
+/** Group g's table of a block of rows (see lutSums) at t0: 256 entries of 4 lanes. */
+function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize): void {
+  v128.store(t0, f32x4.splat(0));
+  for (let b = 0; b < 8; b++) {
+    const e = (g << 3) + b;
+    let x = f32x4.splat(0);
+    if (e < k) {
+      const p = a + <usize>e * 4;
+      const rk = <usize>k * 4;
+      x = f32x4.replace_lane(x, 0, load<f32>(p));
+      if (rows > 1) x = f32x4.replace_lane(x, 1, load<f32>(p + rk));
+      if (rows > 2) x = f32x4.replace_lane(x, 2, load<f32>(p + 2 * rk));
+      if (rows > 3) x = f32x4.replace_lane(x, 3, load<f32>(p + 3 * rk));
+    }
+    const size = <usize>1 << b;
+    for (let t: usize = 0; t < size; t++) {
+      const p = t0 + (t << 4);
+      const v = v128.load(p);
+      v128.store(p + (size << 4), f32x4.sub(v, x));
+      v128.store(p, f32x4.add(v, x));
+    }
+  }
+}
+
+/** The bit of one output from its sum in sgemm's order: x_t * (+-1) added in order of t from +0. */
+function exactBit(x: usize, wrow: usize, k: i32, sg: f32, th: f32, special: u8, range: usize): u32 {
+  let s: f32 = 0;
+  for (let t = 0; t < k; t++) {
+    const v = load<f32>(x + <usize>t * 4);
+    s += (load<u32>(wrow + (<usize>(t >> 5) << 2)) >> <u32>(t & 31)) & 1 ? -v : v;
+  }
+  if (s != s) return <u32>special & 1;
+  if (s == -Infinity) return (<u32>special >> 1) & 1;
+  if (s == Infinity) return (<u32>special >> 2) & 1;
+  if (s < load<f32>(range) || s > load<f32>(range, 4)) return 0;
+  return sg * s < th ? 1 : 0;
+}

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { Random } from '../../util/random.js';
+import { GraphBuilder } from '../builder.js';
+import type { FloatTransform } from '../ir.js';
+import { wordsFor } from '../shapes.js';
+import { randomNormal, randomPacked, randomTransform } from '../testing/models.js';
+import { loadGraph } from './net.js';
+
+/** Bit-exact equality (Object.is per element), reporting the first difference. */
+function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, label: string): void {
+  expect(got.length, `${label} length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++)
+    if (!Object.is(got[i], want[i])) expect(`${label}[${i}] = ${got[i]}`).toBe(`${label}[${i}] = ${want[i]}`);
+}
+
+/**
+ * dense (float input, +-1 weights) -> chain of affine (plain or BatchNorm form, any sign) / relu ->
+ * binarize -> bdense (float output). predict() runs the dense, the chain and the binarize as denseSigns;
+ * trace() runs sgemm and every node on its own (tfjs's order). A single differing bit changes every
+ * output of the bdense by 2.
+ */
+function graph(rng: Random, k: number, units: number, mean?: (c: number) => number) {
+  const b = new GraphBuilder('x', [k]);
+  const transform: FloatTransform =
+    rng.next() < 0.5
+      ? { kind: 'float' }
+      : {
+          kind: 'float',
+          multiplier: b.constant('dm', 'float32', [units], randomNormal(rng, units)),
+          bias: b.constant('db', 'float32', [units], randomNormal(rng, units, 3)),
+          ...(rng.next() < 0.3 ? { outClamp: [-1 - rng.next(), 2 * rng.next()] as [number, number] } : {}),
+        };
+  let x = b.node({
+    op: 'dense',
+    inputs: [b.input],
+    units,
+    weights: b.constant('w', 'uint32', [units, wordsFor(k)], randomPacked(rng, units, k)),
+    transform,
+  });
+  const steps = mean ? 1 : rng.int(4);
+  for (let s = 0; s < steps; s++) {
+    const kind = mean ? 0 : rng.int(3);
+    const gamma = randomNormal(rng, units).map((v, c) => (c % 13 === 7 ? 0 : v));
+    if (kind === 0)
+      x = b.node({
+        op: 'affine',
+        inputs: [x],
+        multiplier: b.constant(`g${s}`, 'float32', [units], gamma),
+        bias: b.constant(
+          `be${s}`,
+          'float32',
+          [units],
+          mean ? new Float32Array(units) : randomNormal(rng, units),
+        ),
+        mean: b.constant(
+          `mu${s}`,
+          'float32',
+          [units],
+          Float32Array.from({ length: units }, (_, c) => (mean ? mean(c) : rng.normal() * Math.sqrt(k))),
+        ),
+        divisor: b.constant(
+          `d${s}`,
+          'float32',
+          [units],
+          Float32Array.from({ length: units }, () => Math.fround(Math.sqrt(0.5 + 4 * rng.next()))),
+        ),
+      });
+    else if (kind === 1)
+      x = b.node({
+        op: 'affine',
+        inputs: [x],
+        multiplier: b.constant(`g${s}`, 'float32', [units], gamma),
+        bias: b.constant(`be${s}`, 'float32', [units], randomNormal(rng, units, 2)),
+      });
+    else x = b.node({ op: 'relu', inputs: [x] });
+  }
+  const bits = b.node({ op: 'binarize', inputs: [x] });
+  const y = b.node({
+    op: 'bdense',
+    inputs: [bits],
+    units: 12,
+    weights: b.constant('w2', 'uint32', [12, wordsFor(units)], randomPacked(rng, 12, units)),
+    transform: randomTransform(b, rng, 't2', 12, units, 'float'),
+  });
+  return { graph: b.build([y]), dense: 'dense_0', y };
+}
+
+describe('dense + affine / relu chain + binarize (denseSigns) gives the unfused bits', () => {
+  it('over random sizes, chains and batch sizes (1 to 11: blocks of 4 rows and their remainders)', async () => {
+    const rng = new Random(91);
+    for (let trial = 0; trial < 30; trial++) {
+      const k = 1 + rng.int(trial % 3 === 0 ? 900 : 70);
+      const units = 1 + rng.int(80);
+      const { graph: g, y } = graph(rng, k, units);
+      const net = await loadGraph(g);
+      expect(net.info.fused, `trial ${trial}`).toEqual([
+        'dense+binarize dense_0 binarize_' + (g.nodes.length - 2),
+      ]);
+      const n = 1 + rng.int(11);
+      const scale = [1, 1e-3, 1e4][trial % 3];
+      const x = randomNormal(rng, n * k, scale);
+      const want = net.trace(x, [n, k]).get(y)!.data;
+      expectSame(net.predict(x, [n, k]).data, want, `trial ${trial} (k ${k}, units ${units}, n ${n})`);
+    }
+  });
+
+  it('decides outputs at the threshold itself by the exact sum (BatchNorm mean = the sgemm sum)', async () => {
+    // Large and small inputs mixed: the table-lookup sum rounds differently from sgemm's sequential
+    // sum, and a BatchNorm whose mean is sgemm's sum of row 0 puts every unit's value at exactly 0 (bit
+    // 0, sign(0) = +1), where the fast sum alone would give either bit.
+    const rng = new Random(92);
+    for (let trial = 0; trial < 6; trial++) {
+      const k = 200 + rng.int(600);
+      const units = 40 + rng.int(40);
+      const n = 1 + rng.int(9);
+      const x = Float32Array.from({ length: n * k }, () => rng.normal() * (rng.next() < 0.1 ? 1e5 : 1));
+      const probe = graph(new Random(500 + trial), k, units);
+      const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
+      const { graph: g, y } = graph(new Random(500 + trial), k, units, (c) => sums[c]);
+      const net = await loadGraph(g);
+      const want = net.trace(x, [n, k]);
+      expectSame(net.predict(x, [n, k]).data, want.get(y)!.data, `trial ${trial}`);
+    }
+  });
+
+  it('NaN, infinities and sums beyond 2^100 in a row: summed exactly, as the unfused graph', async () => {
+    const rng = new Random(93);
+    for (let trial = 0; trial < 8; trial++) {
+      const k = 1 + rng.int(100);
+      const units = 1 + rng.int(40);
+      const { graph: g, y } = graph(rng, k, units);
+      const net = await loadGraph(g);
+      const n = 5;
+      const x = randomNormal(rng, n * k);
+      x[rng.int(k)] = Number.NaN;
+      x[k + rng.int(k)] = Number.POSITIVE_INFINITY;
+      x[2 * k + rng.int(k)] = Number.NEGATIVE_INFINITY;
+      x[3 * k + rng.int(k)] = 3e38;
+      x[4 * k + rng.int(k)] = -0;
+      expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
+    }
+  });
+
+  it('split over two threads: the same bits', async () => {
+    const rng = new Random(94);
+    const { graph: g, y } = graph(rng, 784, 256);
+    const net = await loadGraph(g, { threads: 2 });
+    const x = randomNormal(rng, 64 * 784);
+    expectSame(net.predict(x, [64, 784]).data, net.trace(x, [64, 784]).get(y)!.data, 'batch 64');
+    net.dispose();
+  });
+});
