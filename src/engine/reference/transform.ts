@@ -185,7 +185,7 @@ function crossing(lo: number, hi: number, pred: (a: number) => boolean): [number
  * values in order find where h stops being NaN (lo, hi) and the crossing: h non-decreasing gives
  * sign 1 and threshold = min{a : h(a) >= 0} (bit iff a < threshold); non-increasing gives sign -1 and
  * threshold = -max{a : h(a) >= 0} (bit iff -a < threshold); a constant bit gives sign 0 and threshold 1
- * (bit 1) or 0 (bit 0). Returns null when h is NaN at 0 or inside [-2^101, 2^101].
+ * (bit 1) or -1 (bit 0; 0 * a < -1 is false, and no a is near it). Returns null when h is NaN at 0 or inside [-2^101, 2^101].
  */
 export function floatThreshold(h: (a: number) => number): FloatThreshold | null {
   const bit = (a: number) => (h(a) < 0 ? 1 : 0);
@@ -197,7 +197,7 @@ export function floatThreshold(h: (a: number) => number): FloatThreshold | null 
   const special =
     bit(Number.NaN) | (bit(Number.NEGATIVE_INFINITY) << 1) | (bit(Number.POSITIVE_INFINITY) << 2);
   const bLo = bit(lo);
-  if (bLo === bit(hi)) return { sign: 0, threshold: bLo, lo, hi, special };
+  if (bLo === bit(hi)) return { sign: 0, threshold: bLo ? 1 : -1, lo, hi, special };
   const [below, above] = crossing(orderKey(lo), orderKey(hi), (a) => bit(a) === 1);
   return bLo === 1
     ? { sign: 1, threshold: fromOrderKey(above), lo, hi, special }

@@ -1,7 +1,7 @@
 import { ConfigError, describe, UnsupportedError } from '../../errors.js';
 import { type DecodedModel, decodeModel, encodeModel } from '../format/lbm.js';
 import { checkInput } from '../input-check.js';
-import type { Graph, GraphNode, ValueInfo } from '../ir.js';
+import type { FloatTransform, Graph, GraphNode, ValueInfo } from '../ir.js';
 import { chainValue } from '../optimize.js';
 import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
@@ -789,19 +789,18 @@ export class Net {
 type Fusion =
   | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
   | { kind: 'affineSigns'; first: PreparedOther; second: PreparedOther }
-  | {
-      kind: 'denseSigns';
-      first: PreparedFloatMatmul;
-      /** The affine / relu nodes between the dense and the binarize. */
-      chain: PreparedOther[];
-      second: PreparedOther;
-      /** Per-unit thresholds in wasm memory (see floatThreshold): sign, threshold f32, special u8, [lo, hi] f32. */
-      sign: number;
-      thr: number;
-      special: number;
-      range: number;
-    };
+  | ({ kind: 'denseSigns'; first: PreparedFloatMatmul } & SignChain);
 
+/** The affine / relu nodes and the binarize after a layer, with each unit's threshold rule in wasm memory. */
+interface SignChain {
+  chain: PreparedOther[];
+  second: PreparedOther;
+  /** See floatThreshold: sign and threshold f32 [units], special u8 [units], [lo, hi] f32 [units, 2]. */
+  sign: number;
+  thr: number;
+  special: number;
+  range: number;
+}
 /** Nodes a fusion covers after its first one. */
 const fusedLength = (f: Fusion) => (f.kind === 'denseSigns' ? f.chain.length + 1 : 1);
 
@@ -837,49 +836,41 @@ function planFusions(k: Kernels, prepared: PreparedNode[], graph: Graph): Map<nu
 }
 
 /**
- * A dense with packed +-1 weights at prepared[i] followed by affine / relu nodes and a binarize, each
- * the single consumer of the one before: the binarize's bits come from denseSigns, with each unit's
- * chain (output transform, affines, relus, sign) reduced to a float threshold on the dense sum
- * (floatThreshold). Null when there is no such chain or a chain has no threshold form.
+ * The affine / relu nodes from prepared[j] on up to a binarize, each reading the one before (`prev` is the
+ * layer's output) as its single consumer, with each unit's chain (the layer's output transform, the
+ * affines, relus and sign) reduced to a float threshold on the layer's sum (floatThreshold) and placed
+ * in wasm memory. Null when there is no such chain or a unit's chain has no threshold form.
  */
-function denseSignsFusion(
+function signChain(
   k: Kernels,
   prepared: PreparedNode[],
-  i: number,
+  j: number,
+  prev: string,
   graph: Graph,
   uses: Map<string, number>,
-): Fusion | null {
-  const dense = prepared[i] as PreparedFloatMatmul;
+  transform: FloatTransform,
+  units: number,
+): SignChain | null {
   const chain: PreparedOther[] = [];
-  let j = i + 1;
-  let prev = dense.node.name;
-  for (; j < prepared.length; j++) {
+  for (; ; j++) {
     const p = prepared[j];
-    if (p.op !== 'other' || p.node.inputs[0] !== prev || uses.get(prev) !== 1) return null;
+    if (p?.op !== 'other' || p.node.inputs[0] !== prev || uses.get(prev) !== 1) return null;
     if (p.node.op === 'binarize') break;
     if (p.node.op !== 'affine' && p.node.op !== 'relu') return null;
     chain.push(p);
     prev = p.node.name;
   }
-  if (j === prepared.length) return null;
-  const node = dense.node as Extract<GraphNode, { op: 'dense' }>;
   const f32 = (name: string | undefined) => (name ? (graph.constants[name].data as Float32Array) : undefined);
-  const t = node.transform;
-  const resolved = { ...t, multiplier: f32(t.multiplier), bias: f32(t.bias) };
-  const units = node.units;
+  const resolved = { ...transform, multiplier: f32(transform.multiplier), bias: f32(transform.bias) };
+  const nodes = chain.map((p) => p.node);
   const sign = new Float32Array(units);
   const thr = new Float32Array(units);
   const special = new Uint8Array(units);
   const range = new Float32Array(2 * units);
   for (let c = 0; c < units; c++) {
-    const th = floatThreshold((acc) =>
-      chainValue(
-        graph,
-        chain.map((p) => p.node),
-        c,
-        floatTransform(acc, resolved.multiplier?.[c] ?? 1, resolved.bias?.[c] ?? 0, resolved),
-      ),
-    );
+    const m = resolved.multiplier?.[c] ?? 1;
+    const b = resolved.bias?.[c] ?? 0;
+    const th = floatThreshold((acc) => chainValue(graph, nodes, c, floatTransform(acc, m, b, resolved)));
     if (!th) return null;
     sign[c] = th.sign;
     thr[c] = th.threshold;
@@ -888,8 +879,6 @@ function denseSignsFusion(
     range[2 * c + 1] = th.hi;
   }
   return {
-    kind: 'denseSigns',
-    first: dense,
     chain,
     second: prepared[j] as PreparedOther,
     sign: k.put(sign),
@@ -897,6 +886,20 @@ function denseSignsFusion(
     special: k.put(special),
     range: k.put(range),
   };
+}
+
+/** A dense with packed +-1 weights at prepared[i] whose output reaches a binarize through affine / relu nodes: denseSigns. */
+function denseSignsFusion(
+  k: Kernels,
+  prepared: PreparedNode[],
+  i: number,
+  graph: Graph,
+  uses: Map<string, number>,
+): Fusion | null {
+  const dense = prepared[i] as PreparedFloatMatmul;
+  const node = dense.node as Extract<GraphNode, { op: 'dense' }>;
+  const chain = signChain(k, prepared, i + 1, node.name, graph, uses, node.transform, node.units);
+  return chain && { kind: 'denseSigns', first: dense, ...chain };
 }
 
 /**
