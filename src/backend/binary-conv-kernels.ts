@@ -76,19 +76,92 @@ interface ConvAttrs {
 }
 
 /**
- * Packs the NHWC tensor x's sign bits ([B, H, W, ceil(C/32)] words) if every element is +-1; else
- * returns null (nothing left allocated).
+ * Packs the sign bits of `rows` rows of c floats of t ([rows, ceil(c/32)] words) if every element is
+ * +-1; else returns null (nothing left allocated).
  */
-function packInput(backend: HeapBackend, x: tf.TensorInfo): { bits: tf.TensorInfo; wpr: number } | null {
+function packRows(
+  backend: HeapBackend,
+  t: tf.TensorInfo,
+  rows: number,
+  c: number,
+): { bits: tf.TensorInfo; wpr: number } | null {
   const k = heapKernels(backend)!;
-  const [b, h, w, c] = x.shape as Shape4;
   const wpr = Math.ceil(c / 32);
-  const bits = scratch(backend, b * h * w * wpr);
-  if (k.packSignsF32(heapOffset(backend, x), heapOffset(backend, bits), b * h * w, c, wpr) === 0) {
+  const bits = scratch(backend, rows * wpr);
+  if (k.packSignsF32(heapOffset(backend, t), heapOffset(backend, bits), rows, c, wpr) === 0) {
     backend.disposeData(bits.dataId);
     return null;
   }
   return { bits, wpr };
+}
+
+/** Packs the NHWC tensor x's sign bits ([B, H, W, ceil(C/32)] words); see packRows. */
+function packInput(backend: HeapBackend, x: tf.TensorInfo): { bits: tf.TensorInfo; wpr: number } | null {
+  const [b, h, w, c] = x.shape as Shape4;
+  return packRows(backend, x, b * h * w, c);
+}
+
+/**
+ * Packs a +-1 kernel [taps, c, co] for the forward kernel (per tap, the bits of each output channel's
+ * c weights; co padded to a multiple of 4) if every weight is +-1; else returns null.
+ */
+function packKernel(
+  backend: HeapBackend,
+  w: tf.TensorInfo,
+  taps: number,
+  c: number,
+  co: number,
+  wpr: number,
+): tf.TensorInfo | null {
+  const k = heapKernels(backend)!;
+  const co4 = Math.ceil(co / 4) * 4;
+  const bits = scratch(backend, taps * wpr * co4);
+  if (k.packSignsColsF32(heapOffset(backend, w), heapOffset(backend, bits), taps, c, co, wpr, co4) === 0) {
+    backend.disposeData(bits.dataId);
+    return null;
+  }
+  return bits;
+}
+
+type Pm1Kernel = 'convForwardPm1' | 'convFilterGradPm1' | 'convInputGradPm1';
+
+const STAT: Record<Pm1Kernel, 'forward' | 'filterGrad' | 'inputGrad'> = {
+  convForwardPm1: 'forward',
+  convFilterGradPm1: 'filterGrad',
+  convInputGradPm1: 'inputGrad',
+};
+
+/**
+ * Runs a +-1 heap kernel, kernel(a, b, out, work, ...geometry), with `workWords` of scratch and an
+ * output of `shape` (zeroed first for the gradients, which accumulate into it); frees `temps` and the
+ * scratch, and counts the call in binaryConvStats.
+ */
+function runPm1(
+  backend: HeapBackend,
+  kernel: Pm1Kernel,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  shape: number[],
+  workWords: number,
+  geometry: PmConvGeometry,
+  temps: tf.TensorInfo[],
+): tf.TensorInfo {
+  const k = heapKernels(backend)!;
+  const work = scratch(backend, workWords);
+  const out = backend.makeOutput(shape, 'float32');
+  if (kernel !== 'convForwardPm1') (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  k[kernel](at(a), at(b), at(out), at(work), ...geometry);
+  for (const t of [...temps, work]) backend.disposeData(t.dataId);
+  binaryConvStats[STAT[kernel]]++;
+  return out;
+}
+
+/** Frees `temps`, counts a fallback and returns null (the caller runs the float kernel). */
+function fallback(backend: HeapBackend, ...temps: Array<tf.TensorInfo | null>): null {
+  for (const t of temps) if (t) backend.disposeData(t.dataId);
+  binaryConvStats.fallback++;
+  return null;
 }
 
 /** The conv geometry, or null where the binary kernels cannot run (not wasm SIMD, NCHW, not float32, off). */
@@ -154,42 +227,23 @@ export function conv2DBinary(args: KernelArgs): tf.TensorInfo | null {
   const info = geometry(args, x.shape as Shape4, filter.shape as Shape4, [x.dtype, filter.dtype]);
   if (info == null || outputRows(info) < MIN_PACKED_KERNEL_ROWS) return null;
   const backend = args.backend as unknown as HeapBackend;
-  const k = heapKernels(backend)!;
   const { filterHeight: fh, filterWidth: fw, inChannels: c, outChannels: co } = info;
   const taps = fh * fw;
   const wpr = Math.ceil(c / 32);
-  const co4 = Math.ceil(co / 4) * 4;
   // taps*c*co < 2^24 keeps every sum exact; far beyond any layer here.
-  const wbits = scratch(backend, taps * wpr * co4);
-  const wOk = k.packSignsColsF32(
-    heapOffset(backend, filter),
-    heapOffset(backend, wbits),
-    taps,
-    c,
-    co,
-    wpr,
-    co4,
+  const wbits = packKernel(backend, filter, taps, c, co, wpr);
+  const xp = wbits && packInput(backend, x);
+  if (!wbits || !xp) return fallback(backend, wbits);
+  return runPm1(
+    backend,
+    'convForwardPm1',
+    xp.bits,
+    wbits,
+    [info.batchSize, info.outHeight, info.outWidth, co],
+    4 * taps * wpr + taps * Math.ceil(co / 4) * 4,
+    geometryArgs(info, wpr),
+    [xp.bits, wbits],
   );
-  const xp = wOk === 1 ? packInput(backend, x) : null;
-  if (xp == null) {
-    backend.disposeData(wbits.dataId);
-    binaryConvStats.fallback++;
-    return null;
-  }
-  const work = scratch(backend, 4 * taps * wpr + taps * co4);
-  const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32');
-  k.convForwardPm1(
-    heapOffset(backend, xp.bits),
-    heapOffset(backend, wbits),
-    heapOffset(backend, out),
-    heapOffset(backend, work),
-    ...geometryArgs(info, wpr),
-  );
-  backend.disposeData(xp.bits.dataId);
-  backend.disposeData(wbits.dataId);
-  backend.disposeData(work.dataId);
-  binaryConvStats.forward++;
-  return out;
 }
 
 /**
@@ -219,26 +273,17 @@ export function conv2DBackpropFilterBinary(args: KernelArgs): tf.TensorInfo | nu
   if (info == null) return null;
   const backend = args.backend as unknown as HeapBackend;
   const xp = packInput(backend, x);
-  if (xp == null) {
-    binaryConvStats.fallback++;
-    return null;
-  }
-  const k = heapKernels(backend)!;
-  const co4 = Math.ceil(info.outChannels / 4) * 4;
-  const work = scratch(backend, 8 * 16 * co4 + 128);
-  const out = backend.makeOutput([...filterShape], 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-  k.convFilterGradPm1(
-    heapOffset(backend, xp.bits),
-    heapOffset(backend, dy),
-    heapOffset(backend, out),
-    heapOffset(backend, work),
-    ...geometryArgs(info, xp.wpr),
+  if (xp == null) return fallback(backend);
+  return runPm1(
+    backend,
+    'convFilterGradPm1',
+    xp.bits,
+    dy,
+    [...filterShape],
+    8 * 16 * Math.ceil(info.outChannels / 4) * 4 + 128,
+    geometryArgs(info, xp.wpr),
+    [xp.bits],
   );
-  backend.disposeData(xp.bits.dataId);
-  backend.disposeData(work.dataId);
-  binaryConvStats.filterGrad++;
-  return out;
 }
 
 /**
@@ -252,30 +297,20 @@ export function conv2DBackpropInputBinary(args: KernelArgs): tf.TensorInfo | nul
   const info = geometry(args, inputShape, filter.shape as Shape4, [dy.dtype, filter.dtype]);
   if (info == null || outputRows(info) < MIN_PACKED_KERNEL_ROWS) return null;
   const backend = args.backend as unknown as HeapBackend;
-  const k = heapKernels(backend)!;
   const { filterHeight: fh, filterWidth: fw, inChannels: c, outChannels: co } = info;
   const rows = fh * fw * c;
-  const wpo = Math.ceil(co / 32);
-  const wbits = scratch(backend, rows * wpo);
-  if (k.packSignsF32(heapOffset(backend, filter), heapOffset(backend, wbits), rows, co, wpo) === 0) {
-    backend.disposeData(wbits.dataId);
-    binaryConvStats.fallback++;
-    return null;
-  }
-  const work = scratch(backend, Math.ceil(co / 4) * (256 + rows) + rows * 16 + 48);
-  const out = backend.makeOutput([...inputShape], 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-  k.convInputGradPm1(
-    heapOffset(backend, dy),
-    heapOffset(backend, wbits),
-    heapOffset(backend, out),
-    heapOffset(backend, work),
-    ...geometryArgs(info, wpo),
+  const wp = packRows(backend, filter, rows, co);
+  if (wp == null) return fallback(backend);
+  return runPm1(
+    backend,
+    'convInputGradPm1',
+    dy,
+    wp.bits,
+    [...inputShape],
+    Math.ceil(co / 4) * (256 + rows) + rows * 16 + 48,
+    geometryArgs(info, wp.wpr),
+    [wp.bits],
   );
-  backend.disposeData(wbits.dataId);
-  backend.disposeData(work.dataId);
-  binaryConvStats.inputGrad++;
-  return out;
 }
 
 /** A 1x1 "convolution" geometry: nb = 1, h = 1, w = rows, no padding, unit strides and dilations. */
@@ -306,83 +341,53 @@ export function matMulBinary(args: KernelArgs): tf.TensorInfo | null {
   if (batch(a.shape) !== 1 || batch(b.shape) !== 1) return null;
   if (heapKernels(args.backend) == null) return null;
   const backend = args.backend as unknown as HeapBackend;
-  const k = heapKernels(backend)!;
   const [ar, ac] = a.shape.slice(-2) as [number, number];
   const [br, bc] = b.shape.slice(-2) as [number, number];
   const lead = a.shape.slice(0, -2);
-  const pack = (t: tf.TensorInfo, rows: number, c: number) => {
-    const wpr = Math.ceil(c / 32);
-    const bits = scratch(backend, rows * wpr);
-    if (k.packSignsF32(heapOffset(backend, t), heapOffset(backend, bits), rows, c, wpr) === 0) {
-      backend.disposeData(bits.dataId);
-      return null;
-    }
-    return { bits, wpr };
-  };
-  const fail = () => {
-    binaryConvStats.fallback++;
-    return null;
-  };
   if (!transposeA && !transposeB) {
     // [M, K] x [K, N], both +-1.
     if (ar < MIN_PACKED_KERNEL_ROWS) return null;
-    const xp = pack(a, ar, ac);
-    if (xp == null) return fail();
-    const co4 = Math.ceil(bc / 4) * 4;
-    const wbits = scratch(backend, xp.wpr * co4);
-    if (
-      k.packSignsColsF32(heapOffset(backend, b), heapOffset(backend, wbits), 1, br, bc, xp.wpr, co4) === 0
-    ) {
-      backend.disposeData(xp.bits.dataId);
-      backend.disposeData(wbits.dataId);
-      return fail();
-    }
-    const work = scratch(backend, 4 * xp.wpr + co4);
-    const out = backend.makeOutput([...lead, ar, bc], 'float32');
-    k.convForwardPm1(
-      heapOffset(backend, xp.bits),
-      heapOffset(backend, wbits),
-      heapOffset(backend, out),
-      heapOffset(backend, work),
-      ...rowsGeometry(ar, ac, xp.wpr, bc),
+    const xp = packRows(backend, a, ar, ac);
+    const wbits = xp && packKernel(backend, b, 1, br, bc, xp.wpr);
+    if (!xp || !wbits) return fallback(backend, xp?.bits ?? null);
+    return runPm1(
+      backend,
+      'convForwardPm1',
+      xp.bits,
+      wbits,
+      [...lead, ar, bc],
+      4 * xp.wpr + Math.ceil(bc / 4) * 4,
+      rowsGeometry(ar, ac, xp.wpr, bc),
+      [xp.bits, wbits],
     );
-    for (const t of [xp.bits, wbits, work]) backend.disposeData(t.dataId);
-    binaryConvStats.forward++;
-    return out;
   }
   if (transposeA) {
     // a^T b: a [P, Ka] +-1, b [P, N] -> [Ka, N].
-    const xp = pack(a, ar, ac);
-    if (xp == null) return fail();
-    const work = scratch(backend, 8 * 16 * Math.ceil(bc / 4) * 4 + 128);
-    const out = backend.makeOutput([...lead, ac, bc], 'float32');
-    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-    k.convFilterGradPm1(
-      heapOffset(backend, xp.bits),
-      heapOffset(backend, b),
-      heapOffset(backend, out),
-      heapOffset(backend, work),
-      ...rowsGeometry(ar, ac, xp.wpr, bc),
+    const xp = packRows(backend, a, ar, ac);
+    if (xp == null) return fallback(backend);
+    return runPm1(
+      backend,
+      'convFilterGradPm1',
+      xp.bits,
+      b,
+      [...lead, ac, bc],
+      8 * 16 * Math.ceil(bc / 4) * 4 + 128,
+      rowsGeometry(ar, ac, xp.wpr, bc),
+      [xp.bits],
     );
-    for (const t of [xp.bits, work]) backend.disposeData(t.dataId);
-    binaryConvStats.filterGrad++;
-    return out;
   }
   // a b^T: a [M, P], b [Kb, P] +-1 -> [M, Kb].
   if (ar < MIN_PACKED_KERNEL_ROWS) return null;
-  const wp = pack(b, br, bc);
-  if (wp == null) return fail();
-  const work = scratch(backend, Math.ceil(ac / 4) * (256 + br) + br * 16 + 48);
-  const out = backend.makeOutput([...lead, ar, br], 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-  k.convInputGradPm1(
-    heapOffset(backend, a),
-    heapOffset(backend, wp.bits),
-    heapOffset(backend, out),
-    heapOffset(backend, work),
-    ...rowsGeometry(ar, br, wp.wpr, ac),
+  const wp = packRows(backend, b, br, bc);
+  if (wp == null) return fallback(backend);
+  return runPm1(
+    backend,
+    'convInputGradPm1',
+    a,
+    wp.bits,
+    [...lead, ar, br],
+    Math.ceil(ac / 4) * (256 + br) + br * 16 + 48,
+    rowsGeometry(ar, br, wp.wpr, ac),
+    [wp.bits],
   );
-  for (const t of [wp.bits, work]) backend.disposeData(t.dataId);
-  binaryConvStats.inputGrad++;
-  return out;
 }
