@@ -44,7 +44,8 @@ export function denseSigns(
   const height = <f64>(k + 8 + groups);
   for (let r0 = 0; r0 < m; r0 += 4) {
     const rows = min(4, m - r0);
-    lutSums(a + <usize>r0 * k * 4, rows, k, w, rowBytes, units, tables, acc);
+    if (rows == 1) lutSumsRow(a + <usize>r0 * k * 4, k, w, rowBytes, units, tables, acc);
+    else lutSums(a + <usize>r0 * k * 4, rows, k, w, rowBytes, units, tables, acc);
     for (let i = 0; i < rows; i++) {
       const x = a + <usize>(r0 + i) * k * 4;
       let s: f64 = 0;
@@ -145,6 +146,75 @@ function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize): void {
       const v = v128.load(p);
       v128.store(p + (size << 4), f32x4.sub(v, x));
       v128.store(p, f32x4.add(v, x));
+    }
+  }
+}
+
+/**
+ * lutSums for a block of one row (batch 1), in lane 0 of acc[u]: the same sums, with tables of one
+ * float per entry (1 KiB per group, 4 CHUNK groups at a time) built 4 entries per vector operation.
+ */
+function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize): void {
+  const groups = (k + 7) >> 3;
+  const chunk = 4 * CHUNK;
+  for (let g0 = 0; g0 < groups; g0 += chunk) {
+    const g1 = min(groups, g0 + chunk);
+    for (let g = g0; g < g1; g++) {
+      const t0 = tables + (<usize>(g - g0) << 10);
+      store<f32>(t0, 0);
+      for (let b = 0; b < 8; b++) {
+        const e = (g << 3) + b;
+        const x: f32 = e < k ? load<f32>(a + <usize>e * 4) : 0;
+        const size = <usize>1 << b;
+        if (size >= 4) {
+          const vx = f32x4.splat(x);
+          for (let t: usize = 0; t < size; t += 4) {
+            const p = t0 + (t << 2);
+            const v = v128.load(p);
+            v128.store(p + (size << 2), f32x4.sub(v, vx));
+            v128.store(p, f32x4.add(v, vx));
+          }
+        } else
+          for (let t: usize = 0; t < size; t++) {
+            const p = t0 + (t << 2);
+            const v = load<f32>(p);
+            store<f32>(p + (size << 2), v - x);
+            store<f32>(p, v + x);
+          }
+      }
+    }
+    const first = g0 == 0;
+    let u = 0;
+    // Four outputs at a time: independent chains of table loads.
+    for (; u + 3 < units; u += 4) {
+      const o = acc + (<usize>u << 4);
+      let s0: f32 = first ? 0 : load<f32>(o);
+      let s1: f32 = first ? 0 : load<f32>(o, 16);
+      let s2: f32 = first ? 0 : load<f32>(o, 32);
+      let s3: f32 = first ? 0 : load<f32>(o, 48);
+      const p0 = w + <usize>u * rowBytes;
+      const p1 = p0 + rowBytes;
+      const p2 = p1 + rowBytes;
+      const p3 = p2 + rowBytes;
+      for (let g = g0; g < g1; g++) {
+        const tg = tables + (<usize>(g - g0) << 10);
+        s0 += load<f32>(tg + (<usize>load<u8>(p0 + <usize>g) << 2));
+        s1 += load<f32>(tg + (<usize>load<u8>(p1 + <usize>g) << 2));
+        s2 += load<f32>(tg + (<usize>load<u8>(p2 + <usize>g) << 2));
+        s3 += load<f32>(tg + (<usize>load<u8>(p3 + <usize>g) << 2));
+      }
+      store<f32>(o, s0);
+      store<f32>(o, s1, 16);
+      store<f32>(o, s2, 32);
+      store<f32>(o, s3, 48);
+    }
+    for (; u < units; u++) {
+      const o = acc + (<usize>u << 4);
+      let s0: f32 = first ? 0 : load<f32>(o);
+      const p0 = w + <usize>u * rowBytes;
+      for (let g = g0; g < g1; g++)
+        s0 += load<f32>(tables + (<usize>(g - g0) << 10) + (<usize>load<u8>(p0 + <usize>g) << 2));
+      store<f32>(o, s0);
     }
   }
 }

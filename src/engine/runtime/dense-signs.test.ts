@@ -120,6 +120,13 @@ describe('dense + affine / relu chain + binarize (denseSigns) gives the unfused 
       const net = await loadGraph(g);
       const want = net.trace(x, [n, k]);
       expectSame(net.predict(x, [n, k]).data, want.get(y)!.data, `trial ${trial}`);
+      // Batch 1 (one row per table entry: the row kernel).
+      const one = x.subarray(0, k);
+      expectSame(
+        net.predict(one, [1, k]).data,
+        net.trace(one, [1, k]).get(y)!.data,
+        `trial ${trial}, row 0 alone`,
+      );
     }
   });
 
