@@ -1,7 +1,7 @@
 /**
  * Converted zoo networks: file sizes (.lbm vs the tfjs model's float32 weights) and whole-network
  * speed, lowbit engine vs tfjs on its fastest available backend, measured side by side (the two
- * alternate run by run, so machine noise hits both alike).
+ * take turns of 10 consecutive runs, so machine noise hits both alike; see sideBySide).
  *
  * Run: `npx tsx bench/convert-bench.ts [--quick] [--models a,b] [--no-exactness] [--no-breakdown] [--out NAME]
  * [--exactness-from FILE.json]`. --exactness-from takes the exactness rows (which do not depend on
@@ -80,22 +80,32 @@ function summarize(wallMs: number[], cpuMs: number[], batch: number): Timing {
   };
 }
 
-/** Runs the functions alternately `runs` times (after warm-up), timing each call (wall and CPU ms). */
+/**
+ * Runs the functions in turn, BLOCK calls of one before the next, until each ran `runs` times (after
+ * warm-up), timing each call (wall and CPU ms). Blocks: each function runs as it would in a loop of
+ * predictions (its code and data in cache, as in any application that keeps predicting), while the
+ * turns spread the machine's noise over all of them alike.
+ */
 function sideBySide(fns: Array<() => void>, runs: number, warmup: number) {
   for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
   const wall = fns.map(() => [] as number[]);
   const cpu = fns.map(() => [] as number[]);
-  for (let i = 0; i < runs; i++)
+  for (let i = 0; i < runs; i += BLOCK)
     fns.forEach((fn, k) => {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      fn();
-      wall[k].push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      cpu[k].push((c.user + c.system) / 1000);
+      for (let j = i; j < Math.min(runs, i + BLOCK); j++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        fn();
+        wall[k].push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu[k].push((c.user + c.system) / 1000);
+      }
     });
   return { wall, cpu };
 }
+
+/** Consecutive calls of one function in sideBySide. */
+const BLOCK = 10;
 
 /** The data's pixel scaling ('symmetric': x = p / 127.5 - 1), recorded for the 8-bit input API. */
 const UINT8_INPUT = { scale: 1 / 127.5, offset: -1 };
@@ -303,7 +313,7 @@ async function main() {
     '# Converted networks: engine vs tfjs',
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; tfjs backend ${machine.tfjsBackend}; engine ${machine.engine}; ${machine.date}; load average ${machine.loadAverageAtStart.map((x) => x.toFixed(1)).join(' / ')} at start, ${loadAverageAtEnd.map((x) => x.toFixed(1)).join(' / ')} at end (1, 5, 15 minute averages: they include the minutes before the run).`,
-    `Command: \`npx tsx bench/convert-bench.ts ${process.argv.slice(2).join(' ')}\`. Zoo networks with seeded weights and BatchNorm statistics from MNIST training images; inputs: MNIST test images. Engine and tfjs alternate run by run; p50/p90 of wall-clock latency, samples/s = batch / p50; CPU ms = median CPU time of this process per run.`,
+    `Command: \`npx tsx bench/convert-bench.ts ${process.argv.slice(2).join(' ')}\`. Zoo networks with seeded weights and BatchNorm statistics from MNIST training images; inputs: MNIST test images. Engine and tfjs take turns of ${BLOCK} consecutive runs (each as in a loop of predictions, the turns spreading machine noise over both); p50/p90 of wall-clock latency, samples/s = batch / p50; CPU ms = median CPU time of this process per run.`,
     '',
     '## File size',
     '',
