@@ -3,6 +3,8 @@
 // certified against the exact sum's threshold, and recomputed in sgemm's order where the fast sum
 // cannot decide.
 
+import { ruleBit } from './threshold';
+
 /** 2^-24, the unit roundoff of float32. */
 const UNIT: f64 = 5.9604644775390625e-8;
 /** Rows whose sum of |x| reaches 2^100 (or is not finite) are summed exactly, output by output. */
@@ -18,7 +20,7 @@ export function denseSignsScratchBytes(k: i32, units: i32): i32 {
  * with the +-1 weights `w` (packed rows [units, ceil(k / 32)] words, bit set = -1) summed as sgemm
  * sums it (x_t w_t added in order of t from +0, which is tfjs-backend-wasm's order), and H_u is the
  * monotone chain the caller reduced to `bit = sign[u] * acc < thr[u]` for finite acc in
- * [range[2u], range[2u + 1]] (outside it 0), plus the bits of NaN (bit 0 of special[u]), -Infinity
+ * [range[u], range[units + u]] (outside it 0), plus the bits of NaN (bit 0 of special[u]), -Infinity
  * (bit 1) and +Infinity (bit 2) (see floatThreshold; the range holds [-2^101, 2^101]).
  *
  * The fast sum is a table lookup (T-MAC, Wei et al. 2024), 4 rows per vector (one lane per row):
@@ -29,7 +31,7 @@ export function denseSignsScratchBytes(k: i32, units: i32): i32 {
  * |fast - exact| <= B = 2 (K + 8 + ceil(K / 8)) 2^-24 S. Where sign * fast - thr > B the bit is 0, where
  * it is < -B the bit is 1, and otherwise (near the threshold, a few outputs in a thousand) the sum is
  * redone in sgemm's order: the result is bit for bit what sgemm followed by the chain gives.
- * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [units, 2];
+ * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [2, units] (lo, hi);
  * dst [m, ceil(units / 32)] words.
  */
 export function denseSigns(
@@ -68,7 +70,7 @@ export function denseSigns(
             const d = sg * load<f32>(acc + <usize>u * 16 + <usize>i * 4) - th;
             if (certified && d > bound) bit = 0;
             else if (certified && d < -bound) bit = 1;
-            else bit = exactBit(x, w + <usize>u * rowBytes, k, sg, th, load<u8>(special + <usize>u), range + <usize>u * 8);
+            else bit = exactBit(x, w + <usize>u * rowBytes, k, sg, th, load<u8>(special + <usize>u), range + <usize>u * 4, units);
           }
           word |= bit << <u32>(u & 31);
         }
@@ -220,15 +222,11 @@ function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tab
 }
 
 /** The bit of one output from its sum in sgemm's order: x_t * (+-1) added in order of t from +0. */
-function exactBit(x: usize, wrow: usize, k: i32, sg: f32, th: f32, special: u8, range: usize): u32 {
+function exactBit(x: usize, wrow: usize, k: i32, sg: f32, th: f32, special: u8, lo: usize, units: i32): u32 {
   let s: f32 = 0;
   for (let t = 0; t < k; t++) {
     const v = load<f32>(x + <usize>t * 4);
     s += (load<u32>(wrow + (<usize>(t >> 5) << 2)) >> <u32>(t & 31)) & 1 ? -v : v;
   }
-  if (s != s) return <u32>special & 1;
-  if (s == -Infinity) return (<u32>special >> 1) & 1;
-  if (s == Infinity) return (<u32>special >> 2) & 1;
-  if (s < load<f32>(range) || s > load<f32>(range, 4)) return 0;
-  return sg * s < th ? 1 : 0;
+  return ruleBit(s, sg, th, special, load<f32>(lo), load<f32>(lo + <usize>units * 4));
 }

@@ -246,37 +246,3 @@ function gemmOffsets(ptrs: usize, offs: usize, weights: usize, conv: usize, m: i
     store<f32>(q + o, max(load<f32>(q + o), y));
   }
 }
-
-/**
- * affine + binarize: bit = (f32(x * mult[k]) + bias[k] < 0) (as affineF32 then packSigns: -0 and NaN
- * give bit 0), `rows` rows of `c` floats into `rowWords` words each (zero-padded).
- */
-export function affineSigns(
-  src: usize, dst: usize, rows: i32, c: i32, mult: usize, bias: usize, rowWords: i32,
-): void {
-  const zero = f32x4.splat(0);
-  const words = (c + 31) >> 5;
-  for (let r = 0; r < rows; r++) {
-    const p = src + (<usize>r * c) * 4;
-    const q = dst + (<usize>r * rowWords) * 4;
-    for (let wi = 0; wi < words; wi++) {
-      const c0 = wi << 5;
-      const c1 = min(c0 + 32, c);
-      let word: u32 = 0;
-      let k = c0;
-      for (; k + 3 < c1; k += 4) {
-        const o = <usize>k * 4;
-        const y = f32x4.add(f32x4.mul(v128.load(p + o), v128.load(mult + o)), v128.load(bias + o));
-        word |= (<u32>i32x4.bitmask(f32x4.lt(y, zero))) << <u32>(k - c0);
-      }
-      for (; k < c1; k++) {
-        const o = <usize>k * 4;
-        let y: f32 = load<f32>(p + o) * load<f32>(mult + o);
-        y = y + load<f32>(bias + o);
-        if (y < 0) word |= (<u32>1) << <u32>(k - c0);
-      }
-      store<u32>(q + <usize>wi * 4, word);
-    }
-    for (let wi = words; wi < rowWords; wi++) store<u32>(q + <usize>wi * 4, 0);
-  }
-}

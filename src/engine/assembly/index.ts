@@ -4,7 +4,8 @@
 
 export { bgemmScalar, bgemmSimd } from './bgemm';
 export { denseSigns, denseSignsScratchBytes } from './dense-signs';
-export { affineSigns, convPoolF32, convPoolScratchBytes } from './fused';
+export { convPoolF32, convPoolScratchBytes } from './fused';
+export { thresholdSigns } from './threshold';
 export { convPoolU8, convPoolU8ScratchBytes } from './fused-u8';
 export { im2colBits, im2colF32, padRows } from './im2col';
 export { packSigns } from './pack';

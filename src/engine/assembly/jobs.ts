@@ -4,10 +4,11 @@
 
 import { maxPoolF32 } from './float-ops';
 import { denseSigns } from './dense-signs';
-import { affineSigns, convPoolF32 } from './fused';
+import { convPoolF32 } from './fused';
 import { convPoolU8 } from './fused-u8';
 import { im2colBits } from './im2col';
 import { denseU8 } from './sgemm';
+import { thresholdSigns } from './threshold';
 import { maxPoolBits, outBits, outBitsAcc, outFloat } from './transform';
 
 /** Job kinds (mirrored by JOB_* in runtime/kernels.ts). */
@@ -15,7 +16,7 @@ export const JOB_CONV_POOL: i32 = 1;
 export const JOB_IM2COL_BITS: i32 = 2;
 export const JOB_OUT_BITS: i32 = 3;
 export const JOB_OUT_FLOAT: i32 = 4;
-export const JOB_AFFINE_SIGNS: i32 = 5;
+export const JOB_THRESHOLD_SIGNS: i32 = 5;
 export const JOB_DENSE_U8: i32 = 6;
 export const JOB_MAX_POOL: i32 = 7;
 export const JOB_CONV_POOL_U8: i32 = 8;
@@ -43,7 +44,7 @@ export const JOB_DENSE_SIGNS: i32 = 10;
  * - out-bits: acc dst n k sign thr corr pixels row0; rows = GEMM rows (row0: index of acc's first row
  *   in the whole GEMM, for the zero-padding corrections).
  * - out-float: acc dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels row0; rows = GEMM rows.
- * - affine-signs: src dst c mult bias rowWords; rows = rows of c floats.
+ * - threshold-signs: src dst c sign thr special range rowWords; rows = rows of c floats.
  * - dense-u8: q c k units ldb idx colsum, then scale and offset as f64 in slots 8-9 and 10-11 (bytes
  *   32 and 40); rows = samples; scratch: denseU8's tables.
  * - max-pool: src dst h w c kh kw sh sw padTop padLeft oh ow bits; rows = images (c = words when bits).
@@ -115,10 +116,11 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
       U(args, 1) + (<usize>r0 * k) * 4, U(args, 5), U(args, 2) + (<usize>r0 * ((units + 31) >> 5)) * 4, count, k, units,
       U(args, 6), U(args, 7), U(args, 8), U(args, 9), scratch,
     );
-  } else if (kind == JOB_AFFINE_SIGNS) {
-    const c = I(args, 3), rw = I(args, 6);
-    affineSigns(
-      U(args, 1) + (<usize>r0 * c) * 4, U(args, 2) + (<usize>r0 * rw) * 4, count, c, U(args, 4), U(args, 5), rw,
+  } else if (kind == JOB_THRESHOLD_SIGNS) {
+    const c = I(args, 3), rw = I(args, 8);
+    thresholdSigns(
+      U(args, 1) + (<usize>r0 * c) * 4, U(args, 2) + (<usize>r0 * rw) * 4, count, c,
+      U(args, 4), U(args, 5), U(args, 6), U(args, 7), rw,
     );
   }
 }

@@ -40,15 +40,7 @@ export interface KernelExports {
   convPoolF32(...args: number[]): void;
   convPoolScratchBytes(...args: number[]): number;
   convPoolU8ScratchBytes(k: number, ldb: number, pkh: number, pkw: number, pow: number): number;
-  affineSigns(
-    src: number,
-    dst: number,
-    rows: number,
-    c: number,
-    mult: number,
-    bias: number,
-    rowWords: number,
-  ): void;
+  thresholdSigns(...args: number[]): void;
 }
 
 /** Row-range job kinds of runJob (assembly/jobs.ts, same numbers). */
@@ -57,7 +49,7 @@ export const JOB = {
   im2colBits: 2,
   outBits: 3,
   outFloat: 4,
-  affineSigns: 5,
+  thresholdSigns: 5,
   denseU8: 6,
   maxPool: 7,
   convPoolU8: 8,

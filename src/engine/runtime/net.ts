@@ -186,7 +186,7 @@ export class Net {
       graph.nodes.filter((n) => n.op === 'softmax' || n.op === 'concat').map((n) => n.name),
     );
     this.splittable = graph.nodes.every((n) => n.inputs.every((i) => !jsSteps.has(i)));
-    this.fusions = planFusions(k, this.prepared, graph);
+    this.fusions = planFusions(k, this.prepared, graph, checked.values);
     this.floatInputNeeded = prepareU8(k, this.prepared, graph, this.fusions);
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
@@ -435,11 +435,16 @@ export class Net {
       return dst;
     }
     const dst = k.alloc(valueBytes(info, n));
-    if (f.kind === 'affineSigns') {
+    if (f.kind === 'thresholdSigns') {
       const c = x.info.shape[x.info.shape.length - 1];
       const rows = n * sizeOf(x.info.shape.slice(0, -1));
-      const a = f.first.affine!;
-      k.job(JOB.affineSigns, [x.ptr, dst, c, a.mult, a.bias, wordsFor(c)], [], rows, rows * c);
+      k.job(
+        JOB.thresholdSigns,
+        [x.ptr, dst, c, f.sign, f.thr, f.special, f.range, wordsFor(c)],
+        [],
+        rows,
+        rows * c,
+      );
       return dst;
     }
     const { first: conv, second: pool } = f;
@@ -788,23 +793,29 @@ export class Net {
  */
 type Fusion =
   | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
-  | { kind: 'affineSigns'; first: PreparedOther; second: PreparedOther }
+  | ({ kind: 'thresholdSigns'; first: PreparedOther } & SignChain)
   | ({ kind: 'denseSigns'; first: PreparedFloatMatmul } & SignChain);
 
 /** The affine / relu nodes and the binarize after a layer, with each unit's threshold rule in wasm memory. */
 interface SignChain {
   chain: PreparedOther[];
   second: PreparedOther;
-  /** See floatThreshold: sign and threshold f32 [units], special u8 [units], [lo, hi] f32 [units, 2]. */
+  /** See floatThreshold: sign and threshold f32 [units], special u8 [units], range f32 [2, units] (lo, hi). */
   sign: number;
   thr: number;
   special: number;
   range: number;
 }
 /** Nodes a fusion covers after its first one. */
-const fusedLength = (f: Fusion) => (f.kind === 'denseSigns' ? f.chain.length + 1 : 1);
+const fusedLength = (f: Fusion) =>
+  f.kind === 'denseSigns' ? f.chain.length + 1 : f.kind === 'thresholdSigns' ? f.chain.length : 1;
 
-function planFusions(k: Kernels, prepared: PreparedNode[], graph: Graph): Map<number, Fusion> {
+function planFusions(
+  k: Kernels,
+  prepared: PreparedNode[],
+  graph: Graph,
+  values: Map<string, ValueInfo>,
+): Map<number, Fusion> {
   const uses = new Map<string, number>();
   for (const node of graph.nodes) for (const i of node.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   for (const o of graph.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
@@ -827,19 +838,24 @@ function planFusions(k: Kernels, prepared: PreparedNode[], graph: Graph): Map<nu
     ) {
       out.set(i, { kind: 'convPool', first: a, second: b });
       i++;
-    } else if (a.op === 'other' && a.node.op === 'affine' && !a.node.divisor && bn.op === 'binarize') {
-      out.set(i, { kind: 'affineSigns', first: a, second: b });
-      i++;
+    } else if (a.op === 'other' && (a.node.op === 'affine' || a.node.op === 'relu')) {
+      const c = values.get(a.node.inputs[0])!.shape.at(-1)!;
+      const chain = signChain(k, prepared, i + 1, a.node.name, graph, uses, { kind: 'float' }, c, [a]);
+      if (chain) {
+        out.set(i, { kind: 'thresholdSigns', first: a, ...chain });
+        i += fusedLength(out.get(i)!);
+      }
     }
   }
   return out;
 }
 
 /**
- * The affine / relu nodes from prepared[j] on up to a binarize, each reading the one before (`prev` is the
- * layer's output) as its single consumer, with each unit's chain (the layer's output transform, the
- * affines, relus and sign) reduced to a float threshold on the layer's sum (floatThreshold) and placed
- * in wasm memory. Null when there is no such chain or a unit's chain has no threshold form.
+ * The affine / relu nodes from prepared[j] on up to a binarize, each reading the one before (`prev` is
+ * the value before prepared[j]) as its single consumer, after the nodes already in `chain`, with each
+ * unit's chain (`transform`, the layer's output transform or the identity, then the affines, relus and
+ * sign) reduced to a float threshold (floatThreshold) and placed in wasm memory. Null when there is no
+ * such chain or a unit's chain has no threshold form.
  */
 function signChain(
   k: Kernels,
@@ -850,8 +866,8 @@ function signChain(
   uses: Map<string, number>,
   transform: FloatTransform,
   units: number,
+  chain: PreparedOther[] = [],
 ): SignChain | null {
-  const chain: PreparedOther[] = [];
   for (; ; j++) {
     const p = prepared[j];
     if (p?.op !== 'other' || p.node.inputs[0] !== prev || uses.get(prev) !== 1) return null;
@@ -875,8 +891,8 @@ function signChain(
     sign[c] = th.sign;
     thr[c] = th.threshold;
     special[c] = th.special;
-    range[2 * c] = th.lo;
-    range[2 * c + 1] = th.hi;
+    range[c] = th.lo;
+    range[units + c] = th.hi;
   }
   return {
     chain,

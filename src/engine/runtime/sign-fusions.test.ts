@@ -19,7 +19,7 @@ function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, label: stri
  * trace() runs sgemm and every node on its own (tfjs's order). A single differing bit changes every
  * output of the bdense by 2.
  */
-function graph(rng: Random, k: number, units: number, mean?: (c: number) => number) {
+function graph(rng: Random, k: number, units: number, mean?: (c: number) => number, packed = true) {
   const b = new GraphBuilder('x', [k]);
   const transform: FloatTransform =
     rng.next() < 0.5
@@ -34,10 +34,12 @@ function graph(rng: Random, k: number, units: number, mean?: (c: number) => numb
     op: 'dense',
     inputs: [b.input],
     units,
-    weights: b.constant('w', 'uint32', [units, wordsFor(k)], randomPacked(rng, units, k)),
+    weights: packed
+      ? b.constant('w', 'uint32', [units, wordsFor(k)], randomPacked(rng, units, k))
+      : b.constant('w', 'float32', [k, units], randomNormal(rng, k * units)),
     transform,
   });
-  const steps = mean ? 1 : rng.int(4);
+  const steps = mean || !packed ? 1 + rng.int(3) : rng.int(4);
   for (let s = 0; s < steps; s++) {
     const kind = mean ? 0 : rng.int(3);
     const gamma = randomNormal(rng, units).map((v, c) => (c % 13 === 7 ? 0 : v));
@@ -85,7 +87,7 @@ function graph(rng: Random, k: number, units: number, mean?: (c: number) => numb
   return { graph: b.build([y]), dense: 'dense_0', y };
 }
 
-describe('dense + affine / relu chain + binarize (denseSigns) gives the unfused bits', () => {
+describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) give the unfused bits', () => {
   it('over random sizes, chains and batch sizes (1 to 11: blocks of 4 rows and their remainders)', async () => {
     const rng = new Random(91);
     for (let trial = 0; trial < 30; trial++) {
@@ -155,5 +157,22 @@ describe('dense + affine / relu chain + binarize (denseSigns) gives the unfused 
     const x = randomNormal(rng, 64 * 784);
     expectSame(net.predict(x, [64, 784]).data, net.trace(x, [64, 784]).get(y)!.data, 'batch 64');
     net.dispose();
+  });
+
+  it('after float weights: the affine / relu chain + binarize by thresholds (thresholdSigns), NaN and infinities included', async () => {
+    const rng = new Random(95);
+    for (let trial = 0; trial < 20; trial++) {
+      const k = 1 + rng.int(60);
+      const units = 1 + rng.int(70);
+      const { graph: g, y } = graph(rng, k, units, undefined, false);
+      const net = await loadGraph(g);
+      expect(net.info.fused.length, `trial ${trial}`).toBe(1);
+      expect(net.info.fused[0], `trial ${trial}`).toMatch(/^(affine|relu)\+binarize /);
+      const n = 1 + rng.int(6);
+      const x = randomNormal(rng, n * k, [1, 1e19, 1e-3][trial % 3]);
+      if (trial % 4 === 1)
+        for (const v of [Number.NaN, Infinity, -Infinity, 3e38, -0]) x[rng.int(x.length)] = v;
+      expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
+    }
   });
 });
