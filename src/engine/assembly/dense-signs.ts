@@ -43,40 +43,78 @@ export function denseSigns(
   const words = (units + 31) >> 5;
   const tables = scratch;
   const acc = scratch + <usize>CHUNK * 4096;
-  const height = <f64>(k + 8 + groups);
   for (let r0 = 0; r0 < m; r0 += 4) {
     const rows = min(4, m - r0);
     if (rows == 1) lutSumsRow(a + <usize>r0 * k * 4, k, w, rowBytes, units, tables, acc);
     else lutSums(a + <usize>r0 * k * 4, rows, k, w, rowBytes, units, tables, acc);
-    for (let i = 0; i < rows; i++) {
-      const x = a + <usize>(r0 + i) * k * 4;
-      let s: f64 = 0;
-      for (let t = 0; t < k; t++) s += abs<f64>(<f64>load<f32>(x + <usize>t * 4));
-      // s != s: NaN; the comparison is false for NaN and Infinity.
-      const certified = s < S_MAX;
-      // Rounded up to float32 (the factor covers the f64 -> f32 rounding).
-      const bound = <f32>(2 * height * UNIT * s * 1.000001);
-      const q = dst + <usize>(r0 + i) * words * 4;
-      for (let wi = 0; wi < words; wi++) {
-        let word: u32 = 0;
-        const u1 = min(units, (wi + 1) << 5);
-        for (let u = wi << 5; u < u1; u++) {
-          const o = <usize>u * 4;
-          const sg = load<f32>(sign + o);
-          const th = load<f32>(thr + o);
-          let bit: u32 = 0;
-          if (certified && sg == 0) bit = <f32>0 < th ? 1 : 0;
-          else {
-            const d = sg * load<f32>(acc + <usize>u * 16 + <usize>i * 4) - th;
-            if (certified && d > bound) bit = 0;
-            else if (certified && d < -bound) bit = 1;
-            else bit = exactBit(x, w + <usize>u * rowBytes, k, sg, th, load<u8>(special + <usize>u), range + <usize>u * 4, units);
-          }
-          word |= bit << <u32>(u & 31);
-        }
-        store<u32>(q + <usize>wi * 4, word);
+    for (let i = 0; i < rows; i++)
+      certifyRow(
+        a + <usize>(r0 + i) * k * 4, k, acc + <usize>i * 4, 16, w, units, k + 8 + groups, 0,
+        sign, thr, special, range, dst + <usize>(r0 + i) * words * 4,
+      );
+  }
+}
+
+/**
+ * denseSigns on 8-bit input: the same bits from denseU8's sums c [m, ldb] (the exact integer product,
+ * scaled and rounded once, see sgemm.ts), certified the same way against tfjs's sum of the float input
+ * x_t = f32(q_t * scale + offset) (xtab [256]: that float for each byte): c differs from the exact sum
+ * of the x_t by at most 2^-24 (sum |x_t| + |c|) (the rounding of each x_t, then of c), and tfjs's sum
+ * from it by gamma_(K-1) sum |x_t|, so the bound counts K + 2 terms, plus `absErr` for c's float64
+ * evaluation (scale D + offset colsum: 2^-50 K (255 |scale| + |offset|) covers it). The exact sums read
+ * the x_t from xtab. `scratch`: k floats.
+ */
+export function denseSignsU8(
+  q: usize, c: usize, ldb: i32, w: usize, dst: usize, m: i32, k: i32, units: i32,
+  sign: usize, thr: usize, special: usize, range: usize, xtab: usize, absErr: f64, scratch: usize,
+): void {
+  const words = (units + 31) >> 5;
+  for (let r = 0; r < m; r++) {
+    const row = q + <usize>r * k;
+    for (let t = 0; t < k; t++) store<f32>(scratch + <usize>t * 4, load<f32>(xtab + (<usize>load<u8>(row + <usize>t) << 2)));
+    certifyRow(
+      scratch, k, c + <usize>r * ldb * 4, 4, w, units, k + 2, absErr, sign, thr, special, range,
+      dst + <usize>r * words * 4,
+    );
+  }
+}
+
+/**
+ * The packed bits of one row (see denseSigns) from fast sums acc[u] (at acc + u * accStride), each
+ * within 2 terms 2^-24 sum |x_t| + absErr of tfjs's sum of the float row x (terms: the number of
+ * roundings along the two sums' longest chains), or from the sum in tfjs's order where that cannot
+ * decide.
+ */
+function certifyRow(
+  x: usize, k: i32, acc: usize, accStride: usize, w: usize, units: i32, terms: i32, absErr: f64,
+  sign: usize, thr: usize, special: usize, range: usize, q: usize,
+): void {
+  const rowBytes = <usize>((k + 31) >> 5) * 4;
+  const words = (units + 31) >> 5;
+  let s: f64 = 0;
+  for (let t = 0; t < k; t++) s += abs<f64>(<f64>load<f32>(x + <usize>t * 4));
+  // s != s: NaN; the comparison is false for NaN and Infinity.
+  const certified = s < S_MAX;
+  // Rounded up to float32 (the factor covers the f64 -> f32 rounding).
+  const bound = <f32>((2 * <f64>terms * UNIT * s + absErr) * 1.000001);
+  for (let wi = 0; wi < words; wi++) {
+    let word: u32 = 0;
+    const u1 = min(units, (wi + 1) << 5);
+    for (let u = wi << 5; u < u1; u++) {
+      const o = <usize>u * 4;
+      const sg = load<f32>(sign + o);
+      const th = load<f32>(thr + o);
+      let bit: u32 = 0;
+      if (certified && sg == 0) bit = <f32>0 < th ? 1 : 0;
+      else {
+        const d = sg * load<f32>(acc + <usize>u * accStride) - th;
+        if (certified && d > bound) bit = 0;
+        else if (certified && d < -bound) bit = 1;
+        else bit = exactBit(x, w + <usize>u * rowBytes, k, sg, th, load<u8>(special + <usize>u), range + o, units);
       }
+      word |= bit << <u32>(u & 31);
     }
+    store<u32>(q + <usize>wi * 4, word);
   }
 }
 

@@ -55,6 +55,7 @@ export const JOB = {
   convPoolU8: 8,
   outBitsAcc: 9,
   denseSigns: 10,
+  denseSignsU8: 11,
 } as const;
 
 /** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */

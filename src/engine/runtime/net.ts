@@ -409,21 +409,41 @@ export class Net {
     const k = this.k;
     if (f.kind === 'denseSigns') {
       const dense = f.first;
-      // 8-bit input read by denseU8: its exact integer sums, then the chain node by node.
+      const units = (dense.node as Extract<GraphNode, { op: 'dense' }>).units;
+      // 8-bit input read by denseU8: its sums, certified against tfjs's sums of the float input.
       if (dense.u8 && x.u8) {
-        const values = this.model.checked.values;
-        let slot: Slot = {
-          ptr: this.runNode(dense, [x], values.get(dense.node.name)!, n),
-          info: values.get(dense.node.name)!,
-        };
-        for (const p of [...f.chain, f.second]) {
-          const pInfo = values.get(p.node.name)!;
-          slot = { ptr: this.runNode(p, [slot], pInfo, n), info: pInfo };
-        }
-        return slot.ptr;
+        const c = k.alloc(n * dense.ldb * 4);
+        this.denseU8(dense, x.u8, c, n);
+        const q = this.model.graph.inputs[0].uint8!;
+        const absErr = 2 ** -50 * dense.k * (255 * Math.abs(q.scale) + Math.abs(q.offset));
+        const dst = k.alloc(valueBytes(info, n));
+        k.job(
+          JOB.denseSignsU8,
+          // Slot 13 pads absErr (f64) to byte 56.
+          [
+            x.u8,
+            c,
+            dense.ldb,
+            dense.packed,
+            dst,
+            dense.k,
+            units,
+            f.sign,
+            f.thr,
+            f.special,
+            f.range,
+            f.xtab,
+            0,
+            ...f64Slots(absErr),
+          ],
+          [],
+          n,
+          n * units,
+          dense.k * 4,
+        );
+        return dst;
       }
       const dst = k.alloc(valueBytes(info, n));
-      const units = (dense.node as Extract<GraphNode, { op: 'dense' }>).units;
       k.job(
         JOB.denseSigns,
         [x.ptr, dst, dense.k, units, dense.packed, f.sign, f.thr, f.special, f.range],
@@ -637,17 +657,8 @@ export class Net {
           }
         }
         const c = k.alloc(m * p.ldb * 4);
-        const q = this.model.graph.inputs[0].uint8;
         // 8-bit input and +-1 weights: exact integer products (see denseU8 in sgemm.ts).
-        if (p.u8 && x.u8 && q)
-          k.job(
-            JOB.denseU8,
-            [x.u8, c, p.k, units, p.ldb, p.u8.idx, p.u8.colsum, ...f64Slots(q.scale), ...f64Slots(q.offset)],
-            [],
-            m,
-            m * p.k * 8,
-            Math.ceil(p.k / 4) * 32 + 128,
-          );
+        if (p.u8 && x.u8) this.denseU8(p, x.u8, c, m);
         else k.sgemm(a, p.weights, c, m, p.k, p.ldb);
         const dst = k.alloc(valueBytes(info, n));
         const t = p.transform;
@@ -657,6 +668,20 @@ export class Net {
       default:
         return this.runOther(p, ins, info, n);
     }
+  }
+
+  /** c [m, ldb] = the dense product of the graph's 8-bit input rows at u8 with p's +-1 weights (denseU8). */
+  private denseU8(p: PreparedFloatMatmul, u8: number, c: number, m: number): void {
+    const q = this.model.graph.inputs[0].uint8!;
+    const units = (p.node as Extract<GraphNode, { op: 'dense' }>).units;
+    this.k.job(
+      JOB.denseU8,
+      [u8, c, p.k, units, p.ldb, p.u8!.idx, p.u8!.colsum, ...f64Slots(q.scale), ...f64Slots(q.offset)],
+      [],
+      m,
+      m * p.k * 8,
+      Math.ceil(p.k / 4) * 32 + 128,
+    );
   }
 
   private gemmAndTransform(
@@ -794,7 +819,12 @@ export class Net {
 type Fusion =
   | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
   | ({ kind: 'thresholdSigns'; first: PreparedOther } & SignChain)
-  | ({ kind: 'denseSigns'; first: PreparedFloatMatmul } & SignChain);
+  | ({
+      kind: 'denseSigns';
+      first: PreparedFloatMatmul;
+      /** With an 8-bit graph input: the float f32(q * scale + offset) of each byte q (f32 [256]), else 0. */
+      xtab: number;
+    } & SignChain);
 
 /** The affine / relu nodes and the binarize after a layer, with each unit's threshold rule in wasm memory. */
 interface SignChain {
@@ -915,7 +945,9 @@ function denseSignsFusion(
   const dense = prepared[i] as PreparedFloatMatmul;
   const node = dense.node as Extract<GraphNode, { op: 'dense' }>;
   const chain = signChain(k, prepared, i + 1, node.name, graph, uses, node.transform, node.units);
-  return chain && { kind: 'denseSigns', first: dense, ...chain };
+  const q = graph.inputs[0].uint8;
+  const xtab = q ? k.put(Float32Array.from({ length: 256 }, (_, v) => v * q.scale + q.offset)) : 0;
+  return chain && { kind: 'denseSigns', first: dense, xtab, ...chain };
 }
 
 /**

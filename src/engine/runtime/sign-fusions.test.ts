@@ -175,4 +175,31 @@ describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) giv
       expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
     }
   });
+
+  it('8-bit input: denseU8 sums certified against tfjs sums of the floats q / 127.5 - 1, ties included', async () => {
+    const scaling = { scale: 1 / 127.5, offset: -1 };
+    const rng = new Random(96);
+    for (let trial = 0; trial < 6; trial++) {
+      const k = 100 + rng.int(700);
+      const units = 20 + rng.int(60);
+      const n = 1 + rng.int(9);
+      const bytes = Uint8Array.from({ length: n * k }, () => rng.int(256));
+      const floats = Float32Array.from(bytes, (q) => q * scaling.scale + scaling.offset);
+      const probe = graph(new Random(700 + trial), k, units);
+      const sums = (await loadGraph(probe.graph)).trace(floats.subarray(0, k), [1, k]).get(probe.dense)!.data;
+      // Half the trials: every unit's BatchNorm mean at row 0's float sum (value exactly 0 there).
+      const { graph: g, y } = graph(
+        new Random(700 + trial),
+        k,
+        units,
+        trial % 2 ? (c) => sums[c] : undefined,
+      );
+      const net = await loadGraph(g);
+      const want = net.trace(floats, [n, k]).get(y)!.data;
+      g.inputs[0].uint8 = scaling;
+      const u8 = await loadGraph(g);
+      expect(u8.info.uint8Nodes, `trial ${trial}`).toEqual(['dense_0']);
+      expectSame(u8.predict(bytes, [n, k]).data, want, `trial ${trial} (k ${k}, units ${units}, n ${n})`);
+    }
+  });
 });
