@@ -78,5 +78,7 @@ export function writeAtomic(path: string, text: string): void {
 /** The command line that reproduces this run. */
 export function commandLine(): string {
   const script = process.argv[1]?.replace(/^.*\/bench\//, 'bench/') ?? '';
-  return ['npx tsx', script, ...process.argv.slice(2)].join(' ');
+  // Arguments with shell characters (e.g. JSON) in single quotes, so the line can be pasted back.
+  const quote = (a: string) => (/^[\w./,=:@+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['npx tsx', script, ...process.argv.slice(2).map(quote)].join(' ');
 }

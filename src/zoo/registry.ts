@@ -48,7 +48,7 @@ const entries: ZooEntry[] = [
   {
     name: 'quicknet-tiny',
     description:
-      'Residual binarized CNN in the QuickNet family: float stem, 5 binary 3x3 blocks with real-valued shortcuts, 110,592 1-bit weights',
+      'Residual binarized CNN in the QuickNet family: float stem, 5 binary 3x3 blocks with real-valued shortcuts, 248,832 1-bit weights',
     build: quicknetTiny,
   },
 ];

@@ -90,11 +90,17 @@ describe('parameter counts per precision (hand-computed)', () => {
     expect(countParams(get('lenet5'))).toEqual({ oneBit: 0, trainable32: 61706 - 226, nonTrainable32: 452 });
   });
 
-  it('quicknet-tiny: 110,592 1-bit', () => {
-    // Binary: stage 1 2 * 3*3*32*32 = 18,432; transition 3*3*32*64 = 18,432; stage 2 2 * 3*3*64*64 = 73,728.
-    // Float: stem 5*5*1*32 = 800; BN gamma + beta 2 * (32 + 2*32 + 3*64) = 576; head 64*10 + 10 = 650.
-    // Moving statistics 2 * 288 = 576.
+  it('quicknet-tiny: 248,832 1-bit', () => {
+    // Binary: stage 1 2 * 3*3*48*48 = 41,472; transition 3*3*48*96 = 41,472; stage 2 2 * 3*3*96*96 = 165,888.
+    // Float: stem 5*5*1*48 = 1,200; BN gamma + beta 2 * (48 + 2*48 + 3*96) = 864; head 96*10 + 10 = 970.
+    // Moving statistics 2 * 432 = 864.
     expect(countParams(get('quicknet-tiny'))).toEqual({
+      oneBit: 248832,
+      trainable32: 1200 + 864 + 970,
+      nonTrainable32: 864,
+    });
+    // The narrower variant of the first accuracy runs: filters [32, 64].
+    expect(countParams(get('quicknet-tiny', { filters: [32, 64] }))).toEqual({
       oneBit: 110592,
       trainable32: 800 + 576 + 650,
       nonTrainable32: 576,

@@ -70,10 +70,10 @@ describe('zoo networks: engine equals tfjs (seeded latent weights, non-trivial B
       // The BN after the float first layer and its float max-pool feeds a sign: kept in the BatchNorm form.
       affine: 1,
     },
-    // Five binary 3x3 convs: 32->32 twice, 32->64, 64->64 twice (the stem and head are float).
+    // Five binary 3x3 convs: 48->48 twice, 48->96, 96->96 twice (the stem and head are float).
     {
       name: 'quicknet-tiny',
-      binaryWords: 2 * words(32, 9, 32) + words(64, 9, 32) + 2 * words(64, 9, 64),
+      binaryWords: 2 * words(48, 9, 48) + words(96, 9, 48) + 2 * words(96, 9, 96),
       bitOps: 0,
       // Each of its 6 BatchNorms feeds a residual add: kept in tfjs-backend-wasm's BatchNorm form.
       affine: 6,
