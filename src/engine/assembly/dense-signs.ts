@@ -85,7 +85,7 @@ export function denseSignsU8(
  * roundings along the two sums' longest chains), or from the sum in tfjs's order where that cannot
  * decide.
  */
-function certifyRow(
+@inline function certifyRow(
   x: usize, k: i32, acc: usize, accStride: usize, w: usize, units: i32, terms: i32, absErr: f64,
   sign: usize, thr: usize, special: usize, range: usize, q: usize,
 ): void {
