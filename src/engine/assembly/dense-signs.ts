@@ -10,9 +10,9 @@ const UNIT: f64 = 5.9604644775390625e-8;
 /** Rows whose sum of |x| reaches 2^100 (or is not finite) are summed exactly, output by output. */
 const S_MAX: f64 = 1.2676506002282294e30;
 
-/** Bytes of scratch denseSigns needs: CHUNK tables of a block of 4 rows and the block's sums. */
+/** Bytes of scratch denseSigns needs: CHUNK tables of a block of 4 rows and the block's sums, twice. */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 4096 + ((units + 3) & ~3) * 16;
+  return CHUNK * 4096 + ((units + 3) & ~3) * 32;
 }
 
 /**
@@ -43,13 +43,31 @@ export function denseSigns(
   const words = (units + 31) >> 5;
   const tables = scratch;
   const acc = scratch + <usize>CHUNK * 4096;
+  const units4 = (units + 3) & ~3;
+  // The block's sums by row: [4, units4].
+  const byRow = acc + <usize>units4 * 16;
   for (let r0 = 0; r0 < m; r0 += 4) {
     const rows = min(4, m - r0);
     if (rows == 1) lutSumsRow(a + <usize>r0 * k * 4, k, w, rowBytes, units, tables, acc);
     else lutSums(a + <usize>r0 * k * 4, rows, k, w, rowBytes, units, tables, acc);
+    for (let u = 0; u < units4; u += 4) {
+      // 4 x 4 transpose: lanes (rows) of units u .. u + 3 -> units of rows 0 .. 3.
+      const p = acc + (<usize>u << 4);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+      const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const o = byRow + (<usize>u << 2);
+      const row = <usize>units4 << 2;
+      v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(o + row, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+      v128.store(o + 2 * row, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+      v128.store(o + 3 * row, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+    }
     for (let i = 0; i < rows; i++)
       certifyRow(
-        a + <usize>(r0 + i) * k * 4, k, acc + <usize>i * 4, 16, w, units, k + 8 + groups, 0,
+        a + <usize>(r0 + i) * k * 4, k, byRow + (<usize>i * units4 << 2), w, units, k + 8 + groups, 0,
         sign, thr, special, range, dst + <usize>(r0 + i) * words * 4,
       );
   }
@@ -73,49 +91,61 @@ export function denseSignsU8(
     const row = q + <usize>r * k;
     for (let t = 0; t < k; t++) store<f32>(scratch + <usize>t * 4, load<f32>(xtab + (<usize>load<u8>(row + <usize>t) << 2)));
     certifyRow(
-      scratch, k, c + <usize>r * ldb * 4, 4, w, units, k + 2, absErr, sign, thr, special, range,
+      scratch, k, c + <usize>r * ldb * 4, w, units, k + 2, absErr, sign, thr, special, range,
       dst + <usize>r * words * 4,
     );
   }
 }
 
 /**
- * The packed bits of one row (see denseSigns) from fast sums acc[u] (at acc + u * accStride), each
- * within 2 terms 2^-24 sum |x_t| + absErr of tfjs's sum of the float row x (terms: the number of
- * roundings along the two sums' longest chains), or from the sum in tfjs's order where that cannot
- * decide.
+ * The packed bits of one row (see denseSigns) from fast sums acc[u] (contiguous floats), each within
+ * 2 terms 2^-24 sum |x_t| + absErr of tfjs's sum of the float row x (terms: the number of roundings
+ * along the two sums' longest chains), or from the sum in tfjs's order where that cannot decide. Four
+ * units at a time; a row that cannot be certified (sum |x| NaN, infinite or >= 2^100) gets a NaN
+ * bound, so that every comparison fails and each unit is summed exactly.
  */
 @inline function certifyRow(
-  x: usize, k: i32, acc: usize, accStride: usize, w: usize, units: i32, terms: i32, absErr: f64,
+  x: usize, k: i32, acc: usize, w: usize, units: i32, terms: i32, absErr: f64,
   sign: usize, thr: usize, special: usize, range: usize, q: usize,
 ): void {
   const rowBytes = <usize>((k + 31) >> 5) * 4;
   const words = (units + 31) >> 5;
   let s: f64 = 0;
   for (let t = 0; t < k; t++) s += abs<f64>(<f64>load<f32>(x + <usize>t * 4));
-  // s != s: NaN; the comparison is false for NaN and Infinity.
-  const certified = s < S_MAX;
-  // Rounded up to float32 (the factor covers the f64 -> f32 rounding).
-  const bound = <f32>((2 * <f64>terms * UNIT * s + absErr) * 1.000001);
+  // Rounded up to float32 (the factor covers the f64 -> f32 rounding); s != s: NaN.
+  const bound: f32 = s < S_MAX ? <f32>((2 * <f64>terms * UNIT * s + absErr) * 1.000001) : NaN;
+  const hi = f32x4.splat(bound);
+  const lo = f32x4.splat(-bound);
   for (let wi = 0; wi < words; wi++) {
     let word: u32 = 0;
     const u1 = min(units, (wi + 1) << 5);
-    for (let u = wi << 5; u < u1; u++) {
+    let u = wi << 5;
+    for (; u + 3 < u1; u += 4) {
       const o = <usize>u * 4;
-      const sg = load<f32>(sign + o);
-      const th = load<f32>(thr + o);
-      let bit: u32 = 0;
-      if (certified && sg == 0) bit = <f32>0 < th ? 1 : 0;
-      else {
-        const d = sg * load<f32>(acc + <usize>u * accStride) - th;
-        if (certified && d > bound) bit = 0;
-        else if (certified && d < -bound) bit = 1;
-        else bit = exactBit(x, w + <usize>u * rowBytes, k, sg, th, load<u8>(special + <usize>u), range + o, units);
-      }
-      word |= bit << <u32>(u & 31);
+      const d = f32x4.sub(f32x4.mul(v128.load(acc + o), v128.load(sign + o)), v128.load(thr + o));
+      const one = i32x4.bitmask(f32x4.lt(d, lo));
+      const open = ~(one | i32x4.bitmask(f32x4.gt(d, hi))) & 15;
+      word |= (<u32>one) << <u32>(u & 31);
+      if (open)
+        for (let j = 0; j < 4; j++)
+          if ((open >> j) & 1) word |= exactUnit(x, k, w, rowBytes, u + j, units, sign, thr, special, range) << <u32>((u + j) & 31);
+    }
+    for (; u < u1; u++) {
+      const o = <usize>u * 4;
+      const d = load<f32>(acc + o) * load<f32>(sign + o) - load<f32>(thr + o);
+      if (d < -bound) word |= (<u32>1) << <u32>(u & 31);
+      else if (!(d > bound)) word |= exactUnit(x, k, w, rowBytes, u, units, sign, thr, special, range) << <u32>(u & 31);
     }
     store<u32>(q + <usize>wi * 4, word);
   }
+}
+
+/** exactBit for unit u, with its rule's constants. */
+@inline function exactUnit(
+  x: usize, k: i32, w: usize, rowBytes: usize, u: i32, units: i32, sign: usize, thr: usize, special: usize, range: usize,
+): u32 {
+  const o = <usize>u * 4;
+  return exactBit(x, w + <usize>u * rowBytes, k, load<f32>(sign + o), load<f32>(thr + o), load<u8>(special + <usize>u), range + o, units);
 }
 
 /** Groups of 8 inputs whose tables (4 KiB each) are built and read together: 32 KiB, an L1 data cache. */
