@@ -359,9 +359,11 @@ async function main() {
     'A row above 1e-4 holds a sign flip of an activation within rounding of 0 before a binarization. ' +
       "The engine evaluates a BatchNorm that feeds a sum or a sign as tfjs-backend-wasm's FusedBatchNorm kernel does " +
       '(bit for bit), and importing lowbit gives tfjs-backend-wasm an exact Sign (its own returns 0 for |x| < 2^-23), ' +
-      "so on float input the values before every sign are tfjs-wasm's. With uint8 input the first layer sums the " +
-      "integers exactly where tfjs's float sum rounds, so a value at rounding of 0 can take the other sign. The last " +
-      "column reruns those rows on tfjs's cpu backend (BatchNorm in float64, rounded once).",
+      "so on float input the values before every sign are tfjs-wasm's; where only the signs of a first dense layer " +
+      "are used (denseSigns, binary-mlp) they are certified to be tfjs's, on float and on uint8 input. With uint8 " +
+      "input a first conv (convPoolU8, larq-intro-cnn) sums the integers exactly where tfjs's float sum rounds, so a " +
+      "value at rounding of 0 could take the other sign. The last column reruns such rows on tfjs's cpu backend " +
+      '(BatchNorm in float64, rounded once).',
     '',
     '## Engine time by node (batch 64, fastest of the prefix runs; differences of prefixes)',
     '',
