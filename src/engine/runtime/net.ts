@@ -945,9 +945,10 @@ function denseSignsFusion(
   const dense = prepared[i] as PreparedFloatMatmul;
   const node = dense.node as Extract<GraphNode, { op: 'dense' }>;
   const chain = signChain(k, prepared, i + 1, node.name, graph, uses, node.transform, node.units);
+  if (!chain) return null;
   const q = graph.inputs[0].uint8;
   const xtab = q ? k.put(Float32Array.from({ length: 256 }, (_, v) => v * q.scale + q.offset)) : 0;
-  return chain && { kind: 'denseSigns', first: dense, xtab, ...chain };
+  return { kind: 'denseSigns', first: dense, xtab, ...chain };
 }
 
 /**
