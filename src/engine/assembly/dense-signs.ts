@@ -10,9 +10,9 @@ const UNIT: f64 = 5.9604644775390625e-8;
 /** Rows whose sum of |x| reaches 2^100 (or is not finite) are summed exactly, output by output. */
 const S_MAX: f64 = 1.2676506002282294e30;
 
-/** Bytes of scratch denseSigns needs: CHUNK tables of a block of 4 rows and the block's sums, twice. */
+/** Bytes of scratch denseSigns needs: CHUNK tables of two blocks of 4 rows, their sums and one block's by row. */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 4096 + ((units + 3) & ~3) * 32;
+  return CHUNK * 8192 + ((units + 3) & ~3) * 48;
 }
 
 /**
@@ -42,34 +42,42 @@ export function denseSigns(
   const rowBytes = <usize>((k + 31) >> 5) * 4;
   const words = (units + 31) >> 5;
   const tables = scratch;
-  const acc = scratch + <usize>CHUNK * 4096;
   const units4 = (units + 3) & ~3;
-  // The block's sums by row: [4, units4].
-  const byRow = acc + <usize>units4 * 16;
-  for (let r0 = 0; r0 < m; r0 += 4) {
-    const rows = min(4, m - r0);
-    if (rows == 1) lutSumsRow(a + <usize>r0 * k * 4, k, w, rowBytes, units, tables, acc);
-    else lutSums(a + <usize>r0 * k * 4, rows, k, w, rowBytes, units, tables, acc);
-    for (let u = 0; u < units4; u += 4) {
-      // 4 x 4 transpose: lanes (rows) of units u .. u + 3 -> units of rows 0 .. 3.
-      const p = acc + (<usize>u << 4);
-      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
-      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-      const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-      const o = byRow + (<usize>u << 2);
-      const row = <usize>units4 << 2;
-      v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-      v128.store(o + row, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-      v128.store(o + 2 * row, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-      v128.store(o + 3 * row, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+  // Two blocks' sums by unit ([units4, 4] each), then one block's by row ([4, units4]).
+  const accA = scratch + <usize>CHUNK * 8192;
+  const accB = accA + <usize>units4 * 16;
+  const byRow = accB + <usize>units4 * 16;
+  for (let r0 = 0; r0 < m; r0 += 8) {
+    const rows = min(8, m - r0);
+    const x = a + <usize>r0 * k * 4;
+    if (rows == 1) lutSumsRow(x, k, w, rowBytes, units, tables, accA);
+    else lutSums(x, min(4, rows), max(0, rows - 4), k, w, rowBytes, units, tables, accA, accB);
+    for (let i0 = 0; i0 < rows; i0 += 4) {
+      transpose(i0 == 0 ? accA : accB, byRow, units4);
+      for (let i = i0; i < min(rows, i0 + 4); i++)
+        certifyRow(
+          x + <usize>i * k * 4, k, byRow + (<usize>(i - i0) * units4 << 2), w, units, k + 8 + groups, 0,
+          sign, thr, special, range, dst + <usize>(r0 + i) * words * 4,
+        );
     }
-    for (let i = 0; i < rows; i++)
-      certifyRow(
-        a + <usize>(r0 + i) * k * 4, k, byRow + (<usize>i * units4 << 2), w, units, k + 8 + groups, 0,
-        sign, thr, special, range, dst + <usize>(r0 + i) * words * 4,
-      );
+  }
+}
+
+/** [units4, 4] sums (4 lanes: rows) to [4, units4] (4 x 4 transposes). */
+@inline function transpose(acc: usize, byRow: usize, units4: i32): void {
+  const row = <usize>units4 << 2;
+  for (let u = 0; u < units4; u += 4) {
+    const p = acc + (<usize>u << 4);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+    const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+    const o = byRow + (<usize>u << 2);
+    v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(o + row, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+    v128.store(o + 2 * row, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+    v128.store(o + 3 * row, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
   }
 }
 
@@ -149,49 +157,64 @@ export function denseSignsU8(
 }
 
 /** Groups of 8 inputs whose tables (4 KiB each) are built and read together: 32 KiB, an L1 data cache. */
-const CHUNK = 8;
+const CHUNK = 4;
 
 /**
- * acc[u] (4 lanes: the block's rows) = the sum over groups g, in order from +0, of entry (byte g of
- * weight row u) of group g's table, where entry idx of group g holds, in lane i, the sum over b < 8 of
- * (bit b of idx ? -x_i[8g + b] : x_i[8g + b]), added in order of b from +0 (rows past the block and
- * inputs past k count as 0). The tables are built CHUNK groups at a time, and the partial sums go
- * through acc between chunks, which keeps every table read in L1.
+ * For two blocks of up to 4 rows (A at a, B at a + 4 k floats; rowsB may be 0): acc*[u] (4 lanes: the
+ * block's rows) = the sum over groups g, in order from +0, of entry (byte g of weight row u) of group
+ * g's table, where entry idx of group g holds, in lane i, the sum over b < 8 of (bit b of idx ?
+ * -x_i[8g + b] : x_i[8g + b]), added in order of b from +0 (rows past the block and inputs past k
+ * count as 0). Both blocks share each weight byte and address (half the index work per row). The
+ * tables are built CHUNK groups at a time (2 x 16 KiB), and the partial sums go through acc between
+ * chunks, which keeps every table read in L1.
  */
-function lutSums(a: usize, rows: i32, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize): void {
+function lutSums(
+  a: usize, rowsA: i32, rowsB: i32, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, accA: usize, accB: usize,
+): void {
   const groups = (k + 7) >> 3;
+  const b = a + <usize>k * 16;
+  const tablesB = tables + <usize>CHUNK * 4096;
   for (let g0 = 0; g0 < groups; g0 += CHUNK) {
     const g1 = min(groups, g0 + CHUNK);
-    for (let g = g0; g < g1; g++) buildTable(a, rows, k, g, tables + (<usize>(g - g0) << 12));
+    for (let g = g0; g < g1; g++) {
+      buildTable(a, rowsA, k, g, tables + (<usize>(g - g0) << 12));
+      // Without block B its tables are not built; its sums (read from whatever is there) are not used.
+      if (rowsB > 0) buildTable(b, rowsB, k, g, tablesB + (<usize>(g - g0) << 12));
+    }
     const first = g0 == 0;
     let u = 0;
-    // Four outputs at a time: independent chains of table loads.
-    for (; u + 3 < units; u += 4) {
-      const o = acc + (<usize>u << 4);
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    // Two outputs of two blocks at a time: four independent chains of table loads.
+    for (; u + 1 < units; u += 2) {
+      const oA = accA + (<usize>u << 4);
+      const oB = accB + (<usize>u << 4);
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
       if (!first) {
-        s0 = v128.load(o); s1 = v128.load(o, 16); s2 = v128.load(o, 32); s3 = v128.load(o, 48);
+        a0 = v128.load(oA); a1 = v128.load(oA, 16); b0 = v128.load(oB); b1 = v128.load(oB, 16);
       }
       const p0 = w + <usize>u * rowBytes;
       const p1 = p0 + rowBytes;
-      const p2 = p1 + rowBytes;
-      const p3 = p2 + rowBytes;
       for (let g = g0; g < g1; g++) {
-        const tg = tables + (<usize>(g - g0) << 12);
-        s0 = f32x4.add(s0, v128.load(tg + (<usize>load<u8>(p0 + <usize>g) << 4)));
-        s1 = f32x4.add(s1, v128.load(tg + (<usize>load<u8>(p1 + <usize>g) << 4)));
-        s2 = f32x4.add(s2, v128.load(tg + (<usize>load<u8>(p2 + <usize>g) << 4)));
-        s3 = f32x4.add(s3, v128.load(tg + (<usize>load<u8>(p3 + <usize>g) << 4)));
+        const e0 = tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p0 + <usize>g) << 4);
+        const e1 = tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p1 + <usize>g) << 4);
+        a0 = f32x4.add(a0, v128.load(e0));
+        b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
+        a1 = f32x4.add(a1, v128.load(e1));
+        b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
       }
-      v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+      v128.store(oA, a0); v128.store(oA, a1, 16); v128.store(oB, b0); v128.store(oB, b1, 16);
     }
     for (; u < units; u++) {
-      const o = acc + (<usize>u << 4);
-      let s0 = first ? f32x4.splat(0) : v128.load(o);
+      const oA = accA + (<usize>u << 4);
+      const oB = accB + (<usize>u << 4);
+      let a0 = first ? f32x4.splat(0) : v128.load(oA);
+      let b0 = first ? f32x4.splat(0) : v128.load(oB);
       const p0 = w + <usize>u * rowBytes;
-      for (let g = g0; g < g1; g++)
-        s0 = f32x4.add(s0, v128.load(tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p0 + <usize>g) << 4)));
-      v128.store(o, s0);
+      for (let g = g0; g < g1; g++) {
+        const e0 = tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p0 + <usize>g) << 4);
+        a0 = f32x4.add(a0, v128.load(e0));
+        b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
+      }
+      v128.store(oA, a0); v128.store(oB, b0);
     }
   }
 }
@@ -222,11 +245,11 @@ function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize): void {
 
 /**
  * lutSums for a block of one row (batch 1), in lane 0 of acc[u]: the same sums, with tables of one
- * float per entry (1 KiB per group, 4 CHUNK groups at a time) built 4 entries per vector operation.
+ * float per entry (1 KiB per group, 8 CHUNK groups at a time) built 4 entries per vector operation.
  */
 function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize): void {
   const groups = (k + 7) >> 3;
-  const chunk = 4 * CHUNK;
+  const chunk = 8 * CHUNK;
   for (let g0 = 0; g0 < groups; g0 += chunk) {
     const g1 = min(groups, g0 + chunk);
     for (let g = g0; g < g1; g++) {
