@@ -72,9 +72,11 @@ export interface NetInfo {
   /** WebAssembly memory in bytes after loading (weights and tables). */
   memoryBytes: number;
   /**
-   * Pairs of nodes that run as one kernel with bit for bit the same result ('conv2d+maxpool2d a b',
-   * 'affine+binarize a b'): a float conv2d whose only consumer is a max pool with non-overlapping
-   * windows; an affine whose only consumer is a binarize.
+   * Runs of nodes that run as one kernel with bit for bit the same result, as 'first+last a b' (first
+   * and last op, first and last node name): 'conv2d+maxpool2d', a float conv2d whose only consumer is
+   * a max pool with non-overlapping windows; 'dense+binarize' (denseSigns), a dense with +-1 weights
+   * whose output reaches a binarize only through affine / relu nodes; 'affine+binarize' or
+   * 'relu+binarize' (thresholdSigns), such a chain on any float value.
    */
   fused: string[];
   /**
