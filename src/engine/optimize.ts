@@ -1,6 +1,6 @@
 import { validateGraph } from './format/validate-graph.js';
 import type { Constant, FloatTransform, Graph, GraphNode, Range } from './ir.js';
-import { batchNormValue } from './reference/float.js';
+import { chainValue } from './reference/float.js';
 import { floatTransform, type ResolvedFloatTransform, thresholdsFromSign } from './reference/transform.js';
 import { sizeOf } from './shapes.js';
 
@@ -149,28 +149,6 @@ function fuseBinarize(graph: Graph, log: string[]): boolean {
     return true;
   }
   return false;
-}
-
-/**
- * The float32 value that a chain of affine and relu nodes (max-pools are skipped: they commute with
- * it, see fuseBinarize) gives channel c's value y, rounded as the engine's kernels (and tfjs) round:
- * the BatchNorm form as batchNormValue, a plain affine as f32(f32(y m) + b), relu as y > 0 ? y : 0.
- */
-export function chainValue(graph: Graph, chain: readonly GraphNode[], c: number, y: number): number {
-  for (const n of chain) {
-    if (n.op === 'affine' && n.divisor)
-      y = batchNormValue(
-        y,
-        f32(graph, n.multiplier)?.[c] ?? 1,
-        f32(graph, n.bias)?.[c] ?? 0,
-        f32(graph, n.mean)?.[c] ?? 0,
-        f32(graph, n.divisor)![c],
-      );
-    else if (n.op === 'affine')
-      y = Math.fround(Math.fround(y * (f32(graph, n.multiplier)?.[c] ?? 1)) + (f32(graph, n.bias)?.[c] ?? 0));
-    else if (n.op === 'relu') y = y > 0 ? y : 0;
-  }
-  return y;
 }
 
 function foldAffine(graph: Graph, log: string[]): boolean {

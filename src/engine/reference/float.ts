@@ -1,4 +1,4 @@
-import type { Padding } from '../ir.js';
+import type { Graph, GraphNode, Padding } from '../ir.js';
 import { sizeOf, windowAxis, wordsFor } from '../shapes.js';
 import type { ConvAttrs } from './binary.js';
 import type { BitTensor, FloatTensor, Tensor } from './tensor.js';
@@ -240,6 +240,34 @@ export function batchNormValue(
   divisor: number,
 ): number {
   return Math.fround(beta + Math.fround(Math.fround(x - mean) * gamma) / divisor);
+}
+
+/**
+ * The float32 value that a chain of affine and relu nodes (max-pools are skipped: they commute with
+ * it, see optimizeGraph) gives channel c's value y, rounded as the engine's kernels (and tfjs) round:
+ * the BatchNorm form as batchNormValue, a plain affine as f32(f32(y m) + b), relu as y > 0 ? y : 0.
+ */
+export function chainValue(graph: Graph, chain: readonly GraphNode[], c: number, y: number): number {
+  for (const n of chain) {
+    if (n.op === 'affine' && n.divisor)
+      y = batchNormValue(
+        y,
+        constant(graph, n.multiplier)?.[c] ?? 1,
+        constant(graph, n.bias)?.[c] ?? 0,
+        constant(graph, n.mean)?.[c] ?? 0,
+        constant(graph, n.divisor)![c],
+      );
+    else if (n.op === 'affine')
+      y = Math.fround(
+        Math.fround(y * (constant(graph, n.multiplier)?.[c] ?? 1)) + (constant(graph, n.bias)?.[c] ?? 0),
+      );
+    else if (n.op === 'relu') y = y > 0 ? y : 0;
+  }
+  return y;
+}
+
+function constant(graph: Graph, name: string | undefined): Float32Array | undefined {
+  return name ? (graph.constants[name].data as Float32Array) : undefined;
 }
 
 /** y = max(x, 0); -0 and NaN give 0. */

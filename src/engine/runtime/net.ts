@@ -2,7 +2,7 @@ import { ConfigError, describe, UnsupportedError } from '../../errors.js';
 import { type DecodedModel, decodeModel, encodeModel } from '../format/lbm.js';
 import { checkInput } from '../input-check.js';
 import type { FloatTransform, Graph, GraphNode, ValueInfo } from '../ir.js';
-import { chainValue } from '../optimize.js';
+import { chainValue } from '../reference/float.js';
 import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
 import { floatThreshold, floatTransform } from '../reference/transform.js';
