@@ -230,6 +230,22 @@ async function merge(): Promise<void> {
   console.log(markdown(merged));
 }
 
+/** --zoo-options: a JSON object, or a clear error saying what was received. */
+function parseZooOptions(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(
+      `--zoo-options: ${(e as Error).message} in ${JSON.stringify(text)}; expected a JSON object such as '{"filters":[48,96]}'`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`--zoo-options: received ${text}; expected a JSON object such as '{"filters":[48,96]}'`);
+  return value as Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
   if (hasFlag('merge')) return merge();
   const models = (flag('models') ?? 'larq-intro-cnn,larq-intro-cnn-float,binary-mlp,quicknet-tiny').split(
@@ -241,11 +257,13 @@ async function main(): Promise<void> {
   const epochsFlag = flag('epochs');
   const limit = flag('limit') ? Number(flag('limit')) : undefined;
   const tag = flag('tag') ?? models.join('+');
-  const zooOptionsFlag = flag('zoo-options');
-  const zooOptions = zooOptionsFlag ? (JSON.parse(zooOptionsFlag) as Record<string, unknown>) : undefined;
+  const zooOptions = parseZooOptions(flag('zoo-options'));
   const backendName = flag('backend');
   if (backendName) await setBackend(backendName);
   else await useFastestBackend();
+
+  // Options the zoo refuses are reported now, before any data is loaded or result written.
+  for (const name of models) zooGet(MODELS[name].zoo, { ...zooOptions, float: MODELS[name].float }).dispose();
 
   const dataName = flag('data') ?? 'fashion-mnist';
   const data = await loadDataset(dataName);
@@ -356,4 +374,9 @@ async function main(): Promise<void> {
   console.log(markdown(file));
 }
 
-await main();
+// A bad flag or option: its message and exit code 1 (an uncaught error would be rethrown through
+// tfjs-backend-wasm's own handler, which prints its minified source).
+await main().catch((e: unknown) => {
+  console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  process.exit(1);
+});
