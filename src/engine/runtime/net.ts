@@ -814,9 +814,9 @@ export class Net {
 }
 
 /**
- * Two consecutive nodes run as one kernel (bit for bit the same output, see assembly/fused.ts):
- * a float conv2d whose only consumer is a max pool with non-overlapping windows, or an affine whose
- * only consumer is a binarize.
+ * Consecutive nodes run as one kernel (bit for bit the same output): a float conv2d whose only consumer
+ * is a max pool with non-overlapping windows (assembly/fused.ts); a chain of affine / relu nodes ending
+ * in a binarize, on any float value (thresholdSigns) or after a dense with +-1 weights (denseSigns).
  */
 type Fusion =
   | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
@@ -838,6 +838,7 @@ interface SignChain {
   special: number;
   range: number;
 }
+
 /** Nodes a fusion covers after its first one. */
 const fusedLength = (f: Fusion) =>
   f.kind === 'denseSigns' ? f.chain.length + 1 : f.kind === 'thresholdSigns' ? f.chain.length : 1;
