@@ -10,9 +10,22 @@ const UNIT: f64 = 5.9604644775390625e-8;
 /** Rows whose sum of |x| reaches 2^100 (or is not finite) are summed exactly, output by output. */
 const S_MAX: f64 = 1.2676506002282294e30;
 
-/** Bytes of scratch denseSigns needs: CHUNK tables of two blocks of 4 rows, their sums and one block's by row. */
+/**
+ * Bytes of scratch denseSigns needs: CHUNK tables of two blocks of 4 rows, their sums, one block's by
+ * row, and certifyRow's list of undecided units.
+ */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 8192 + ((units + 3) & ~3) * 48;
+  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units);
+}
+
+/** Bytes of scratch denseSignsU8 needs: a row of k floats and certifyRow's list of undecided units. */
+export function denseSignsU8ScratchBytes(k: i32, units: i32): i32 {
+  return k * 4 + openBytes(units);
+}
+
+/** certifyRow's list of undecided units (i32 [units]) and its four exact sums. */
+@inline function openBytes(units: i32): i32 {
+  return units * 4 + 16;
 }
 
 /**
@@ -25,12 +38,13 @@ export function denseSignsScratchBytes(k: i32, units: i32): i32 {
  *
  * The fast sum is a table lookup (T-MAC, Wei et al. 2024), 4 rows per vector (one lane per row):
  * every 8 inputs, the 256 signed sums of a block's rows are built once, and each output adds one
- * entry per group. Both sums round: a sum of K terms x_t w_t over a tree of height h differs from the
- * exact one by at most gamma_h S, S = sum |x_t| (Higham, Accuracy and Stability of Numerical
- * Algorithms, 2002, sec. 4.2), with h = K - 1 for sgemm and h <= 8 + ceil(K / 8) here, so
- * |fast - exact| <= B = 2 (K + 8 + ceil(K / 8)) 2^-24 S. Where sign * fast - thr > B the bit is 0, where
- * it is < -B the bit is 1, and otherwise (near the threshold, a few outputs in a thousand) the sum is
- * redone in sgemm's order: the result is bit for bit what sgemm followed by the chain gives.
+ * entry per group. Both sums round: a sum of K terms x_t w_t whose terms each go through at most h
+ * roundings differs from the exact one by at most gamma_h S, gamma_h = h u / (1 - h u), u = 2^-24,
+ * S = sum |x_t| (Higham, Accuracy and Stability of Numerical Algorithms, 2002, sec. 4.2), with h = K - 1
+ * for sgemm and h <= 7 + ceil(K / 8) - 1 here, so |fast - sgemm| <= B = gamma_(K + 6 + ceil(K / 8)) S.
+ * Where sign * fast - thr > B the bit is 0 (the subtraction rounds monotonically), where it is < -B
+ * the bit is 1, and otherwise (near the threshold, about two outputs in a thousand on MNIST) the sum
+ * is redone in sgemm's order: the result is bit for bit what sgemm followed by the chain gives.
  * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [2, units] (lo, hi);
  * dst [m, ceil(units / 32)] words.
  */
@@ -47,6 +61,7 @@ export function denseSigns(
   const accA = scratch + <usize>CHUNK * 8192;
   const accB = accA + <usize>units4 * 16;
   const byRow = accB + <usize>units4 * 16;
+  const open = byRow + <usize>units4 * 16;
   for (let r0 = 0; r0 < m; r0 += 8) {
     const rows = min(8, m - r0);
     const x = a + <usize>r0 * k * 4;
@@ -54,11 +69,14 @@ export function denseSigns(
     else lutSums(x, min(4, rows), max(0, rows - 4), k, w, rowBytes, units, tables, accA, accB);
     for (let i0 = 0; i0 < rows; i0 += 4) {
       transpose(i0 == 0 ? accA : accB, byRow, units4);
-      for (let i = i0; i < min(rows, i0 + 4); i++)
+      for (let i = i0; i < min(rows, i0 + 4); i++) {
+        const xi = x + <usize>i * k * 4;
+        // Roundings: k - 1 along sgemm's sum, 7 in a table entry and groups - 1 across the groups.
         certifyRow(
-          x + <usize>i * k * 4, k, byRow + (<usize>(i - i0) * units4 << 2), w, units, k + 8 + groups, 0,
-          sign, thr, special, range, dst + <usize>(r0 + i) * words * 4,
+          xi, k, byRow + (<usize>(i - i0) * units4 << 2), w, units, rowBound(k + 6 + groups, sumAbs(xi, k), 0),
+          sign, thr, special, range, dst + <usize>(r0 + i) * words * 4, open,
         );
+      }
     }
   }
 }
@@ -86,9 +104,9 @@ export function denseSigns(
  * scaled and rounded once, see sgemm.ts), certified the same way against tfjs's sum of the float input
  * x_t = f32(q_t * scale + offset) (xtab [256]: that float for each byte): c differs from the exact sum
  * of the x_t by at most 2^-24 (sum |x_t| + |c|) (the rounding of each x_t, then of c), and tfjs's sum
- * from it by gamma_(K-1) sum |x_t|, so the bound counts K + 2 terms, plus `absErr` for c's float64
- * evaluation (scale D + offset colsum: 2^-50 K (255 |scale| + |offset|) covers it). The exact sums read
- * the x_t from xtab. `scratch`: k floats.
+ * from it by gamma_(K-1) sum |x_t|, so the bound is gamma_(K+1) sum |x_t|, plus `absErr` for c's
+ * float64 evaluation (scale D + offset colsum: 2^-50 K (255 |scale| + |offset|) covers it). The exact
+ * sums read the x_t from xtab. `scratch`: denseSignsU8ScratchBytes.
  */
 export function denseSignsU8(
   q: usize, c: usize, ldb: i32, w: usize, dst: usize, m: i32, k: i32, units: i32,
@@ -98,32 +116,45 @@ export function denseSignsU8(
   for (let r = 0; r < m; r++) {
     const row = q + <usize>r * k;
     for (let t = 0; t < k; t++) store<f32>(scratch + <usize>t * 4, load<f32>(xtab + (<usize>load<u8>(row + <usize>t) << 2)));
+    // Roundings: k - 1 along tfjs's sum, one per x_t for c against the x_t, and c's own.
     certifyRow(
-      scratch, k, c + <usize>r * ldb * 4, w, units, k + 2, absErr, sign, thr, special, range,
-      dst + <usize>r * words * 4,
+      scratch, k, c + <usize>r * ldb * 4, w, units, rowBound(k + 1, sumAbs(scratch, k), absErr), sign, thr, special,
+      range, dst + <usize>r * words * 4, scratch + <usize>k * 4,
     );
   }
 }
 
-/**
- * The packed bits of one row (see denseSigns) from fast sums acc[u] (contiguous floats), each within
- * 2 terms 2^-24 sum |x_t| + absErr of tfjs's sum of the float row x (terms: the number of roundings
- * along the two sums' longest chains), or from the sum in tfjs's order where that cannot decide. Four
- * units at a time; a row that cannot be certified (sum |x| NaN, infinite or >= 2^100) gets a NaN
- * bound, so that every comparison fails and each unit is summed exactly.
- */
-@inline function certifyRow(
-  x: usize, k: i32, acc: usize, w: usize, units: i32, terms: i32, absErr: f64,
-  sign: usize, thr: usize, special: usize, range: usize, q: usize,
-): void {
-  const rowBytes = <usize>((k + 31) >> 5) * 4;
-  const words = (units + 31) >> 5;
+/** Sum of |x_t| over a row of k floats, in float64. */
+@inline function sumAbs(x: usize, k: i32): f64 {
   let s: f64 = 0;
   for (let t = 0; t < k; t++) s += abs<f64>(<f64>load<f32>(x + <usize>t * 4));
-  // Rounded up to float32 (the factor covers the f64 -> f32 rounding); s != s: NaN.
-  const bound: f32 = s < S_MAX ? <f32>((2 * <f64>terms * UNIT * s + absErr) * 1.000001) : NaN;
+  return s;
+}
+
+/**
+ * A row's certification bound: gamma_n s + absErr (gamma_n = n u / (1 - n u), u = 2^-24; n: the
+ * roundings along both sums' longest chains; s: sum |x_t|), rounded up to float32. NaN where s is NaN,
+ * infinite or >= 2^100: every comparison then fails and each unit is summed exactly.
+ */
+@inline function rowBound(n: i32, s: f64, absErr: f64): f32 {
+  const nu = <f64>n * UNIT;
+  return s < S_MAX && nu < 0.5 ? <f32>((nu / (1 - nu) * s + absErr) * 1.000001) : NaN;
+}
+
+/**
+ * The packed bits of one row (see denseSigns) from fast sums acc[u] (contiguous floats), each within
+ * `bound` of tfjs's sum of the float row x, or from the sum in tfjs's order where that cannot decide.
+ * Four units at a time; the undecided ones are listed in `open` (i32 [units], then 4 floats) and
+ * summed exactly four at a time, as four independent chains.
+ */
+@inline function certifyRow(
+  x: usize, k: i32, acc: usize, w: usize, units: i32, bound: f32,
+  sign: usize, thr: usize, special: usize, range: usize, q: usize, open: usize,
+): void {
+  const words = (units + 31) >> 5;
   const hi = f32x4.splat(bound);
   const lo = f32x4.splat(-bound);
+  let opened = 0;
   for (let wi = 0; wi < words; wi++) {
     let word: u32 = 0;
     const u1 = min(units, (wi + 1) << 5);
@@ -132,28 +163,74 @@ export function denseSignsU8(
       const o = <usize>u * 4;
       const d = f32x4.sub(f32x4.mul(v128.load(acc + o), v128.load(sign + o)), v128.load(thr + o));
       const one = i32x4.bitmask(f32x4.lt(d, lo));
-      const open = ~(one | i32x4.bitmask(f32x4.gt(d, hi))) & 15;
+      let rest = ~(one | i32x4.bitmask(f32x4.gt(d, hi))) & 15;
       word |= (<u32>one) << <u32>(u & 31);
-      if (open)
-        for (let j = 0; j < 4; j++)
-          if ((open >> j) & 1) word |= exactUnit(x, k, w, rowBytes, u + j, units, sign, thr, special, range) << <u32>((u + j) & 31);
+      while (rest) {
+        store<i32>(open + (<usize>(opened++) << 2), u + ctz(rest));
+        rest &= rest - 1;
+      }
     }
     for (; u < u1; u++) {
       const o = <usize>u * 4;
       const d = load<f32>(acc + o) * load<f32>(sign + o) - load<f32>(thr + o);
       if (d < -bound) word |= (<u32>1) << <u32>(u & 31);
-      else if (!(d > bound)) word |= exactUnit(x, k, w, rowBytes, u, units, sign, thr, special, range) << <u32>(u & 31);
+      else if (!(d > bound)) store<i32>(open + (<usize>(opened++) << 2), u);
     }
     store<u32>(q + <usize>wi * 4, word);
   }
+  const sums = open + (<usize>units << 2);
+  for (let i = 0; i < opened; i += 4) {
+    // Up to four units; a short last group repeats its first unit.
+    const n = min(4, opened - i);
+    const p = open + (<usize>i << 2);
+    const u0 = load<i32>(p);
+    exactSums4(
+      x, k, w, u0, n > 1 ? load<i32>(p, 4) : u0, n > 2 ? load<i32>(p, 8) : u0, n > 3 ? load<i32>(p, 12) : u0, sums,
+    );
+    for (let j = 0; j < n; j++) {
+      const u = load<i32>(p + (<usize>j << 2));
+      const o = <usize>u * 4;
+      const bit = ruleBit(
+        load<f32>(sums + (<usize>j << 2)), load<f32>(sign + o), load<f32>(thr + o),
+        load<u8>(special + <usize>u), load<f32>(range + o), load<f32>(range + o + <usize>units * 4),
+      );
+      const qw = q + (<usize>(u >> 5) << 2);
+      store<u32>(qw, load<u32>(qw) | (bit << <u32>(u & 31)));
+    }
+  }
 }
 
-/** exactBit for unit u, with its rule's constants. */
-@inline function exactUnit(
-  x: usize, k: i32, w: usize, rowBytes: usize, u: i32, units: i32, sign: usize, thr: usize, special: usize, range: usize,
-): u32 {
-  const o = <usize>u * 4;
-  return exactBit(x, w + <usize>u * rowBytes, k, load<f32>(sign + o), load<f32>(thr + o), load<u8>(special + <usize>u), range + o, units);
+/**
+ * The sums of units u0..u3 in sgemm's order (x_t * (+-1) added in order of t from +0) into out[0..3]:
+ * four independent chains, each sign flip branch-free (weight bit set: x_t's sign bit flipped).
+ */
+function exactSums4(x: usize, k: i32, w: usize, u0: i32, u1: i32, u2: i32, u3: i32, out: usize): void {
+  const rowBytes = <usize>((k + 31) >> 5) * 4;
+  const r0 = w + <usize>u0 * rowBytes;
+  const r1 = w + <usize>u1 * rowBytes;
+  const r2 = w + <usize>u2 * rowBytes;
+  const r3 = w + <usize>u3 * rowBytes;
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  for (let t0 = 0; t0 < k; t0 += 32) {
+    const o = <usize>(t0 >> 5) << 2;
+    let w0 = load<u32>(r0 + o), w1 = load<u32>(r1 + o), w2 = load<u32>(r2 + o), w3 = load<u32>(r3 + o);
+    const t1 = min(k, t0 + 32);
+    for (let t = t0; t < t1; t++) {
+      const v = load<u32>(x + <usize>t * 4);
+      s0 += reinterpret<f32>(v ^ (w0 << 31));
+      s1 += reinterpret<f32>(v ^ (w1 << 31));
+      s2 += reinterpret<f32>(v ^ (w2 << 31));
+      s3 += reinterpret<f32>(v ^ (w3 << 31));
+      w0 >>= 1;
+      w1 >>= 1;
+      w2 >>= 1;
+      w3 >>= 1;
+    }
+  }
+  store<f32>(out, s0);
+  store<f32>(out, s1, 4);
+  store<f32>(out, s2, 8);
+  store<f32>(out, s3, 12);
 }
 
 /** Groups of 8 inputs whose tables (4 KiB each) are built and read together: 32 KiB, an L1 data cache. */
@@ -310,14 +387,4 @@ function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tab
       store<f32>(o, s0);
     }
   }
-}
-
-/** The bit of one output from its sum in sgemm's order: x_t * (+-1) added in order of t from +0. */
-function exactBit(x: usize, wrow: usize, k: i32, sg: f32, th: f32, special: u8, lo: usize, units: i32): u32 {
-  let s: f32 = 0;
-  for (let t = 0; t < k; t++) {
-    const v = load<f32>(x + <usize>t * 4);
-    s += (load<u32>(wrow + (<usize>(t >> 5) << 2)) >> <u32>(t & 31)) & 1 ? -v : v;
-  }
-  return ruleBit(s, sg, th, special, load<f32>(lo), load<f32>(lo + <usize>units * 4));
 }

@@ -26,6 +26,7 @@ export interface KernelExports {
   denseU8(...args: number[]): void;
   denseSigns(...args: number[]): void;
   denseSignsScratchBytes(k: number, units: number): number;
+  denseSignsU8ScratchBytes(k: number, units: number): number;
   outFloat(...args: number[]): void;
   outBits(...args: number[]): void;
   affineRows(...args: number[]): void;

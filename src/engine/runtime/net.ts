@@ -441,7 +441,7 @@ export class Net {
           [],
           n,
           n * units,
-          dense.k * 4,
+          k.x.denseSignsU8ScratchBytes(dense.k, units),
         );
         return dst;
       }
