@@ -12,10 +12,10 @@ const S_MAX: f64 = 1.2676506002282294e30;
 
 /**
  * Bytes of scratch denseSigns needs: CHUNK tables of two blocks of 4 rows, their sums, one block's by
- * row, and certifyRow's list of undecided units.
+ * row, certifyRow's list of undecided units, and backgroundGroups's outputs.
  */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units);
+  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 5 + 160;
 }
 
 /** Bytes of scratch denseSignsU8 needs: a row of k floats and certifyRow's list of undecided units. */
@@ -50,7 +50,7 @@ export function denseSignsU8ScratchBytes(k: i32, units: i32): i32 {
  */
 export function denseSigns(
   a: usize, w: usize, dst: usize, m: i32, k: i32, units: i32,
-  sign: usize, thr: usize, special: usize, range: usize, scratch: usize,
+  sign: usize, thr: usize, special: usize, range: usize, wsum: usize, scratch: usize,
 ): void {
   const groups = (k + 7) >> 3;
   const rowBytes = <usize>((k + 31) >> 5) * 4;
@@ -62,23 +62,117 @@ export function denseSigns(
   const accB = accA + <usize>units4 * 16;
   const byRow = accB + <usize>units4 * 16;
   const open = byRow + <usize>units4 * 16;
+  const cs = open + <usize>openBytes(units);
+  const sums = cs + 32;
+  const list = sums + 128;
+  const flags = list + <usize>groups * 4;
   for (let r0 = 0; r0 < m; r0 += 8) {
     const rows = min(8, m - r0);
     const x = a + <usize>r0 * k * 4;
-    if (rows == 1) lutSumsRow(x, k, w, rowBytes, units, tables, accA);
-    else lutSums(x, min(4, rows), max(0, rows - 4), k, w, rowBytes, units, tables, accA, accB);
+    const active = backgroundGroups(x, rows, k, cs, sums, flags, list);
+    if (rows == 1) lutSumsRow(x, k, w, rowBytes, units, tables, accA, list, active, load<f32>(cs), wsum);
+    else
+      lutSums(
+        x, min(4, rows), max(0, rows - 4), k, w, rowBytes, units, tables, accA, accB, list, active,
+        v128.load(cs), v128.load(cs, 16), wsum,
+      );
     for (let i0 = 0; i0 < rows; i0 += 4) {
       transpose(i0 == 0 ? accA : accB, byRow, units4);
       for (let i = i0; i < min(rows, i0 + 4); i++) {
         const xi = x + <usize>i * k * 4;
-        // Roundings: k - 1 along sgemm's sum, 7 in a table entry and groups - 1 across the groups.
+        const c = load<f32>(cs + (<usize>i << 2));
+        // The sgemm sum's k - 1 roundings of terms bounded by sum |x_t|; the fast sum's (7 in a table
+        // entry, groups - 1 across groups, 1 in x_t - c, 1 in the final add) of terms bounded by
+        // sum |x_t - c|; c * wsum[u] rounds once and the final add once more, |wsum[u]| <= k.
+        const sx = load<f64>(sums + (<usize>i << 4));
+        const sy = load<f64>(sums + (<usize>i << 4), 8);
+        const s = <f64>(k - 1) * sx + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
         certifyRow(
-          xi, k, byRow + (<usize>(i - i0) * units4 << 2), w, units, rowBound(k + 6 + groups, sumAbs(xi, k), 0),
+          xi, k, byRow + (<usize>(i - i0) * units4 << 2), w, units, rowBound(k + groups + 8, s, sx, 0),
           sign, thr, special, range, dst + <usize>(r0 + i) * words * 4, open,
         );
       }
     }
   }
+}
+
+/**
+ * Input sparsity around a background value: for each of `rows` rows (up to 8) of x, c = its minimum
+ * (an image's background on either pixel scaling) where some group of 8 inputs all equal it, else 0,
+ * into cs[8] (0 for rows past `rows`), and the row's sum |x_t| and sum |f32(x_t - c)| (float64) into
+ * sums[2 r], sums[2 r + 1]; lists in `list` the groups where some row differs from its c (the others
+ * sum to 0 after the shift x - c, and their tables and lookups are skipped) and returns their count.
+ * flags: a byte per group.
+ */
+function backgroundGroups(x: usize, rows: i32, k: i32, cs: usize, sums: usize, flags: usize, list: usize): i32 {
+  const groups = (k + 7) >> 3;
+  const full = k >> 3;
+  memory.fill(flags, 0, groups);
+  v128.store(cs, i32x4.splat(0));
+  v128.store(cs, i32x4.splat(0), 16);
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * k * 4;
+    const bit = <u8>1 << <u8>r;
+    const c = rowMin(row, k);
+    const cv = f32x4.splat(c);
+    let sx = f64x2.splat(0);
+    let sy = f64x2.splat(0);
+    let any = false;
+    for (let g = 0; g < full; g++) {
+      const p = row + (<usize>g << 5);
+      const v0 = v128.load(p);
+      const v1 = v128.load(p, 16);
+      const same = i32x4.all_true(v128.and(f32x4.eq(v0, cv), f32x4.eq(v1, cv)));
+      if (!same) store<u8>(flags + <usize>g, load<u8>(flags + <usize>g) | bit);
+      any = any || same;
+      sx = f64x2.add(sx, absSum8(v0, v1));
+      sy = f64x2.add(sy, absSum8(f32x4.sub(v0, cv), f32x4.sub(v1, cv)));
+    }
+    let tx = f64x2.extract_lane(sx, 0) + f64x2.extract_lane(sx, 1);
+    let ty = f64x2.extract_lane(sy, 0) + f64x2.extract_lane(sy, 1);
+    if (full < groups) {
+      let same = true;
+      for (let t = full << 3; t < k; t++) {
+        const v = load<f32>(row + <usize>t * 4);
+        same = same && v == c;
+        tx += abs<f64>(<f64>v);
+        ty += abs<f64>(<f64>(v - c));
+      }
+      if (!same) store<u8>(flags + <usize>full, load<u8>(flags + <usize>full) | bit);
+      any = any || same;
+    }
+    if (any) store<f32>(cs + (<usize>r << 2), c);
+    else {
+      // No group to skip: no shift, and every group of the row counts.
+      ty = tx;
+      for (let g = 0; g < groups; g++) store<u8>(flags + <usize>g, load<u8>(flags + <usize>g) | bit);
+    }
+    store<f64>(sums + (<usize>r << 4), tx);
+    store<f64>(sums + (<usize>r << 4), ty, 8);
+  }
+  let n = 0;
+  for (let g = 0; g < groups; g++) if (load<u8>(flags + <usize>g)) store<i32>(list + (<usize>(n++) << 2), g);
+  return n;
+}
+
+/** The minimum of a row of k >= 1 floats (NaN if any is NaN). */
+@inline function rowMin(row: usize, k: i32): f32 {
+  let m4 = f32x4.splat(load<f32>(row));
+  let t = 0;
+  for (; t + 3 < k; t += 4) m4 = f32x4.min(m4, v128.load(row + <usize>t * 4));
+  let m = min(min(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), min(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+  for (; t < k; t++) m = min(m, load<f32>(row + <usize>t * 4));
+  return m;
+}
+
+/** |v0| + |v1| in float64, two lanes (each lane the sum of 4 of the 8 values). */
+@inline function absSum8(v0: v128, v1: v128): v128 {
+  const a0 = f32x4.abs(v0);
+  const a1 = f32x4.abs(v1);
+  return f64x2.add(
+    f64x2.add(f64x2.promote_low_f32x4(a0), f64x2.promote_low_f32x4(v128.shuffle<f32>(a0, a0, 2, 3, 0, 1))),
+    f64x2.add(f64x2.promote_low_f32x4(a1), f64x2.promote_low_f32x4(v128.shuffle<f32>(a1, a1, 2, 3, 0, 1))),
+  );
 }
 
 /** [units4, 4] sums (4 lanes: rows) to [4, units4] (4 x 4 transposes). */
@@ -117,9 +211,10 @@ export function denseSignsU8(
     const row = q + <usize>r * k;
     for (let t = 0; t < k; t++) store<f32>(scratch + <usize>t * 4, load<f32>(xtab + (<usize>load<u8>(row + <usize>t) << 2)));
     // Roundings: k - 1 along tfjs's sum, one per x_t for c against the x_t, and c's own.
+    const sx = sumAbs(scratch, k);
     certifyRow(
-      scratch, k, c + <usize>r * ldb * 4, w, units, rowBound(k + 1, sumAbs(scratch, k), absErr), sign, thr, special,
-      range, dst + <usize>r * words * 4, scratch + <usize>k * 4,
+      scratch, k, c + <usize>r * ldb * 4, w, units, rowBound(k + 1, <f64>(k + 1) * sx, sx, absErr), sign, thr,
+      special, range, dst + <usize>r * words * 4, scratch + <usize>k * 4,
     );
   }
 }
@@ -132,13 +227,15 @@ export function denseSignsU8(
 }
 
 /**
- * A row's certification bound: gamma_n s + absErr (gamma_n = n u / (1 - n u), u = 2^-24; n: the
- * roundings along both sums' longest chains; s: sum |x_t|), rounded up to float32. NaN where s is NaN,
- * infinite or >= 2^100: every comparison then fails and each unit is summed exactly.
+ * A row's certification bound: u / (1 - n u) s + absErr (u = 2^-24; s: the sum over terms of |term|
+ * times the roundings the term goes through along both sums, at most n), rounded up to float32 (the
+ * error of a term after h <= n roundings is at most gamma_h = h u / (1 - h u) times it). NaN where the
+ * row's sum |x_t|, sx, is NaN, infinite or >= 2^100: every comparison then fails and each unit is
+ * summed exactly.
  */
-@inline function rowBound(n: i32, s: f64, absErr: f64): f32 {
+@inline function rowBound(n: i32, s: f64, sx: f64, absErr: f64): f32 {
   const nu = <f64>n * UNIT;
-  return s < S_MAX && nu < 0.5 ? <f32>((nu / (1 - nu) * s + absErr) * 1.000001) : NaN;
+  return sx < S_MAX && nu < 0.5 ? <f32>((UNIT / (1 - nu) * s + absErr) * 1.000001) : NaN;
 }
 
 /**
@@ -237,67 +334,93 @@ function exactSums4(x: usize, k: i32, w: usize, u0: i32, u1: i32, u2: i32, u3: i
 const CHUNK = 4;
 
 /**
- * For two blocks of up to 4 rows (A at a, B at a + 4 k floats; rowsB may be 0): acc*[u] (4 lanes: the
- * block's rows) = the sum over groups g, in order from +0, of entry (byte g of weight row u) of group
- * g's table, where entry idx of group g holds, in lane i, the sum over b < 8 of (bit b of idx ?
- * -x_i[8g + b] : x_i[8g + b]), added in order of b from +0 (rows past the block and inputs past k
- * count as 0). Both blocks share each weight byte and address (half the index work per row). The
- * tables are built CHUNK groups at a time (2 x 16 KiB), and the partial sums go through acc between
- * chunks, which keeps every table read in L1.
+ * For two blocks of up to 4 rows (A at a, B at a + 4 k floats; rowsB may be 0) with background values
+ * cA, cB (a lane per row): acc*[u] (4 lanes: the block's rows) = (the sum over the `active` groups g
+ * listed in `list`, in order from +0, of entry (byte g of weight row u) of group g's table) + c *
+ * wsum[u], where entry idx of group g holds, in lane i, the sum over b < 8 of (bit b of idx ? -y : y),
+ * y = x_i[8g + b] - c_i, added in order of b from +0 (rows past the block and inputs past k count as
+ * 0). Both blocks share each weight byte and address (half the index work per row). The tables are
+ * built CHUNK groups at a time (2 x 16 KiB), and the partial sums go through acc between chunks, which
+ * keeps every table read in L1.
  */
 function lutSums(
-  a: usize, rowsA: i32, rowsB: i32, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, accA: usize, accB: usize,
+  a: usize, rowsA: i32, rowsB: i32, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, accA: usize,
+  accB: usize, list: usize, active: i32, cA: v128, cB: v128, wsum: usize,
 ): void {
-  const groups = (k + 7) >> 3;
   const b = a + <usize>k * 16;
   const tablesB = tables + <usize>CHUNK * 4096;
-  for (let g0 = 0; g0 < groups; g0 += CHUNK) {
-    const g1 = min(groups, g0 + CHUNK);
-    for (let g = g0; g < g1; g++) {
-      buildTable(a, rowsA, k, g, tables + (<usize>(g - g0) << 12));
+  for (let j0 = 0; j0 < active; j0 += CHUNK) {
+    const n = min(active, j0 + CHUNK) - j0;
+    for (let j = 0; j < n; j++) {
+      const g = load<i32>(list + (<usize>(j0 + j) << 2));
+      buildTable(a, rowsA, k, g, tables + (<usize>j << 12), cA);
       // Without block B its tables are not built; its sums (read from whatever is there) are not used.
-      if (rowsB > 0) buildTable(b, rowsB, k, g, tablesB + (<usize>(g - g0) << 12));
+      if (rowsB > 0) buildTable(b, rowsB, k, g, tablesB + (<usize>j << 12), cB);
     }
-    const first = g0 == 0;
+    const first = j0 == 0;
+    // The chunk's groups: byte offsets into a weight row (a short chunk repeats its first group, whose
+    // table is then read again but its sums only added for the groups it has).
+    const g0 = <usize>load<i32>(list + (<usize>j0 << 2));
+    const g1 = n > 1 ? <usize>load<i32>(list + (<usize>(j0 + 1) << 2)) : g0;
+    const g2 = n > 2 ? <usize>load<i32>(list + (<usize>(j0 + 2) << 2)) : g0;
+    const g3 = n > 3 ? <usize>load<i32>(list + (<usize>(j0 + 3) << 2)) : g0;
     let u = 0;
-    // Two outputs of two blocks at a time: four independent chains of table loads.
-    for (; u + 1 < units; u += 2) {
-      const oA = accA + (<usize>u << 4);
-      const oB = accB + (<usize>u << 4);
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-      if (!first) {
-        a0 = v128.load(oA); a1 = v128.load(oA, 16); b0 = v128.load(oB); b1 = v128.load(oB, 16);
+    if (n == CHUNK)
+      // Two outputs of two blocks at a time: four independent chains of table loads.
+      for (; u + 1 < units; u += 2) {
+        const oA = accA + (<usize>u << 4);
+        const oB = accB + (<usize>u << 4);
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+        if (!first) {
+          a0 = v128.load(oA); a1 = v128.load(oA, 16); b0 = v128.load(oB); b1 = v128.load(oB, 16);
+        }
+        const p0 = w + <usize>u * rowBytes;
+        const p1 = p0 + rowBytes;
+        let e0 = tables + (<usize>load<u8>(p0 + g0) << 4);
+        let e1 = tables + (<usize>load<u8>(p1 + g0) << 4);
+        a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
+        a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
+        e0 = tables + 4096 + (<usize>load<u8>(p0 + g1) << 4);
+        e1 = tables + 4096 + (<usize>load<u8>(p1 + g1) << 4);
+        a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
+        a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
+        e0 = tables + 8192 + (<usize>load<u8>(p0 + g2) << 4);
+        e1 = tables + 8192 + (<usize>load<u8>(p1 + g2) << 4);
+        a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
+        a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
+        e0 = tables + 12288 + (<usize>load<u8>(p0 + g3) << 4);
+        e1 = tables + 12288 + (<usize>load<u8>(p1 + g3) << 4);
+        a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
+        a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
+        v128.store(oA, a0); v128.store(oA, a1, 16); v128.store(oB, b0); v128.store(oB, b1, 16);
       }
-      const p0 = w + <usize>u * rowBytes;
-      const p1 = p0 + rowBytes;
-      for (let g = g0; g < g1; g++) {
-        const e0 = tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p0 + <usize>g) << 4);
-        const e1 = tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p1 + <usize>g) << 4);
-        a0 = f32x4.add(a0, v128.load(e0));
-        b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
-        a1 = f32x4.add(a1, v128.load(e1));
-        b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
-      }
-      v128.store(oA, a0); v128.store(oA, a1, 16); v128.store(oB, b0); v128.store(oB, b1, 16);
-    }
     for (; u < units; u++) {
       const oA = accA + (<usize>u << 4);
       const oB = accB + (<usize>u << 4);
       let a0 = first ? f32x4.splat(0) : v128.load(oA);
       let b0 = first ? f32x4.splat(0) : v128.load(oB);
       const p0 = w + <usize>u * rowBytes;
-      for (let g = g0; g < g1; g++) {
-        const e0 = tables + (<usize>(g - g0) << 12) + (<usize>load<u8>(p0 + <usize>g) << 4);
+      for (let j = 0; j < n; j++) {
+        const g = <usize>load<i32>(list + (<usize>(j0 + j) << 2));
+        const e0 = tables + (<usize>j << 12) + (<usize>load<u8>(p0 + g) << 4);
         a0 = f32x4.add(a0, v128.load(e0));
         b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
       }
       v128.store(oA, a0); v128.store(oB, b0);
     }
   }
+  // The background's share c * wsum[u] (every sum is +0 where no group is active).
+  for (let u = 0; u < units; u++) {
+    const oA = accA + (<usize>u << 4);
+    const oB = accB + (<usize>u << 4);
+    const ws = f32x4.splat(load<f32>(wsum + (<usize>u << 2)));
+    v128.store(oA, f32x4.add(active ? v128.load(oA) : f32x4.splat(0), f32x4.mul(cA, ws)));
+    v128.store(oB, f32x4.add(active ? v128.load(oB) : f32x4.splat(0), f32x4.mul(cB, ws)));
+  }
 }
 
-/** Group g's table of a block of rows (see lutSums) at t0: 256 entries of 4 lanes. */
-function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize): void {
+/** Group g's table of a block of rows (see lutSums) at t0: 256 entries of 4 lanes, shifted by c. */
+function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize, c: v128): void {
   v128.store(t0, f32x4.splat(0));
   for (let b = 0; b < 8; b++) {
     const e = (g << 3) + b;
@@ -309,6 +432,8 @@ function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize): void {
       if (rows > 1) x = f32x4.replace_lane(x, 1, load<f32>(p + rk));
       if (rows > 2) x = f32x4.replace_lane(x, 2, load<f32>(p + 2 * rk));
       if (rows > 3) x = f32x4.replace_lane(x, 3, load<f32>(p + 3 * rk));
+      // Lanes past `rows` have c = 0: they stay 0.
+      x = f32x4.sub(x, c);
     }
     const size = <usize>1 << b;
     for (let t: usize = 0; t < size; t++) {
@@ -324,17 +449,20 @@ function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize): void {
  * lutSums for a block of one row (batch 1), in lane 0 of acc[u]: the same sums, with tables of one
  * float per entry (1 KiB per group, 8 CHUNK groups at a time) built 4 entries per vector operation.
  */
-function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize): void {
-  const groups = (k + 7) >> 3;
+function lutSumsRow(
+  a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize, list: usize, active: i32,
+  c: f32, wsum: usize,
+): void {
   const chunk = 8 * CHUNK;
-  for (let g0 = 0; g0 < groups; g0 += chunk) {
-    const g1 = min(groups, g0 + chunk);
-    for (let g = g0; g < g1; g++) {
-      const t0 = tables + (<usize>(g - g0) << 10);
+  for (let j0 = 0; j0 < active; j0 += chunk) {
+    const j1 = min(active, j0 + chunk);
+    for (let j = j0; j < j1; j++) {
+      const g = load<i32>(list + (<usize>j << 2));
+      const t0 = tables + (<usize>(j - j0) << 10);
       store<f32>(t0, 0);
       for (let b = 0; b < 8; b++) {
         const e = (g << 3) + b;
-        const x: f32 = e < k ? load<f32>(a + <usize>e * 4) : 0;
+        const x: f32 = e < k ? load<f32>(a + <usize>e * 4) - c : 0;
         const size = <usize>1 << b;
         if (size >= 4) {
           const vx = f32x4.splat(x);
@@ -353,7 +481,7 @@ function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tab
           }
       }
     }
-    const first = g0 == 0;
+    const first = j0 == 0;
     let u = 0;
     // Four outputs at a time: independent chains of table loads.
     for (; u + 3 < units; u += 4) {
@@ -366,12 +494,13 @@ function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tab
       const p1 = p0 + rowBytes;
       const p2 = p1 + rowBytes;
       const p3 = p2 + rowBytes;
-      for (let g = g0; g < g1; g++) {
-        const tg = tables + (<usize>(g - g0) << 10);
-        s0 += load<f32>(tg + (<usize>load<u8>(p0 + <usize>g) << 2));
-        s1 += load<f32>(tg + (<usize>load<u8>(p1 + <usize>g) << 2));
-        s2 += load<f32>(tg + (<usize>load<u8>(p2 + <usize>g) << 2));
-        s3 += load<f32>(tg + (<usize>load<u8>(p3 + <usize>g) << 2));
+      for (let j = j0; j < j1; j++) {
+        const g = <usize>load<i32>(list + (<usize>j << 2));
+        const tg = tables + (<usize>(j - j0) << 10);
+        s0 += load<f32>(tg + (<usize>load<u8>(p0 + g) << 2));
+        s1 += load<f32>(tg + (<usize>load<u8>(p1 + g) << 2));
+        s2 += load<f32>(tg + (<usize>load<u8>(p2 + g) << 2));
+        s3 += load<f32>(tg + (<usize>load<u8>(p3 + g) << 2));
       }
       store<f32>(o, s0);
       store<f32>(o, s1, 16);
@@ -382,9 +511,16 @@ function lutSumsRow(a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tab
       const o = acc + (<usize>u << 4);
       let s0: f32 = first ? 0 : load<f32>(o);
       const p0 = w + <usize>u * rowBytes;
-      for (let g = g0; g < g1; g++)
-        s0 += load<f32>(tables + (<usize>(g - g0) << 10) + (<usize>load<u8>(p0 + <usize>g) << 2));
+      for (let j = j0; j < j1; j++) {
+        const g = <usize>load<i32>(list + (<usize>j << 2));
+        s0 += load<f32>(tables + (<usize>(j - j0) << 10) + (<usize>load<u8>(p0 + g) << 2));
+      }
       store<f32>(o, s0);
     }
+  }
+  // The background's share c * wsum[u] (every sum is +0 where no group is active).
+  for (let u = 0; u < units; u++) {
+    const o = acc + (<usize>u << 4);
+    store<f32>(o, (active ? load<f32>(o) : 0) + c * load<f32>(wsum + (<usize>u << 2)));
   }
 }

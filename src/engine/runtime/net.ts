@@ -16,6 +16,7 @@ import {
   prepareNode,
   u8ConvTables,
   u8DenseTables,
+  weightSums,
 } from './prepare.js';
 
 /** Options of {@link load}. */
@@ -448,7 +449,7 @@ export class Net {
       const dst = k.alloc(valueBytes(info, n));
       k.job(
         JOB.denseSigns,
-        [x.ptr, dst, dense.k, units, dense.packed, f.sign, f.thr, f.special, f.range],
+        [x.ptr, dst, dense.k, units, dense.packed, f.sign, f.thr, f.special, f.range, f.wsum],
         [],
         n,
         n * dense.k * units,
@@ -826,6 +827,8 @@ type Fusion =
       first: PreparedFloatMatmul;
       /** With an 8-bit graph input: the float f32(q * scale + offset) of each byte q (f32 [256]), else 0. */
       xtab: number;
+      /** The sum of each unit's +-1 weights, f32 [units] (see assembly/dense-signs.ts: background shift). */
+      wsum: number;
     } & SignChain);
 
 /** The affine / relu nodes and the binarize after a layer, with each unit's threshold rule in wasm memory. */
@@ -951,7 +954,8 @@ function denseSignsFusion(
   if (!chain) return null;
   const q = graph.inputs[0].uint8;
   const xtab = q ? k.put(Float32Array.from({ length: 256 }, (_, v) => v * q.scale + q.offset)) : 0;
-  return { kind: 'denseSigns', first: dense, xtab, ...chain };
+  const sums = weightSums(k.u32(dense.packed, node.units * wordsFor(dense.k)), dense.k, node.units);
+  return { kind: 'denseSigns', first: dense, xtab, wsum: k.put(Float32Array.from(sums)), ...chain };
 }
 
 /**

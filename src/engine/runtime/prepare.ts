@@ -340,11 +340,7 @@ export function u8DenseTables(k: Kernels, packed: Uint32Array, kk: number, units
   const groups = Math.ceil(kk / 4);
   const blocks = Math.ceil(units / 16);
   const idx = new Uint8Array(blocks * groups * 16);
-  const colsum = new Int32Array(units);
   for (let j = 0; j < units; j++) {
-    let pc = 0;
-    for (let w = 0; w < words; w++) pc += popcount32(packed[j * words + w]);
-    colsum[j] = kk - 2 * pc;
     const base = (j >> 4) * groups * 16 + (j & 15);
     for (let g = 0; g < groups; g++) {
       const bit = g * 4;
@@ -353,7 +349,17 @@ export function u8DenseTables(k: Kernels, packed: Uint32Array, kk: number, units
   }
   const pIdx = k.alloc(idx.length);
   new Uint8Array(k.memory.buffer, pIdx, idx.length).set(idx);
-  return { idx: pIdx, colsum: k.put(colsum) };
+  return { idx: pIdx, colsum: k.put(weightSums(packed, kk, units)) };
+}
+
+/** The sums of the +-1 weights of each output of packed rows [units, ceil(K / 32)] (bit set = -1): K - 2 popcount(row). */
+export function weightSums(packed: Uint32Array, kk: number, units: number): Int32Array {
+  const words = wordsFor(kk);
+  return Int32Array.from({ length: units }, (_, j) => {
+    let pc = 0;
+    for (let w = 0; w < words; w++) pc += popcount32(packed[j * words + w]);
+    return kk - 2 * pc;
+  });
 }
 
 /**

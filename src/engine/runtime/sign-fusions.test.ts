@@ -87,6 +87,30 @@ function graph(rng: Random, k: number, units: number, mean?: (c: number) => numb
   return { graph: b.build([y]), dense: 'dense_0', y };
 }
 
+/**
+ * n image-like rows of k inputs: each on a background value (-1, 0, -0 or 0.25: the row's minimum)
+ * with a random share of foreground above it, runs of background as wide as a group of 8 or wider
+ * included; with `outliers`, a row whose minimum lies below its background (no group then equals it),
+ * a row all background and a row with a NaN.
+ */
+function backgroundRows(rng: Random, n: number, k: number, outliers: boolean): Float32Array {
+  const x = new Float32Array(n * k);
+  for (let r = 0; r < n; r++) {
+    const bg = [-1, 0, -0, 0.25][rng.int(4)];
+    const share = rng.next();
+    for (let t = 0; t < k; t++) {
+      const run = Math.floor(t / 16) % 3 === 0; // every third run of 16 inputs stays background
+      x[r * k + t] = !run && rng.next() < share ? bg + Math.abs(rng.normal()) * 2 : bg;
+    }
+  }
+  if (outliers && n >= 3) {
+    x[rng.int(k)] = -7;
+    x.fill(x[k + 1], k, 2 * k);
+    x[2 * k + rng.int(k)] = Number.NaN;
+  }
+  return x;
+}
+
 describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) give the unfused bits', () => {
   it('over random sizes, chains and batch sizes (1 to 11: blocks of 4 rows and their remainders)', async () => {
     const rng = new Random(91);
@@ -123,6 +147,44 @@ describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) giv
       const want = net.trace(x, [n, k]);
       expectSame(net.predict(x, [n, k]).data, want.get(y)!.data, `trial ${trial}`);
       // Batch 1 (one row per table entry: the row kernel).
+      const one = x.subarray(0, k);
+      expectSame(
+        net.predict(one, [1, k]).data,
+        net.trace(one, [1, k]).get(y)!.data,
+        `trial ${trial}, row 0 alone`,
+      );
+    }
+  });
+
+  it('rows on a background value (skipped groups, shifted sums) at every batch size: the unfused bits', async () => {
+    const rng = new Random(96);
+    for (let trial = 0; trial < 30; trial++) {
+      const k = 1 + rng.int(trial % 2 === 0 ? 900 : 70);
+      const units = 1 + rng.int(80);
+      const { graph: g, y } = graph(rng, k, units);
+      const net = await loadGraph(g);
+      const n = 1 + rng.int(11);
+      const x = backgroundRows(rng, n, k, trial % 3 === 0);
+      expectSame(
+        net.predict(x, [n, k]).data,
+        net.trace(x, [n, k]).get(y)!.data,
+        `trial ${trial} (k ${k}, n ${n})`,
+      );
+    }
+  });
+
+  it('rows on a background value at the threshold itself (BatchNorm mean = the sgemm sum): the exact sums decide', async () => {
+    const rng = new Random(97);
+    for (let trial = 0; trial < 6; trial++) {
+      const k = 200 + rng.int(600);
+      const units = 40 + rng.int(40);
+      const n = 1 + rng.int(9);
+      const x = backgroundRows(rng, n, k, false);
+      const probe = graph(new Random(600 + trial), k, units);
+      const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
+      const { graph: g, y } = graph(new Random(600 + trial), k, units, (c) => sums[c]);
+      const net = await loadGraph(g);
+      expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
       const one = x.subarray(0, k);
       expectSame(
         net.predict(one, [1, k]).data,
