@@ -13,6 +13,9 @@
  * then the running max in tap order (as maxPoolF32, from -Infinity; f32.max's NaN rule).
  * `monotone` (every multiplier > 0): the transform t(x) = clamp(f32(x m) + b) is then non-decreasing,
  * so max over taps of t(acc) = t(max over taps of acc) exactly, and it is applied once per pooled pixel.
+ * Background: a pooled pixel whose conv taps all read the image's minimum c (bit for bit; an image's
+ * background on either pixel scaling, padding included where the pad value is c) gets the value of an
+ * image all c, computed once per image: the same arithmetic on the same inputs.
  * `scratch`: see convPoolScratchBytes. Output [n, poh, pow, units], dense.
  */
 export function convPoolF32(
@@ -30,6 +33,12 @@ export function convPoolF32(
   const offs = img + <usize>hp * wp * c * 4;
   const ptrs = offs + <usize>k * 4;
   const conv = (ptrs + <usize>pow * pkh * pkw * 4 + 15) & ~15;
+  const bgConv = conv + <usize>pow * pkh * pkw * ldb * 4;
+  const bgPooled = bgConv + <usize>ldb * 4;
+  const bgImg = bgPooled + (<usize>((units + 3) & ~3) << 2);
+  const bgLen = patchFloats(kh, kw, dh, dw, wp, c);
+  const bgPtr = bgImg + <usize>bgLen * 4;
+  const skip = bgPtr + 4;
   // Byte offset of tap (ky, kx, ci) from the conv pixel's corner in the padded image.
   let t = 0;
   for (let ky = 0; ky < kh; ky++)
@@ -52,10 +61,14 @@ export function convPoolF32(
           <usize>w * c * 4,
         );
     }
+    const bg = reinterpret<u32>(imageMin(base, hp * wp * c));
+    let bgReady = false;
     for (let py = 0; py < poh; py++) {
-      // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order.
+      // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order; a pooled
+      // pixel on the background gives its corners back.
       let m = 0;
-      for (let px = 0; px < pow; px++)
+      for (let px = 0; px < pow; px++) {
+        const m0 = m;
         for (let ty = 0; ty < pkh; ty++) {
           const oy = py * psh - pPadTop + ty;
           if (oy < 0 || oy >= oh) continue;
@@ -65,17 +78,56 @@ export function convPoolF32(
             store<u32>(ptrs + <usize>(m++) * 4, <u32>(base + (<usize>(oy * sh * wp + ox * sw) * c) * 4));
           }
         }
+        const onBg = m > m0 && allRead(ptrs + <usize>m0 * 4, m - m0, offs, k, bg);
+        store<u8>(skip + <usize>px, <u8>onBg);
+        if (onBg) m = m0;
+        if (onBg && !bgReady) {
+          // The background's pooled pixel: one conv pixel of an image all bg.
+          for (let i = 0; i < bgLen; i++) store<u32>(bgImg + <usize>i * 4, bg);
+          store<u32>(bgPtr, <u32>bgImg);
+          gemmOffsets(bgPtr, offs, weights, bgConv, 1, k, ldb);
+          poolTaps(bgConv, bgPooled, 1, units, ldb, mult, bias, ylo, yhi, monotone);
+          bgReady = true;
+        }
+      }
       gemmOffsets(ptrs, offs, weights, conv, m, k, ldb);
       // Transform and running max over each pooled pixel's taps, in the same order.
       let r = conv;
       for (let px = 0; px < pow; px++) {
-        const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
-        poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
-        r += <usize>taps * ldb * 4;
+        if (load<u8>(skip + <usize>px)) memory.copy(q, bgPooled, <usize>units * 4);
+        else {
+          const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
+          poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
+          r += <usize>taps * ldb * 4;
+        }
         q += <usize>units * 4;
       }
     }
   }
+}
+
+/** The minimum of n >= 1 floats (NaN if any is NaN). */
+function imageMin(p: usize, n: i32): f32 {
+  let m4 = f32x4.splat(load<f32>(p));
+  let i = 0;
+  for (; i + 3 < n; i += 4) m4 = f32x4.min(m4, v128.load(p + <usize>i * 4));
+  let m = min(min(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), min(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+  for (; i < n; i++) m = min(m, load<f32>(p + <usize>i * 4));
+  return m;
+}
+
+/** Whether every tap (offs[t], t < k) of the `count` conv pixels at corners ptrs[] reads the float with bits bg. */
+function allRead(ptrs: usize, count: i32, offs: usize, k: i32, bg: u32): bool {
+  for (let i = 0; i < count; i++) {
+    const corner = <usize>load<u32>(ptrs + <usize>i * 4);
+    for (let t = 0; t < k; t++) if (load<u32>(corner + <usize>load<u32>(offs + <usize>t * 4)) != bg) return false;
+  }
+  return true;
+}
+
+/** Floats from a conv pixel's corner to its last tap, + 1: an image all background covers one pixel's taps. */
+@inline function patchFloats(kh: i32, kw: i32, dh: i32, dw: i32, wp: i32, c: i32): i32 {
+  return ((kh - 1) * dh * wp + (kw - 1) * dw + 1) * c;
 }
 
 /** Rows (or columns) of the padded image: the input after padBefore, extended to the last tap read. */
@@ -85,15 +137,17 @@ function padded(size: i32, padBefore: i32, out: i32, stride: i32, kernel: i32, d
 
 /**
  * Bytes of scratch convPoolF32 needs: the padded image, the tap offsets, the corner pointers of a row
- * of pooled pixels and their conv rows.
+ * of pooled pixels and their conv rows, then the background's conv row, pooled pixel and image, and a
+ * flag per pooled pixel of a row.
  */
 export function convPoolScratchBytes(
   h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
-  padTop: i32, padLeft: i32, oh: i32, ow: i32, ldb: i32, pkh: i32, pkw: i32, pow: i32,
+  padTop: i32, padLeft: i32, oh: i32, ow: i32, ldb: i32, units: i32, pkh: i32, pkw: i32, pow: i32,
 ): i32 {
   const hp = padded(h, padTop, oh, sh, kh, dh);
   const wp = padded(w, padLeft, ow, sw, kw, dw);
-  return (hp * wp * c + kh * kw * c + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4;
+  const bg = (ldb + ((units + 3) & ~3) + patchFloats(kh, kw, dh, dw, wp, c) + 1) * 4 + pow;
+  return (hp * wp * c + kh * kw * c + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4 + bg;
 }
 
 /**

@@ -115,6 +115,39 @@ describe('fused kernels give bit for bit the unfused results', () => {
     }
   });
 
+  it('conv2d+maxpool2d on images with a background (pooled pixels whose taps all read it): the unfused results', async () => {
+    const rng = new Random(78);
+    for (let trial = 0; trial < 40; trial++) {
+      const { b, pool } = chain(rng, trial);
+      const graph = b.build([pool]);
+      const net = await load(encodeModel(graph));
+      const input = randomInput(graph, 1 + rng.int(3), trial);
+      const [n, h, w, c] = input.shape;
+      const size = h * w * c;
+      for (let i = 0; i < n; i++) {
+        // The background: the image's minimum; 0 and 0.5 are also the pad values of some trials.
+        const bg = [-1, 0, 0.5, -0.25][rng.int(4)];
+        const y0 = rng.int(h);
+        const x0 = rng.int(w);
+        const y1 = y0 + rng.int(h - y0);
+        const x1 = x0 + rng.int(w - x0);
+        for (let p = 0; p < size; p++) {
+          const y = Math.floor(p / (w * c));
+          const x = Math.floor(p / c) % w;
+          const inside = y >= y0 && y <= y1 && x >= x0 && x <= x1;
+          input.data[i * size + p] = inside && rng.next() < 0.8 ? bg + Math.abs(rng.normal()) : bg;
+        }
+        if (trial % 7 === 3) input.data[i * size + rng.int(size)] = Number.NaN;
+        if (trial % 7 === 5) input.data[i * size + rng.int(size)] = bg - 3;
+      }
+      expectSame(
+        net.predict(input.data, input.shape).data,
+        net.trace(input.data, input.shape).get(pool)!.data,
+        `trial ${trial}`,
+      );
+    }
+  });
+
   it('does not fuse overlapping pools or values with a second consumer', async () => {
     const rng = new Random(78);
     // Overlapping pool windows (stride 1 < size 2): not fused.

@@ -527,6 +527,7 @@ export class Net {
       g.oh,
       g.ow,
       conv.ldb,
+      node.filters,
       pn.kernelSize[0],
       pn.kernelSize[1],
       pg.ow,
