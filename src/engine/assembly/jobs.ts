@@ -45,7 +45,7 @@ export const JOB_DENSE_SIGNS_U8: i32 = 11;
  * - out-bits: acc dst n k sign thr corr pixels row0; rows = GEMM rows (row0: index of acc's first row
  *   in the whole GEMM, for the zero-padding corrections).
  * - out-float: acc dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels row0; rows = GEMM rows.
- * - threshold-signs: src dst c sign thr special range rowWords; rows = rows of c floats.
+ * - threshold-signs: src dst c sign thr special range rowWords plain; rows = rows of c floats.
  * - dense-u8: q c k units ldb idx colsum, then scale and offset as f64 in slots 8-9 and 10-11 (bytes
  *   32 and 40); rows = samples; scratch: denseU8's tables.
  * - max-pool: src dst h w c kh kw sh sw padTop padLeft oh ow bits; rows = images (c = words when bits).
@@ -131,7 +131,7 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
     const c = I(args, 3), rw = I(args, 8);
     thresholdSigns(
       U(args, 1) + (<usize>r0 * c) * 4, U(args, 2) + (<usize>r0 * rw) * 4, count, c,
-      U(args, 4), U(args, 5), U(args, 6), U(args, 7), rw,
+      U(args, 4), U(args, 5), U(args, 6), U(args, 7), rw, I(args, 9) != 0,
     );
   }
 }

@@ -15,16 +15,24 @@
  * A chain of affine / relu nodes + binarize on float values: `rows` rows of `c` floats into
  * `rowWords` words each (zero-padded), each value's bit by its channel's rule; sign, thr f32 [c],
  * special u8 [c], range f32 [2, c] (lo then hi). Four channels at a time, where all four values are
- * finite and in range (the rule is then one multiply and one comparison).
+ * finite and in range (the rule is then one multiply and one comparison). `plain`: every channel's
+ * rule is that multiply and comparison on every float, NaN and infinities included (see plainRule in
+ * runtime/net.ts), and no value is checked.
  */
 export function thresholdSigns(
   src: usize, dst: usize, rows: i32, c: i32, sign: usize, thr: usize, special: usize, range: usize, rowWords: i32,
+  plain: bool,
 ): void {
   const words = (c + 31) >> 5;
   const hiBase = range + <usize>c * 4;
   for (let r = 0; r < rows; r++) {
     const p = src + (<usize>r * c) * 4;
     const q = dst + (<usize>r * rowWords) * 4;
+    if (plain) {
+      plainRow(p, q, c, sign, thr);
+      for (let wi = words; wi < rowWords; wi++) store<u32>(q + <usize>wi * 4, 0);
+      continue;
+    }
     for (let wi = 0; wi < words; wi++) {
       const c0 = wi << 5;
       const c1 = min(c0 + 32, c);
@@ -44,6 +52,25 @@ export function thresholdSigns(
       store<u32>(q + <usize>wi * 4, word);
     }
     for (let wi = words; wi < rowWords; wi++) store<u32>(q + <usize>wi * 4, 0);
+  }
+}
+
+/** One row of c values to ceil(c / 32) words by bit = sign * a < thr alone. */
+@inline function plainRow(p: usize, q: usize, c: i32, sign: usize, thr: usize): void {
+  for (let c0 = 0; c0 < c; c0 += 32) {
+    const c1 = min(c0 + 32, c);
+    let word: u32 = 0;
+    let k = c0;
+    for (; k + 3 < c1; k += 4) {
+      const o = <usize>k * 4;
+      const bits = f32x4.lt(f32x4.mul(v128.load(p + o), v128.load(sign + o)), v128.load(thr + o));
+      word |= (<u32>i32x4.bitmask(bits)) << <u32>(k - c0);
+    }
+    for (; k < c1; k++) {
+      const o = <usize>k * 4;
+      word |= <u32>(load<f32>(p + o) * load<f32>(sign + o) < load<f32>(thr + o)) << <u32>(k - c0);
+    }
+    store<u32>(q + (<usize>(c0 >> 5) << 2), word);
   }
 }
 

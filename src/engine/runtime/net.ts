@@ -463,7 +463,7 @@ export class Net {
       const rows = n * sizeOf(x.info.shape.slice(0, -1));
       k.job(
         JOB.thresholdSigns,
-        [x.ptr, dst, c, f.sign, f.thr, f.special, f.range, wordsFor(c)],
+        [x.ptr, dst, c, f.sign, f.thr, f.special, f.range, wordsFor(c), f.plain ? 1 : 0],
         [],
         rows,
         rows * c,
@@ -841,6 +841,8 @@ interface SignChain {
   thr: number;
   special: number;
   range: number;
+  /** Every unit's rule is bit = sign * value < thr on every float (see plainRule). */
+  plain: boolean;
 }
 
 /** Nodes a fusion covers after its first one. */
@@ -931,14 +933,27 @@ function signChain(
     range[c] = th.lo;
     range[units + c] = th.hi;
   }
+  let plain = true;
+  for (let c = 0; c < units; c++) plain &&= plainRule(sign[c], thr[c], special[c], range[c], range[units + c]);
   return {
     chain,
     second: prepared[j] as PreparedOther,
+    plain,
     sign: k.put(sign),
     thr: k.put(thr),
     special: k.put(special),
     range: k.put(range),
   };
+}
+
+/**
+ * Whether a threshold rule (see floatThreshold) is bit = sign * a < thr on every float a: its range
+ * holds every finite float, and the bits of NaN, -Infinity and +Infinity are that comparison's.
+ */
+function plainRule(sign: number, thr: number, special: number, lo: number, hi: number): boolean {
+  const bit = (a: number) => (sign * a < thr ? 1 : 0);
+  const f32Max = 3.4028234663852886e38;
+  return lo <= -f32Max && hi >= f32Max && special === (bit(Number.NaN) | (bit(-Infinity) << 1) | (bit(Infinity) << 2));
 }
 
 /** A dense with packed +-1 weights at prepared[i] whose output reaches a binarize through affine / relu nodes: denseSigns. */
