@@ -39,6 +39,7 @@ export function convPoolF32(
   const bgLen = patchFloats(kh, kw, dh, dw, wp, c);
   const bgPtr = bgImg + <usize>bgLen * 4;
   const skip = bgPtr + 4;
+  const sat = (skip + <usize>pow + 3) & ~3;
   // Byte offset of tap (ky, kx, ci) from the conv pixel's corner in the padded image.
   let t = 0;
   for (let ky = 0; ky < kh; ky++)
@@ -62,25 +63,30 @@ export function convPoolF32(
         );
     }
     const bg = reinterpret<u32>(imageMin(base, hp * wp * c));
+    // A background needs at least one conv pixel's taps (a k-float patch) equal to it.
+    const withBg = countBits(base, hp * wp * c, bg) >= k;
+    if (withBg) foregroundCounts(base, hp, wp, c, bg, sat);
     let bgReady = false;
     for (let py = 0; py < poh; py++) {
-      // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order; a pooled
-      // pixel on the background gives its corners back.
+      // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order, but for
+      // pooled pixels on the background.
       let m = 0;
       for (let px = 0; px < pow; px++) {
-        const m0 = m;
-        for (let ty = 0; ty < pkh; ty++) {
-          const oy = py * psh - pPadTop + ty;
-          if (oy < 0 || oy >= oh) continue;
-          for (let tx = 0; tx < pkw; tx++) {
-            const ox = px * psw - pPadLeft + tx;
-            if (ox < 0 || ox >= ow) continue;
-            store<u32>(ptrs + <usize>(m++) * 4, <u32>(base + (<usize>(oy * sh * wp + ox * sw) * c) * 4));
-          }
-        }
-        const onBg = m > m0 && allRead(ptrs + <usize>m0 * 4, m - m0, offs, k, bg);
+        // The conv pixels of the pooled pixel, and the rectangle of padded pixels their taps read.
+        const oy0 = max(py * psh - pPadTop, 0);
+        const ox0 = max(px * psw - pPadLeft, 0);
+        const oy1 = min(py * psh - pPadTop + pkh, oh) - 1;
+        const ox1 = min(px * psw - pPadLeft + pkw, ow) - 1;
+        const onBg =
+          withBg &&
+          oy0 <= oy1 &&
+          ox0 <= ox1 &&
+          rectCount(sat, wp, oy0 * sh, ox0 * sw, oy1 * sh + (kh - 1) * dh, ox1 * sw + (kw - 1) * dw) == 0;
         store<u8>(skip + <usize>px, <u8>onBg);
-        if (onBg) m = m0;
+        if (!onBg)
+          for (let oy = oy0; oy <= oy1; oy++)
+            for (let ox = ox0; ox <= ox1; ox++)
+              store<u32>(ptrs + <usize>(m++) * 4, <u32>(base + (<usize>(oy * sh * wp + ox * sw) * c) * 4));
         if (onBg && !bgReady) {
           // The background's pooled pixel: one conv pixel of an image all bg.
           for (let i = 0; i < bgLen; i++) store<u32>(bgImg + <usize>i * 4, bg);
@@ -94,7 +100,7 @@ export function convPoolF32(
       // Transform and running max over each pooled pixel's taps, in the same order.
       let r = conv;
       for (let px = 0; px < pow; px++) {
-        if (load<u8>(skip + <usize>px)) memory.copy(q, bgPooled, <usize>units * 4);
+        if (load<u8>(skip + <usize>px)) copyFloats(q, bgPooled, units);
         else {
           const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
           poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
@@ -104,6 +110,13 @@ export function convPoolF32(
       }
     }
   }
+}
+
+/** Copies n floats (a short run: a loop, not memory.copy's call). */
+@inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 3 < n; i += 4) v128.store(dst + <usize>i * 4, v128.load(src + <usize>i * 4));
+  for (; i < n; i++) store<f32>(dst + <usize>i * 4, load<f32>(src + <usize>i * 4));
 }
 
 /** The minimum of n >= 1 floats (NaN if any is NaN). */
@@ -116,13 +129,48 @@ function imageMin(p: usize, n: i32): f32 {
   return m;
 }
 
-/** Whether every tap (offs[t], t < k) of the `count` conv pixels at corners ptrs[] reads the float with bits bg. */
-function allRead(ptrs: usize, count: i32, offs: usize, k: i32, bg: u32): bool {
-  for (let i = 0; i < count; i++) {
-    const corner = <usize>load<u32>(ptrs + <usize>i * 4);
-    for (let t = 0; t < k; t++) if (load<u32>(corner + <usize>load<u32>(offs + <usize>t * 4)) != bg) return false;
+/** How many of n floats have the bits bg. */
+function countBits(p: usize, n: i32, bg: u32): i32 {
+  const v = i32x4.splat(bg);
+  let counts = i32x4.splat(0);
+  let i = 0;
+  for (; i + 3 < n; i += 4) counts = i32x4.sub(counts, i32x4.eq(v128.load(p + <usize>i * 4), v));
+  let total =
+    i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (; i < n; i++) total += <i32>(load<u32>(p + <usize>i * 4) == bg);
+  return total;
+}
+
+/**
+ * The summed-area table of foreground pixels (some channel's bits != bg) of an image [hp, wp, c]:
+ * sat[(y + 1) (wp + 1) + x + 1] = their count in rows 0..y, columns 0..x (row 0 and column 0 hold 0).
+ */
+function foregroundCounts(img: usize, hp: i32, wp: i32, c: i32, bg: u32, sat: usize): void {
+  const stride = <usize>(wp + 1) * 4;
+  memory.fill(sat, 0, stride);
+  for (let y = 0; y < hp; y++) {
+    const row = sat + <usize>(y + 1) * stride;
+    store<i32>(row, 0);
+    let run = 0;
+    for (let x = 0; x < wp; x++) {
+      const p = img + (<usize>(y * wp + x) * c) * 4;
+      let fg = 0;
+      for (let ci = 0; ci < c; ci++) fg |= <i32>(load<u32>(p + <usize>ci * 4) != bg);
+      run += fg;
+      store<i32>(row + <usize>(x + 1) * 4, load<i32>(row - stride + <usize>(x + 1) * 4) + run);
+    }
   }
-  return true;
+}
+
+/** Foreground pixels in rows y0..y1, columns x0..x1 (inclusive) from the summed-area table. */
+@inline function rectCount(sat: usize, wp: i32, y0: i32, x0: i32, y1: i32, x1: i32): i32 {
+  const stride = <usize>(wp + 1) * 4;
+  const top = sat + <usize>y0 * stride;
+  const bottom = sat + <usize>(y1 + 1) * stride;
+  return (
+    load<i32>(bottom + <usize>(x1 + 1) * 4) - load<i32>(bottom + <usize>x0 * 4) -
+    load<i32>(top + <usize>(x1 + 1) * 4) + load<i32>(top + <usize>x0 * 4)
+  );
 }
 
 /** Floats from a conv pixel's corner to its last tap, + 1: an image all background covers one pixel's taps. */
@@ -137,8 +185,8 @@ function padded(size: i32, padBefore: i32, out: i32, stride: i32, kernel: i32, d
 
 /**
  * Bytes of scratch convPoolF32 needs: the padded image, the tap offsets, the corner pointers of a row
- * of pooled pixels and their conv rows, then the background's conv row, pooled pixel and image, and a
- * flag per pooled pixel of a row.
+ * of pooled pixels and their conv rows, then the background's conv row, pooled pixel and image, a
+ * flag per pooled pixel of a row and the summed-area table of foreground pixels.
  */
 export function convPoolScratchBytes(
   h: i32, w: i32, c: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
@@ -146,7 +194,7 @@ export function convPoolScratchBytes(
 ): i32 {
   const hp = padded(h, padTop, oh, sh, kh, dh);
   const wp = padded(w, padLeft, ow, sw, kw, dw);
-  const bg = (ldb + ((units + 3) & ~3) + patchFloats(kh, kw, dh, dw, wp, c) + 1) * 4 + pow;
+  const bg = (ldb + ((units + 3) & ~3) + patchFloats(kh, kw, dh, dw, wp, c) + 1) * 4 + pow + 3 + (hp + 1) * (wp + 1) * 4;
   return (hp * wp * c + kh * kw * c + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4 + bg;
 }
 
