@@ -211,16 +211,25 @@ async function benchGemm(m: number, n: number, kBits: number): Promise<GemmResul
 }
 
 /** Median wall seconds of `a` and `b` run alternately (after warm-up), with their CPU seconds under `keys`. */
+/** Consecutive runs of one function per turn (see alternate). */
+const TURN = 10;
+
+/**
+ * Times a and b in turns of TURN consecutive runs each until both ran `runs` times (after warm-up):
+ * each runs as in a loop of predictions (2 threads: the worker, still spinning from the previous
+ * run, is not woken from sleep but for a turn's first run), and the turns spread machine noise over both.
+ */
 function alternate(a: () => void, b: () => void, runs: number, keys: [string, string]): [number[], number[]] {
   const ta: number[] = [];
   const tb: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 10; i++) {
     a();
     b();
   }
-  for (let i = 0; i < runs; i++) {
-    ta.push(...time(a, 1, 0, keys[0]));
-    tb.push(...time(b, 1, 0, keys[1]));
+  for (let i = 0; i < runs; i += TURN) {
+    const n = Math.min(TURN, runs - i);
+    ta.push(...time(a, n, 0, keys[0]));
+    tb.push(...time(b, n, 0, keys[1]));
   }
   return [ta, tb];
 }
@@ -252,7 +261,7 @@ async function benchModels() {
     const x64 = inputs(64);
     const runs = quick ? 5 : 61;
     const t1 = time(() => one.predict(x1.data, x1.shape), runs, 3, `${name}/1/1`);
-    // 1 and 2 threads alternate run by run, so machine noise hits both alike.
+    // 1 and 2 threads take turns of TURN runs, so machine noise hits both alike.
     const [t64, t64x2] = alternate(
       () => one.predict(x64.data, x64.shape),
       () => two.predict(x64.data, x64.shape),
@@ -365,7 +374,7 @@ async function main() {
     '',
     '2 threads: main thread + 1 worker on a shared memory; at batch 64 the batch is split over them ' +
       `(${models.some((r) => r.batchSplit) ? 'net.info.batchSplit true: ' : ''}4 parts of 16 samples, each the whole network, claimed by whichever thread is free; one synchronisation per predict). ` +
-      '1 and 2 threads alternate run by run (the worker sleeps between its runs and must be woken each time). ' +
+      `1 and 2 threads take turns of ${TURN} consecutive runs, as in a loop of predictions (the worker spins a moment for the next job before it sleeps, so only a turn's first run must wake it). ` +
       'p10: the fastest tenth of the runs, least disturbed by other jobs (a 2-thread run needs both cores at once). ' +
       'Target (engine.md): >= 1.7x single-thread throughput at batch 64 on an idle machine.',
     '',
