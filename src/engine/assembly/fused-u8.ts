@@ -1,7 +1,7 @@
 // conv2d + transform + max pool on 8-bit images with +-1 weights, in integers (the uint8-input
 // counterpart of convPoolF32 for a first convolution; see GraphInput.uint8).
 
-import { poolTaps, windowTaps } from './fused';
+import { copyFloats, countEqual, foregroundCounts, onBackground, poolTaps, windowTaps } from './fused';
 
 /**
  * convPoolF32 for a 'valid' convolution (every tap inside the image) of 8-bit data q with +-1 weights:
@@ -9,6 +9,8 @@ import { poolTaps, windowTaps } from './fused';
  * (4 pixels x 16 channels per step: twice the channels of the float kernel); the conv value is
  * f32(f32(D) * scale + cbias[u]) with cbias[u] = f32(offset * sum_t w_tu), i.e. the product of the
  * dequantized input x = q * scale + offset; then the transform and the max as convPoolF32 (`monotone` too).
+ * A pooled pixel whose taps all read the image's smallest byte (its background) gets, as in
+ * convPoolF32, the value computed once per image for an image all background.
  * `weights` i16 [K, ldb] (ldb a multiple of 16, zero columns past units); `cbias` f32 [ldb];
  * `scratch`: convPoolU8ScratchBytes. Output [n, poh, pow, units] floats.
  */
@@ -23,6 +25,15 @@ export function convPoolU8(
   const offs = scratch;
   const ptrs = offs + <usize>k * 4;
   const conv = (ptrs + <usize>pow * pkh * pkw * 4 + 15) & ~15;
+  // The background: a row of pooled pixels computed apart, the background's pooled pixel, an image
+  // patch all background and 4 pointers to it, a flag per pooled pixel, the summed-area table.
+  const pooledRow = conv + <usize>pow * pkh * pkw * ldb * 4;
+  const bgPooled = pooledRow + <usize>pow * units * 4;
+  const bgPtrs = bgPooled + <usize>units * 4;
+  const bgImg = bgPtrs + 16;
+  const bgLen = ((kh - 1) * dh * w + (kw - 1) * dw + 1) * c;
+  const skip = bgImg + <usize>bgLen;
+  const sat = (skip + <usize>pow + 3) & ~3;
   let t = 0;
   for (let ky = 0; ky < kh; ky++)
     for (let kx = 0; kx < kw; kx++)
@@ -39,39 +50,108 @@ export function convPoolU8(
   let q = dst;
   for (let b = 0; b < n; b++) {
     const img = src + <usize>b * h * w * c;
+    const bg = byteMin(img, h * w * c);
+    const withBg = countEqual<u8>(img, h * w * c, bg) >= k;
+    if (withBg) foregroundCounts<u8>(img, h, w, c, bg, sat);
+    let bgReady = false;
     for (let py = 0; py < poh; py++) {
+      // Corners of the conv pixels of the row's pooled pixels, in (px, ty, tx) order, but for pooled
+      // pixels on the background.
       let m = 0;
-      for (let px = 0; px < pow; px++)
-        for (let ty = 0; ty < pkh; ty++) {
-          const oy = py * psh - pPadTop + ty;
-          if (oy < 0 || oy >= oh) continue;
-          for (let tx = 0; tx < pkw; tx++) {
-            const ox = px * psw - pPadLeft + tx;
-            if (ox < 0 || ox >= ow) continue;
-            store<u32>(ptrs + <usize>(m++) * 4, <u32>(img + <usize>(oy * sh * w + ox * sw) * c));
+      let skipped = 0;
+      for (let px = 0; px < pow; px++) {
+        const oy0 = max(py * psh - pPadTop, 0);
+        const ox0 = max(px * psw - pPadLeft, 0);
+        const oy1 = min(py * psh - pPadTop + pkh, oh) - 1;
+        const ox1 = min(px * psw - pPadLeft + pkw, ow) - 1;
+        const onBg = withBg && onBackground(sat, w, oy0, ox0, oy1, ox1, sh, sw, kh, kw, dh, dw);
+        store<u8>(skip + <usize>px, <u8>onBg);
+        if (onBg) {
+          skipped++;
+          if (!bgReady) {
+            backgroundPixel(bg, bgImg, bgLen, bgPtrs, offs, weights, conv, bgPooled, k, ldb, units, vs, cbias, mult, bias, ylo, yhi, monotone, full4);
+            bgReady = true;
           }
+          continue;
         }
+        for (let oy = oy0; oy <= oy1; oy++)
+          for (let ox = ox0; ox <= ox1; ox++)
+            store<u32>(ptrs + <usize>(m++) * 4, <u32>(img + <usize>(oy * sh * w + ox * sw) * c));
+      }
       if (full4) {
         // Rows 4p..4p+3 are pooled pixel p's conv pixels: pooled on the integer sums in registers.
-        gemmU8Pool4(ptrs, offs, weights, q, pow, k, ldb, units, vs, cbias, mult, bias, ylo, yhi);
+        gemmU8Pool4(ptrs, offs, weights, skipped ? pooledRow : q, pow - skipped, k, ldb, units, vs, cbias, mult, bias, ylo, yhi);
+        if (skipped) {
+          let r = pooledRow;
+          for (let px = 0; px < pow; px++) {
+            if (load<u8>(skip + <usize>px)) copyFloats(q + <usize>px * units * 4, bgPooled, units);
+            else {
+              copyFloats(q + <usize>px * units * 4, r, units);
+              r += <usize>units * 4;
+            }
+          }
+        }
         q += <usize>pow * units * 4;
         continue;
       }
       gemmU8(ptrs, offs, weights, conv, m, k, ldb, vs, cbias);
       let r = conv;
       for (let px = 0; px < pow; px++) {
-        const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
-        poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
-        r += <usize>taps * ldb * 4;
+        if (load<u8>(skip + <usize>px)) copyFloats(q, bgPooled, units);
+        else {
+          const taps = windowTaps(py, px, pkh, pkw, psh, psw, pPadTop, pPadLeft, oh, ow);
+          poolTaps(r, q, taps, units, ldb, mult, bias, ylo, yhi, monotone);
+          r += <usize>taps * ldb * 4;
+        }
         q += <usize>units * 4;
       }
     }
   }
 }
 
-/** Scratch bytes of convPoolU8: tap offsets, corner pointers and conv rows of one row of pooled pixels. */
-export function convPoolU8ScratchBytes(k: i32, ldb: i32, pkh: i32, pkw: i32, pow: i32): i32 {
-  return (k + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4;
+/**
+ * The pooled pixel of an image all `bg` into bgPooled: a patch of bytes bg read as 4 conv pixels
+ * (gemmU8Pool4 when `full4`, else one conv pixel and its pool), the same steps as the image's own
+ * pooled pixels on the background.
+ */
+function backgroundPixel(
+  bg: u8, bgImg: usize, bgLen: i32, bgPtrs: usize, offs: usize, weights: usize, conv: usize, bgPooled: usize,
+  k: i32, ldb: i32, units: i32, vs: v128, cbias: usize, mult: usize, bias: usize, ylo: f32, yhi: f32,
+  monotone: bool, full4: bool,
+): void {
+  memory.fill(bgImg, bg, <usize>bgLen);
+  for (let i = 0; i < 4; i++) store<u32>(bgPtrs + <usize>i * 4, <u32>bgImg);
+  if (full4) gemmU8Pool4(bgPtrs, offs, weights, bgPooled, 1, k, ldb, units, vs, cbias, mult, bias, ylo, yhi);
+  else {
+    gemmU8(bgPtrs, offs, weights, conv, 1, k, ldb, vs, cbias);
+    poolTaps(conv, bgPooled, 1, units, ldb, mult, bias, ylo, yhi, monotone);
+  }
+}
+
+/** The smallest of n >= 1 bytes. */
+function byteMin(p: usize, n: i32): u8 {
+  let m16 = i8x16.splat(<i8>load<u8>(p));
+  let i = 0;
+  for (; i + 15 < n; i += 16) m16 = i8x16.min_u(m16, v128.load(p + <usize>i));
+  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
+  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
+  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0));
+  let m = <u8>i8x16.extract_lane_u(m16, 0);
+  for (; i < n; i++) m = min(m, load<u8>(p + <usize>i));
+  return m;
+}
+
+/**
+ * Scratch bytes of convPoolU8: tap offsets, corner pointers and conv rows of one row of pooled pixels,
+ * then the background's buffers (see convPoolU8).
+ */
+export function convPoolU8ScratchBytes(
+  h: i32, w: i32, c: i32, kh: i32, kw: i32, dh: i32, dw: i32, ldb: i32, units: i32, pkh: i32, pkw: i32, pow: i32,
+): i32 {
+  const k = kh * kw * c;
+  const bg = (pow * units + units + 4) * 4 + ((kh - 1) * dh * w + (kw - 1) * dw + 1) * c + pow + 3 + (h + 1) * (w + 1) * 4;
+  return (k + pow * pkh * pkw) * 4 + 16 + pow * pkh * pkw * ldb * 4 + bg;
 }
 
 @inline function toFloat(d: v128, vs: v128, cb: usize, o: usize, p: usize): void {

@@ -64,8 +64,8 @@ export function convPoolF32(
     }
     const bg = reinterpret<u32>(imageMin(base, hp * wp * c));
     // A background needs at least one conv pixel's taps (a k-float patch) equal to it.
-    const withBg = countBits(base, hp * wp * c, bg) >= k;
-    if (withBg) foregroundCounts(base, hp, wp, c, bg, sat);
+    const withBg = countEqual<u32>(base, hp * wp * c, bg) >= k;
+    if (withBg) foregroundCounts<u32>(base, hp, wp, c, bg, sat);
     let bgReady = false;
     for (let py = 0; py < poh; py++) {
       // Corners of every conv pixel this row of pooled pixels reads, in (px, ty, tx) order, but for
@@ -77,11 +77,7 @@ export function convPoolF32(
         const ox0 = max(px * psw - pPadLeft, 0);
         const oy1 = min(py * psh - pPadTop + pkh, oh) - 1;
         const ox1 = min(px * psw - pPadLeft + pkw, ow) - 1;
-        const onBg =
-          withBg &&
-          oy0 <= oy1 &&
-          ox0 <= ox1 &&
-          rectCount(sat, wp, oy0 * sh, ox0 * sw, oy1 * sh + (kh - 1) * dh, ox1 * sw + (kw - 1) * dw) == 0;
+        const onBg = withBg && onBackground(sat, wp, oy0, ox0, oy1, ox1, sh, sw, kh, kw, dh, dw);
         store<u8>(skip + <usize>px, <u8>onBg);
         if (!onBg)
           for (let oy = oy0; oy <= oy1; oy++)
@@ -112,13 +108,6 @@ export function convPoolF32(
   }
 }
 
-/** Copies n floats (a short run: a loop, not memory.copy's call). */
-@inline function copyFloats(dst: usize, src: usize, n: i32): void {
-  let i = 0;
-  for (; i + 3 < n; i += 4) v128.store(dst + <usize>i * 4, v128.load(src + <usize>i * 4));
-  for (; i < n; i++) store<f32>(dst + <usize>i * 4, load<f32>(src + <usize>i * 4));
-}
-
 /** The minimum of n >= 1 floats (NaN if any is NaN). */
 function imageMin(p: usize, n: i32): f32 {
   let m4 = f32x4.splat(load<f32>(p));
@@ -129,23 +118,27 @@ function imageMin(p: usize, n: i32): f32 {
   return m;
 }
 
-/** How many of n floats have the bits bg. */
-function countBits(p: usize, n: i32, bg: u32): i32 {
-  const v = i32x4.splat(bg);
-  let counts = i32x4.splat(0);
+/** How many of n elements (u32: float bits; u8: bytes) equal bg. */
+export function countEqual<T>(p: usize, n: i32, bg: T): i32 {
+  let total = 0;
   let i = 0;
-  for (; i + 3 < n; i += 4) counts = i32x4.sub(counts, i32x4.eq(v128.load(p + <usize>i * 4), v));
-  let total =
-    i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
-  for (; i < n; i++) total += <i32>(load<u32>(p + <usize>i * 4) == bg);
+  if (sizeof<T>() == 4) {
+    const v = i32x4.splat(<u32>bg);
+    let counts = i32x4.splat(0);
+    for (; i + 3 < n; i += 4) counts = i32x4.sub(counts, i32x4.eq(v128.load(p + <usize>i * 4), v));
+    total =
+      i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  }
+  for (; i < n; i++) total += <i32>(load<T>(p + <usize>i * sizeof<T>()) == bg);
   return total;
 }
 
 /**
- * The summed-area table of foreground pixels (some channel's bits != bg) of an image [hp, wp, c]:
- * sat[(y + 1) (wp + 1) + x + 1] = their count in rows 0..y, columns 0..x (row 0 and column 0 hold 0).
+ * The summed-area table of foreground pixels (some channel != bg; T: u32 float bits or u8 bytes) of an
+ * image [hp, wp, c]: sat[(y + 1) (wp + 1) + x + 1] = their count in rows 0..y, columns 0..x (row 0
+ * and column 0 hold 0).
  */
-function foregroundCounts(img: usize, hp: i32, wp: i32, c: i32, bg: u32, sat: usize): void {
+export function foregroundCounts<T>(img: usize, hp: i32, wp: i32, c: i32, bg: T, sat: usize): void {
   const stride = <usize>(wp + 1) * 4;
   memory.fill(sat, 0, stride);
   for (let y = 0; y < hp; y++) {
@@ -153,24 +146,39 @@ function foregroundCounts(img: usize, hp: i32, wp: i32, c: i32, bg: u32, sat: us
     store<i32>(row, 0);
     let run = 0;
     for (let x = 0; x < wp; x++) {
-      const p = img + (<usize>(y * wp + x) * c) * 4;
+      const p = img + (<usize>(y * wp + x) * c) * sizeof<T>();
       let fg = 0;
-      for (let ci = 0; ci < c; ci++) fg |= <i32>(load<u32>(p + <usize>ci * 4) != bg);
+      for (let ci = 0; ci < c; ci++) fg |= <i32>(load<T>(p + <usize>ci * sizeof<T>()) != bg);
       run += fg;
       store<i32>(row + <usize>(x + 1) * 4, load<i32>(row - stride + <usize>(x + 1) * 4) + run);
     }
   }
 }
 
-/** Foreground pixels in rows y0..y1, columns x0..x1 (inclusive) from the summed-area table. */
-@inline function rectCount(sat: usize, wp: i32, y0: i32, x0: i32, y1: i32, x1: i32): i32 {
+/**
+ * Whether the conv pixels oy0..oy1 x ox0..ox1 (none if empty) read only background: no foreground pixel
+ * in the rectangle of (padded) image pixels that holds all their taps (summed-area table `sat`).
+ */
+@inline export function onBackground(
+  sat: usize, wp: i32, oy0: i32, ox0: i32, oy1: i32, ox1: i32, sh: i32, sw: i32, kh: i32, kw: i32, dh: i32, dw: i32,
+): bool {
+  if (oy0 > oy1 || ox0 > ox1) return false;
   const stride = <usize>(wp + 1) * 4;
-  const top = sat + <usize>y0 * stride;
-  const bottom = sat + <usize>(y1 + 1) * stride;
+  const x0 = ox0 * sw;
+  const x1 = ox1 * sw + (kw - 1) * dw;
+  const top = sat + <usize>(oy0 * sh) * stride;
+  const bottom = sat + <usize>(oy1 * sh + (kh - 1) * dh + 1) * stride;
   return (
     load<i32>(bottom + <usize>(x1 + 1) * 4) - load<i32>(bottom + <usize>x0 * 4) -
-    load<i32>(top + <usize>(x1 + 1) * 4) + load<i32>(top + <usize>x0 * 4)
+      load<i32>(top + <usize>(x1 + 1) * 4) + load<i32>(top + <usize>x0 * 4) == 0
   );
+}
+
+/** Copies n floats (a short run: a loop, not memory.copy's call). */
+@inline export function copyFloats(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 3 < n; i += 4) v128.store(dst + <usize>i * 4, v128.load(src + <usize>i * 4));
+  for (; i < n; i++) store<f32>(dst + <usize>i * 4, load<f32>(src + <usize>i * 4));
 }
 
 /** Floats from a conv pixel's corner to its last tap, + 1: an image all background covers one pixel's taps. */

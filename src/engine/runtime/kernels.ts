@@ -40,7 +40,7 @@ export interface KernelExports {
   batchNormF32(...args: number[]): void;
   convPoolF32(...args: number[]): void;
   convPoolScratchBytes(...args: number[]): number;
-  convPoolU8ScratchBytes(k: number, ldb: number, pkh: number, pkw: number, pow: number): number;
+  convPoolU8ScratchBytes(...args: number[]): number;
   thresholdSigns(...args: number[]): void;
 }
 

@@ -513,7 +513,20 @@ export class Net {
         [17, 21, 22],
         n,
         n * g.oh * g.ow * conv.k * conv.u8conv.ldb16,
-        k.x.convPoolU8ScratchBytes(conv.k, conv.u8conv.ldb16, pkh, pkw, pg.ow),
+        k.x.convPoolU8ScratchBytes(
+          g.h,
+          g.w,
+          g.c,
+          node.kernelSize[0],
+          node.kernelSize[1],
+          node.dilations[0],
+          node.dilations[1],
+          conv.u8conv.ldb16,
+          node.filters,
+          pkh,
+          pkw,
+          pg.ow,
+        ),
       );
       return dst;
     }

@@ -206,7 +206,7 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
     }
   });
 
-  it('convPoolU8 with 2x2 pools (pooled on the integer sums when the transform is non-decreasing): bit for bit the formula', async () => {
+  it('convPoolU8 with 2x2 pools (pooled on the integer sums when the transform is non-decreasing), on noise and on images with a background: bit for bit the formula', async () => {
     const rng = new Random(95);
     for (let trial = 0; trial < 10; trial++) {
       const cin = [1, 3][trial % 2];
@@ -253,6 +253,20 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
       expect(net.info.uint8Nodes).toEqual([conv]);
       const n = 1 + rng.int(4);
       const q = Uint8Array.from({ length: n * h * w * cin }, () => rng.int(256));
+      // Trials 3-9: images on a background byte (their smallest) with a rectangle of foreground, so
+      // that pooled pixels on the background take the background's value (computed once per image).
+      if (trial >= 3)
+        for (let s = 0; s < n; s++) {
+          const bg = [0, 17][s % 2];
+          const [y0, x0] = [rng.int(h), rng.int(w)];
+          const [y1, x1] = [y0 + rng.int(h - y0), x0 + rng.int(w - x0)];
+          for (let y = 0; y < h; y++)
+            for (let x = 0; x < w; x++)
+              for (let ci = 0; ci < cin; ci++) {
+                const inside = y >= y0 && y <= y1 && x >= x0 && x <= x1;
+                q[((s * h + y) * w + x) * cin + ci] = inside ? bg + rng.int(256 - bg) : bg;
+              }
+        }
       const got = net.predict(q, [n, h, w, cin]).data;
       // The formula: D = sum over taps of q w (w = -1 for a set bit), conv value f32(f32(D) f32(scale) +
       // f32(offset sum w)), then the transform clamp(f32(v m) + b) and the max over the 2x2 window.
