@@ -947,7 +947,8 @@ function signChain(
     range[units + c] = th.hi;
   }
   let plain = true;
-  for (let c = 0; c < units; c++) plain &&= plainRule(sign[c], thr[c], special[c], range[c], range[units + c]);
+  for (let c = 0; c < units; c++)
+    plain &&= plainRule(sign[c], thr[c], special[c], range[c], range[units + c]);
   return {
     chain,
     second: prepared[j] as PreparedOther,
@@ -966,7 +967,11 @@ function signChain(
 function plainRule(sign: number, thr: number, special: number, lo: number, hi: number): boolean {
   const bit = (a: number) => (sign * a < thr ? 1 : 0);
   const f32Max = 3.4028234663852886e38;
-  return lo <= -f32Max && hi >= f32Max && special === (bit(Number.NaN) | (bit(-Infinity) << 1) | (bit(Infinity) << 2));
+  return (
+    lo <= -f32Max &&
+    hi >= f32Max &&
+    special === (bit(Number.NaN) | (bit(-Infinity) << 1) | (bit(Infinity) << 2))
+  );
 }
 
 /** A dense with packed +-1 weights at prepared[i] whose output reaches a binarize through affine / relu nodes: denseSigns. */
