@@ -3,6 +3,7 @@
 // certified against the exact sum's threshold, and recomputed in sgemm's order where the fast sum
 // cannot decide.
 
+import { minF32 } from './background';
 import { ruleBit } from './threshold';
 
 /** 2^-24, the unit roundoff of float32. */
@@ -113,7 +114,7 @@ function backgroundGroups(x: usize, rows: i32, k: i32, cs: usize, sums: usize, f
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * k * 4;
     const bit = <u8>1 << <u8>r;
-    const c = rowMin(row, k);
+    const c = minF32(row, k);
     const cv = f32x4.splat(c);
     let sx = f64x2.splat(0);
     let sy = f64x2.splat(0);
@@ -153,16 +154,6 @@ function backgroundGroups(x: usize, rows: i32, k: i32, cs: usize, sums: usize, f
   let n = 0;
   for (let g = 0; g < groups; g++) if (load<u8>(flags + <usize>g)) store<i32>(list + (<usize>(n++) << 2), g);
   return n;
-}
-
-/** The minimum of a row of k >= 1 floats (NaN if any is NaN). */
-@inline function rowMin(row: usize, k: i32): f32 {
-  let m4 = f32x4.splat(load<f32>(row));
-  let t = 0;
-  for (; t + 3 < k; t += 4) m4 = f32x4.min(m4, v128.load(row + <usize>t * 4));
-  let m = min(min(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), min(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
-  for (; t < k; t++) m = min(m, load<f32>(row + <usize>t * 4));
-  return m;
 }
 
 /** |v0| + |v1| in float64, two lanes (each lane the sum of 4 of the 8 values). */

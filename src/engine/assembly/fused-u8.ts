@@ -1,7 +1,8 @@
 // conv2d + transform + max pool on 8-bit images with +-1 weights, in integers (the uint8-input
 // counterpart of convPoolF32 for a first convolution; see GraphInput.uint8).
 
-import { copyFloats, countEqual, foregroundCounts, onBackground, poolTaps, windowTaps } from './fused';
+import { copyFloats, countEqual, foregroundCounts, minU8, onBackground } from './background';
+import { poolTaps, windowTaps } from './fused';
 
 /**
  * convPoolF32 for a 'valid' convolution (every tap inside the image) of 8-bit data q with +-1 weights:
@@ -50,7 +51,7 @@ export function convPoolU8(
   let q = dst;
   for (let b = 0; b < n; b++) {
     const img = src + <usize>b * h * w * c;
-    const bg = byteMin(img, h * w * c);
+    const bg = minU8(img, h * w * c);
     const withBg = countEqual<u8>(img, h * w * c, bg) >= k;
     if (withBg) foregroundCounts<u8>(img, h, w, c, bg, sat);
     let bgReady = false;
@@ -128,19 +129,6 @@ function backgroundPixel(
   }
 }
 
-/** The smallest of n >= 1 bytes. */
-function byteMin(p: usize, n: i32): u8 {
-  let m16 = i8x16.splat(<i8>load<u8>(p));
-  let i = 0;
-  for (; i + 15 < n; i += 16) m16 = i8x16.min_u(m16, v128.load(p + <usize>i));
-  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
-  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
-  m16 = i8x16.min_u(m16, i8x16.shuffle(m16, m16, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0));
-  let m = <u8>i8x16.extract_lane_u(m16, 0);
-  for (; i < n; i++) m = min(m, load<u8>(p + <usize>i));
-  return m;
-}
 
 /**
  * Scratch bytes of convPoolU8: tap offsets, corner pointers and conv rows of one row of pooled pixels,
