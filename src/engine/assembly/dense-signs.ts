@@ -39,13 +39,18 @@ export function denseSignsU8ScratchBytes(k: i32, units: i32): i32 {
  *
  * The fast sum is a table lookup (T-MAC, Wei et al. 2024), 4 rows per vector (one lane per row):
  * every 8 inputs, the 256 signed sums of a block's rows are built once, and each output adds one
- * entry per group. Both sums round: a sum of K terms x_t w_t whose terms each go through at most h
- * roundings differs from the exact one by at most gamma_h S, gamma_h = h u / (1 - h u), u = 2^-24,
- * S = sum |x_t| (Higham, Accuracy and Stability of Numerical Algorithms, 2002, sec. 4.2), with h = K - 1
- * for sgemm and h <= 7 + ceil(K / 8) - 1 here, so |fast - sgemm| <= B = gamma_(K + 6 + ceil(K / 8)) S.
- * Where sign * fast - thr > B the bit is 0 (the subtraction rounds monotonically), where it is < -B
- * the bit is 1, and otherwise (near the threshold, about two outputs in a thousand on MNIST) the sum
- * is redone in sgemm's order: the result is bit for bit what sgemm followed by the chain gives.
+ * entry per group. Each row is shifted by its background c (see backgroundGroups): fast = (the lookup
+ * sum of y_t = f32(x_t - c)) + c wsum[u] (wsum: the unit's weight sum, an integer), and the groups
+ * where every row of a block is on its background add 0 and are skipped. Both sums round: a sum whose
+ * terms each go through at most h roundings differs from the exact one by at most gamma_h times the
+ * sum of their magnitudes, gamma_h = h u / (1 - h u), u = 2^-24 (Higham, Accuracy and Stability of
+ * Numerical Algorithms, 2002, sec. 4.2): h = K - 1 for sgemm's terms x_t w_t; here 7 in a table entry,
+ * ceil(K / 8) - 1 across groups, one in x_t - c and one in the final add for the y_t, one in c wsum
+ * and one in the add for that term, so |fast - sgemm| <= B = u / (1 - n u) ((K - 1) sum |x_t| +
+ * (ceil(K / 8) + 8) sum |y_t| + 2 |c| K), n = K + ceil(K / 8) + 8. Where sign * fast - thr > B the bit
+ * is 0 (the subtraction rounds monotonically), where it is < -B the bit is 1, and otherwise (near the
+ * threshold, about two outputs in a thousand on MNIST) the sum is redone in sgemm's order: the result
+ * is bit for bit what sgemm followed by the chain gives.
  * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [2, units] (lo, hi);
  * dst [m, ceil(units / 32)] words.
  */
@@ -82,9 +87,8 @@ export function denseSigns(
       for (let i = i0; i < min(rows, i0 + 4); i++) {
         const xi = x + <usize>i * k * 4;
         const c = load<f32>(cs + (<usize>i << 2));
-        // The sgemm sum's k - 1 roundings of terms bounded by sum |x_t|; the fast sum's (7 in a table
-        // entry, groups - 1 across groups, 1 in x_t - c, 1 in the final add) of terms bounded by
-        // sum |x_t - c|; c * wsum[u] rounds once and the final add once more, |wsum[u]| <= k.
+        // B (see above): sgemm's k - 1 roundings of the x_t; the fast sum's groups + 8 of the y_t; and
+        // two of c * wsum[u], |wsum[u]| <= k.
         const sx = load<f64>(sums + (<usize>i << 4));
         const sy = load<f64>(sums + (<usize>i << 4), 8);
         const s = <f64>(k - 1) * sx + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
@@ -349,8 +353,7 @@ function lutSums(
       if (rowsB > 0) buildTable(b, rowsB, k, g, tablesB + (<usize>j << 12), cB);
     }
     const first = j0 == 0;
-    // The chunk's groups: byte offsets into a weight row (a short chunk repeats its first group, whose
-    // table is then read again but its sums only added for the groups it has).
+    // A full chunk's groups: byte offsets into a weight row (a short chunk takes the loop below).
     const g0 = <usize>load<i32>(list + (<usize>j0 << 2));
     const g1 = n > 1 ? <usize>load<i32>(list + (<usize>(j0 + 1) << 2)) : g0;
     const g2 = n > 2 ? <usize>load<i32>(list + (<usize>(j0 + 2) << 2)) : g0;
