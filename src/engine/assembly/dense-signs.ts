@@ -56,7 +56,7 @@ export function denseSignsU8ScratchBytes(k: i32, units: i32): i32 {
  */
 export function denseSigns(
   a: usize, w: usize, dst: usize, m: i32, k: i32, units: i32,
-  sign: usize, thr: usize, special: usize, range: usize, wsum: usize, scratch: usize,
+  sign: usize, thr: usize, special: usize, range: usize, wsum: usize, wg: usize, scratch: usize,
 ): void {
   const groups = (k + 7) >> 3;
   const rowBytes = <usize>((k + 31) >> 5) * 4;
@@ -76,10 +76,10 @@ export function denseSigns(
     const rows = min(8, m - r0);
     const x = a + <usize>r0 * k * 4;
     const active = backgroundGroups(x, rows, k, cs, sums, flags, list);
-    if (rows == 1) lutSumsRow(x, k, w, rowBytes, units, tables, accA, list, active, load<f32>(cs), wsum);
+    if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
     else
       lutSums(
-        x, min(4, rows), max(0, rows - 4), k, w, rowBytes, units, tables, accA, accB, list, active,
+        x, min(4, rows), max(0, rows - 4), k, wg, units, tables, accA, accB, list, active,
         v128.load(cs), v128.load(cs, 16), wsum,
       );
     for (let i0 = 0; i0 < rows; i0 += 4) {
@@ -339,7 +339,7 @@ const CHUNK = 4;
  * keeps every table read in L1.
  */
 function lutSums(
-  a: usize, rowsA: i32, rowsB: i32, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, accA: usize,
+  a: usize, rowsA: i32, rowsB: i32, k: i32, wg: usize, units: i32, tables: usize, accA: usize,
   accB: usize, list: usize, active: i32, cA: v128, cB: v128, wsum: usize,
 ): void {
   const b = a + <usize>k * 16;
@@ -353,11 +353,11 @@ function lutSums(
       if (rowsB > 0) buildTable(b, rowsB, k, g, tablesB + (<usize>j << 12), cB);
     }
     const first = j0 == 0;
-    // A full chunk's groups: byte offsets into a weight row (a short chunk takes the loop below).
-    const g0 = <usize>load<i32>(list + (<usize>j0 << 2));
-    const g1 = n > 1 ? <usize>load<i32>(list + (<usize>(j0 + 1) << 2)) : g0;
-    const g2 = n > 2 ? <usize>load<i32>(list + (<usize>(j0 + 2) << 2)) : g0;
-    const g3 = n > 3 ? <usize>load<i32>(list + (<usize>(j0 + 3) << 2)) : g0;
+    // A full chunk's groups: their rows of weight bytes (a short chunk takes the loop below).
+    const g0 = wg + <usize>load<i32>(list + (<usize>j0 << 2)) * units;
+    const g1 = n > 1 ? wg + <usize>load<i32>(list + (<usize>(j0 + 1) << 2)) * units : g0;
+    const g2 = n > 2 ? wg + <usize>load<i32>(list + (<usize>(j0 + 2) << 2)) * units : g0;
+    const g3 = n > 3 ? wg + <usize>load<i32>(list + (<usize>(j0 + 3) << 2)) * units : g0;
     let u = 0;
     if (n == CHUNK)
       // Two outputs of two blocks at a time: four independent chains of table loads.
@@ -368,22 +368,25 @@ function lutSums(
         if (!first) {
           a0 = v128.load(oA); a1 = v128.load(oA, 16); b0 = v128.load(oB); b1 = v128.load(oB, 16);
         }
-        const p0 = w + <usize>u * rowBytes;
-        const p1 = p0 + rowBytes;
-        let e0 = tables + (<usize>load<u8>(p0 + g0) << 4);
-        let e1 = tables + (<usize>load<u8>(p1 + g0) << 4);
+        // The two units' bytes of each group, one 16-bit load.
+        let v = <usize>load<u16>(g0 + <usize>u);
+        let e0 = tables + ((v & 255) << 4);
+        let e1 = tables + ((v >> 8) << 4);
         a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
         a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
-        e0 = tables + 4096 + (<usize>load<u8>(p0 + g1) << 4);
-        e1 = tables + 4096 + (<usize>load<u8>(p1 + g1) << 4);
+        v = <usize>load<u16>(g1 + <usize>u);
+        e0 = tables + 4096 + ((v & 255) << 4);
+        e1 = tables + 4096 + ((v >> 8) << 4);
         a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
         a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
-        e0 = tables + 8192 + (<usize>load<u8>(p0 + g2) << 4);
-        e1 = tables + 8192 + (<usize>load<u8>(p1 + g2) << 4);
+        v = <usize>load<u16>(g2 + <usize>u);
+        e0 = tables + 8192 + ((v & 255) << 4);
+        e1 = tables + 8192 + ((v >> 8) << 4);
         a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
         a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
-        e0 = tables + 12288 + (<usize>load<u8>(p0 + g3) << 4);
-        e1 = tables + 12288 + (<usize>load<u8>(p1 + g3) << 4);
+        v = <usize>load<u16>(g3 + <usize>u);
+        e0 = tables + 12288 + ((v & 255) << 4);
+        e1 = tables + 12288 + ((v >> 8) << 4);
         a0 = f32x4.add(a0, v128.load(e0)); b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
         a1 = f32x4.add(a1, v128.load(e1)); b1 = f32x4.add(b1, v128.load(e1, CHUNK * 4096));
         v128.store(oA, a0); v128.store(oA, a1, 16); v128.store(oB, b0); v128.store(oB, b1, 16);
@@ -393,10 +396,9 @@ function lutSums(
       const oB = accB + (<usize>u << 4);
       let a0 = first ? f32x4.splat(0) : v128.load(oA);
       let b0 = first ? f32x4.splat(0) : v128.load(oB);
-      const p0 = w + <usize>u * rowBytes;
       for (let j = 0; j < n; j++) {
         const g = <usize>load<i32>(list + (<usize>(j0 + j) << 2));
-        const e0 = tables + (<usize>j << 12) + (<usize>load<u8>(p0 + g) << 4);
+        const e0 = tables + (<usize>j << 12) + (<usize>load<u8>(wg + g * units + <usize>u) << 4);
         a0 = f32x4.add(a0, v128.load(e0));
         b0 = f32x4.add(b0, v128.load(e0, CHUNK * 4096));
       }
@@ -444,7 +446,7 @@ function buildTable(a: usize, rows: i32, k: i32, g: i32, t0: usize, c: v128): vo
  * float per entry (1 KiB per group, 8 CHUNK groups at a time) built 4 entries per vector operation.
  */
 function lutSumsRow(
-  a: usize, k: i32, w: usize, rowBytes: usize, units: i32, tables: usize, acc: usize, list: usize, active: i32,
+  a: usize, k: i32, wg: usize, units: i32, tables: usize, acc: usize, list: usize, active: i32,
   c: f32, wsum: usize,
 ): void {
   const chunk = 8 * CHUNK;
@@ -484,17 +486,14 @@ function lutSumsRow(
       let s1: f32 = first ? 0 : load<f32>(o, 16);
       let s2: f32 = first ? 0 : load<f32>(o, 32);
       let s3: f32 = first ? 0 : load<f32>(o, 48);
-      const p0 = w + <usize>u * rowBytes;
-      const p1 = p0 + rowBytes;
-      const p2 = p1 + rowBytes;
-      const p3 = p2 + rowBytes;
       for (let j = j0; j < j1; j++) {
-        const g = <usize>load<i32>(list + (<usize>j << 2));
+        // The four units' bytes of the group, one 32-bit load.
+        const v = <usize>load<u32>(wg + <usize>load<i32>(list + (<usize>j << 2)) * units + <usize>u);
         const tg = tables + (<usize>(j - j0) << 10);
-        s0 += load<f32>(tg + (<usize>load<u8>(p0 + g) << 2));
-        s1 += load<f32>(tg + (<usize>load<u8>(p1 + g) << 2));
-        s2 += load<f32>(tg + (<usize>load<u8>(p2 + g) << 2));
-        s3 += load<f32>(tg + (<usize>load<u8>(p3 + g) << 2));
+        s0 += load<f32>(tg + ((v & 255) << 2));
+        s1 += load<f32>(tg + (((v >> 8) & 255) << 2));
+        s2 += load<f32>(tg + (((v >> 16) & 255) << 2));
+        s3 += load<f32>(tg + ((v >> 24) << 2));
       }
       store<f32>(o, s0);
       store<f32>(o, s1, 16);
@@ -504,10 +503,9 @@ function lutSumsRow(
     for (; u < units; u++) {
       const o = acc + (<usize>u << 4);
       let s0: f32 = first ? 0 : load<f32>(o);
-      const p0 = w + <usize>u * rowBytes;
       for (let j = j0; j < j1; j++) {
         const g = <usize>load<i32>(list + (<usize>j << 2));
-        s0 += load<f32>(tables + (<usize>(j - j0) << 10) + (<usize>load<u8>(p0 + g) << 2));
+        s0 += load<f32>(tables + (<usize>(j - j0) << 10) + (<usize>load<u8>(wg + g * units + <usize>u) << 2));
       }
       store<f32>(o, s0);
     }

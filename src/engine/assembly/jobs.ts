@@ -52,7 +52,7 @@ export const JOB_DENSE_SIGNS_U8: i32 = 11;
  * - out-bits-acc: acc dst n accSign accThr; rows = GEMM rows.
  * - conv-pool-u8: src(bytes) dst h w c kh kw sh sw dh dw oh ow weights ldb units scale(f32) cbias mult
  *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow monotone; rows = images.
- * - dense-signs: a dst k units w sign thr special range wsum; rows = samples; scratch:
+ * - dense-signs: a dst k units w sign thr special range wsum wg; rows = samples; scratch:
  *   denseSignsScratchBytes.
  * - dense-signs-u8: q(bytes) c ldb w dst k units sign thr special range xtab, then absErr as f64 in
  *   slots 14-15 (byte 56); rows = samples; scratch: denseSignsU8ScratchBytes.
@@ -118,7 +118,7 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
     const k = I(args, 3), units = I(args, 4);
     denseSigns(
       U(args, 1) + (<usize>r0 * k) * 4, U(args, 5), U(args, 2) + (<usize>r0 * ((units + 31) >> 5)) * 4, count, k, units,
-      U(args, 6), U(args, 7), U(args, 8), U(args, 9), U(args, 10), scratch,
+      U(args, 6), U(args, 7), U(args, 8), U(args, 9), U(args, 10), U(args, 11), scratch,
     );
   } else if (kind == JOB_DENSE_SIGNS_U8) {
     const ldb = I(args, 3), k = I(args, 6), units = I(args, 7);

@@ -449,7 +449,7 @@ export class Net {
       const dst = k.alloc(valueBytes(info, n));
       k.job(
         JOB.denseSigns,
-        [x.ptr, dst, dense.k, units, dense.packed, f.sign, f.thr, f.special, f.range, f.wsum],
+        [x.ptr, dst, dense.k, units, dense.packed, f.sign, f.thr, f.special, f.range, f.wsum, f.wg],
         [],
         n,
         n * dense.k * units,
@@ -843,6 +843,8 @@ type Fusion =
       xtab: number;
       /** The sum of each unit's +-1 weights, f32 [units] (see assembly/dense-signs.ts: background shift). */
       wsum: number;
+      /** The weight bytes by group of 8 inputs, u8 [ceil(K / 8), units] (byte g of each packed row). */
+      wg: number;
     } & SignChain);
 
 /** The affine / relu nodes and the binarize after a layer, with each unit's threshold rule in wasm memory. */
@@ -988,8 +990,22 @@ function denseSignsFusion(
   if (!chain) return null;
   const q = graph.inputs[0].uint8;
   const xtab = q ? k.put(Float32Array.from({ length: 256 }, (_, v) => v * q.scale + q.offset)) : 0;
-  const sums = weightSums(k.u32(dense.packed, node.units * wordsFor(dense.k)), dense.k, node.units);
-  return { kind: 'denseSigns', first: dense, xtab, wsum: k.put(Float32Array.from(sums)), ...chain };
+  const packed = k.u32(dense.packed, node.units * wordsFor(dense.k));
+  const sums = weightSums(packed, dense.k, node.units);
+  const groups = Math.ceil(dense.k / 8);
+  const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+  const rowBytes = wordsFor(dense.k) * 4;
+  const wg = new Uint8Array(groups * node.units);
+  for (let g = 0; g < groups; g++)
+    for (let u = 0; u < node.units; u++) wg[g * node.units + u] = bytes[u * rowBytes + g];
+  return {
+    kind: 'denseSigns',
+    first: dense,
+    xtab,
+    wsum: k.put(Float32Array.from(sums)),
+    wg: k.put(wg),
+    ...chain,
+  };
 }
 
 /**
