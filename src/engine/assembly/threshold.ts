@@ -16,8 +16,8 @@
  * `rowWords` words each (zero-padded), each value's bit by its channel's rule; sign, thr f32 [c],
  * special u8 [c], range f32 [2, c] (lo then hi). Four channels at a time, where all four values are
  * finite and in range (the rule is then one multiply and one comparison). `plain`: every channel's
- * rule is that multiply and comparison on every float, NaN and infinities included (see plainRule in
- * runtime/net.ts), and no value is checked.
+ * rule is that multiply and comparison on every float, NaN and infinities included (see
+ * isPlainThreshold in reference/transform.ts), and no value is checked.
  */
 export function thresholdSigns(
   src: usize, dst: usize, rows: i32, c: i32, sign: usize, thr: usize, special: usize, range: usize, rowWords: i32,

@@ -203,3 +203,18 @@ export function floatThreshold(h: (a: number) => number): FloatThreshold | null 
     ? { sign: 1, threshold: fromOrderKey(above), lo, hi, special }
     : { sign: -1, threshold: -fromOrderKey(below), lo, hi, special };
 }
+
+/**
+ * Whether a threshold rule is bit = sign * a < threshold on every float a: its range holds every
+ * finite float, and the bits of NaN, -Infinity and +Infinity are that comparison's (the kernels then
+ * skip the range and special checks).
+ */
+export function isPlainThreshold(t: FloatThreshold): boolean {
+  const bit = (a: number) => (t.sign * a < t.threshold ? 1 : 0);
+  return (
+    t.lo <= -F32_MAX &&
+    t.hi >= F32_MAX &&
+    t.special ===
+      (bit(Number.NaN) | (bit(Number.NEGATIVE_INFINITY) << 1) | (bit(Number.POSITIVE_INFINITY) << 2))
+  );
+}

@@ -5,7 +5,7 @@ import type { FloatTransform, Graph, GraphNode, ValueInfo } from '../ir.js';
 import { chainValue } from '../reference/float.js';
 import { runNode } from '../reference/run.js';
 import type { FloatTensor, Tensor } from '../reference/tensor.js';
-import { floatThreshold, floatTransform } from '../reference/transform.js';
+import { floatThreshold, floatTransform, isPlainThreshold } from '../reference/transform.js';
 import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, f64Slots, JOB, Kernels, type PopcountStrategy } from './kernels.js';
 import {
@@ -856,7 +856,7 @@ interface SignChain {
   thr: number;
   special: number;
   range: number;
-  /** Every unit's rule is bit = sign * value < thr on every float (see plainRule). */
+  /** Every unit's rule is bit = sign * value < thr on every float (see isPlainThreshold). */
   plain: boolean;
 }
 
@@ -937,20 +937,19 @@ function signChain(
   const thr = new Float32Array(units);
   const special = new Uint8Array(units);
   const range = new Float32Array(2 * units);
+  let plain = true;
   for (let c = 0; c < units; c++) {
     const m = resolved.multiplier?.[c] ?? 1;
     const b = resolved.bias?.[c] ?? 0;
     const th = floatThreshold((acc) => chainValue(graph, nodes, c, floatTransform(acc, m, b, resolved)));
     if (!th) return null;
+    plain &&= isPlainThreshold(th);
     sign[c] = th.sign;
     thr[c] = th.threshold;
     special[c] = th.special;
     range[c] = th.lo;
     range[units + c] = th.hi;
   }
-  let plain = true;
-  for (let c = 0; c < units; c++)
-    plain &&= plainRule(sign[c], thr[c], special[c], range[c], range[units + c]);
   return {
     chain,
     second: prepared[j] as PreparedOther,
@@ -960,20 +959,6 @@ function signChain(
     special: k.put(special),
     range: k.put(range),
   };
-}
-
-/**
- * Whether a threshold rule (see floatThreshold) is bit = sign * a < thr on every float a: its range
- * holds every finite float, and the bits of NaN, -Infinity and +Infinity are that comparison's.
- */
-function plainRule(sign: number, thr: number, special: number, lo: number, hi: number): boolean {
-  const bit = (a: number) => (sign * a < thr ? 1 : 0);
-  const f32Max = 3.4028234663852886e38;
-  return (
-    lo <= -f32Max &&
-    hi >= f32Max &&
-    special === (bit(Number.NaN) | (bit(-Infinity) << 1) | (bit(Infinity) << 2))
-  );
 }
 
 /** A dense with packed +-1 weights at prepared[i] whose output reaches a binarize through affine / relu nodes: denseSigns. */
