@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../util/random.js';
 import { GraphBuilder } from '../builder.js';
 import { encodeModel } from '../format/lbm.js';
-import { wordsFor } from '../shapes.js';
+import { windowAxis, wordsFor } from '../shapes.js';
 import { randomInput, randomNormal, randomPacked, randomTransform } from '../testing/models.js';
 import { load } from './net.js';
 
@@ -145,6 +145,76 @@ describe('fused kernels give bit for bit the unfused results', () => {
         net.trace(input.data, input.shape).get(pool)!.data,
         `trial ${trial}`,
       );
+    }
+  });
+
+  it('bconv2d+maxpool2d on packed bits (only the conv pixels the pool reads, a few images per step, 1 and 2 threads)', async () => {
+    const rng = new Random(79);
+    for (let trial = 0; trial < 36; trial++) {
+      const h = 4 + rng.int(13);
+      const w = 4 + rng.int(13);
+      const cin = 1 + rng.int(70);
+      const cout = 1 + rng.int(70);
+      const k = 1 + rng.int(3);
+      const b = new GraphBuilder('x', [h, w, cin]);
+      const padding = rng.next() < 0.5 ? ('same' as const) : ('valid' as const);
+      const convAttrs = {
+        kernelSize: [k, k] as [number, number],
+        strides: [1 + rng.int(2), 1 + rng.int(2)] as [number, number],
+        dilations: (k > 1 && padding === 'same' && rng.next() < 0.3 ? [2, 2] : [1, 1]) as [number, number],
+        padding,
+      };
+      const conv = b.node({
+        op: 'bconv2d',
+        inputs: [b.node({ op: 'binarize', inputs: [b.input] })],
+        ...convAttrs,
+        filters: cout,
+        // Pad value 0 with same padding: the zero-padding correction, where every conv pixel is computed.
+        padValue: (trial % 3 === 0 ? 0 : 1) as 0 | 1,
+        weights: b.constant('w', 'uint32', [cout, k, k, wordsFor(cin)], randomPacked(rng, cout * k * k, cin)),
+        transform: randomTransform(b, rng, 't', cout, k * k * cin, 'bits'),
+      });
+      // Pools that leave conv rows and columns unread (valid, stride > size), overlap (stride < size) or pad.
+      const pk: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
+      const poolAttrs = {
+        kernelSize: pk,
+        strides: [1 + rng.int(3), 1 + rng.int(3)] as [number, number],
+        padding: rng.next() < 0.3 ? ('same' as const) : ('valid' as const),
+      };
+      const out = (i: 0 | 1, size: number) => {
+        const c = windowAxis(size, k, convAttrs.strides[i], convAttrs.dilations[i], padding).out;
+        return windowAxis(c, pk[i], poolAttrs.strides[i], 1, poolAttrs.padding).out;
+      };
+      // A valid pool window larger than the conv output: a same pool.
+      if (out(0, h) < 1 || out(1, w) < 1) poolAttrs.padding = 'same';
+      const pool = b.node({ op: 'maxpool2d', inputs: [conv], ...poolAttrs });
+      const shape = [out(0, h), out(1, w), cout];
+      const flat = shape.reduce((x, y) => x * y, 1);
+      const units = 1 + rng.int(9);
+      const y = b.node({
+        op: 'bdense',
+        inputs: [pool],
+        units,
+        weights: b.constant(
+          'dw',
+          'uint32',
+          [units, ...shape.slice(0, -1), wordsFor(cout)],
+          randomPacked(rng, (units * flat) / cout, cout),
+        ),
+        transform: randomTransform(b, rng, 'dt', units, flat, 'float'),
+      });
+      // Every pool bit reaches every output unit (a wrong bit moves its dot product by 2).
+      const graph = b.build([y]);
+      const net = await load(encodeModel(graph), trial % 4 === 1 ? { threads: 2 } : {});
+      expect(net.info.fused, `trial ${trial}`).toEqual([`bconv2d+maxpool2d ${conv} ${pool}`]);
+      // Up to 40 images: steps of several small images, split over the threads.
+      const input = randomInput(graph, 1 + rng.int(40), trial);
+      expectSame(
+        net.predict(input.data, input.shape).data,
+        net.trace(input.data, input.shape).get(y)!.data,
+        `trial ${trial}`,
+      );
+      net.dispose();
     }
   });
 

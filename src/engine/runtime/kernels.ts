@@ -44,7 +44,7 @@ export interface KernelExports {
   thresholdSigns(...args: number[]): void;
 }
 
-/** Row-range job kinds of runJob (assembly/jobs.ts, same numbers). */
+/** Row-range job kinds of runJob, and of the blocks a binary layer reads (assembly/jobs.ts, same numbers). */
 export const JOB = {
   convPool: 1,
   im2colBits: 2,
@@ -57,6 +57,7 @@ export const JOB = {
   outBitsAcc: 9,
   denseSigns: 10,
   denseSignsU8: 11,
+  binaryLayer: 12,
 } as const;
 
 /** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */
@@ -349,6 +350,16 @@ export class Kernels {
     work: number,
     scratchBytes = 0,
   ): void {
+    const args = this.args(kind, slots, floatSlots);
+    const stride = Math.ceil(scratchBytes / ALIGN) * ALIGN;
+    const parallel = this.pool !== null && !this.recording && rows >= 2 && work >= JOB_MIN_WORK;
+    const scratch = stride > 0 ? this.alloc(stride * (parallel ? this.threads : 1)) : 0;
+    if (parallel) this.pool!.run(OP_JOB, args, 0, 0, rows, 0, 0, 0, 0, this.raw, scratch, stride);
+    else this.x.runJob(args, 0, rows, scratch);
+  }
+
+  /** A block of slots like a job's arguments (see job), for a job that reads it (see binaryLayer in assembly/jobs.ts). */
+  args(kind: number, slots: number[], floatSlots: number[]): number {
     const args = this.alloc((slots.length + 1) * 4);
     const iv = this.i32(args, slots.length + 1);
     const fv = this.f32(args, slots.length + 1);
@@ -357,11 +368,7 @@ export class Kernels {
       if (floatSlots.includes(i + 1)) fv[i + 1] = slots[i];
       else iv[i + 1] = slots[i];
     }
-    const stride = Math.ceil(scratchBytes / ALIGN) * ALIGN;
-    const parallel = this.pool !== null && !this.recording && rows >= 2 && work >= JOB_MIN_WORK;
-    const scratch = stride > 0 ? this.alloc(stride * (parallel ? this.threads : 1)) : 0;
-    if (parallel) this.pool!.run(OP_JOB, args, 0, 0, rows, 0, 0, 0, 0, this.raw, scratch, stride);
-    else this.x.runJob(args, 0, rows, scratch);
+    return args;
   }
 
   /** Runs the float GEMM c[m, ldb] = a[m, k] b[k, ldb] (see sgemm.ts), split over the threads when large. */

@@ -10,6 +10,7 @@ import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, f64Slots, JOB, Kernels, type PopcountStrategy } from './kernels.js';
 import {
   type PlacedTransform,
+  type PreparedBConv,
   type PreparedFloatMatmul,
   type PreparedNode,
   type PreparedOther,
@@ -18,6 +19,9 @@ import {
   u8DenseTables,
   weightSums,
 } from './prepare.js';
+
+/** GEMM rows a binary layer's job takes per step (their sums, 256 B each at 64 units, stay in L1). */
+const CHUNK_ROWS = 128;
 
 /** Options of {@link load}. */
 export interface LoadOptions {
@@ -410,6 +414,7 @@ export class Net {
 
   private runFused(f: Fusion, x: Slot, info: ValueInfo, n: number): number {
     const k = this.k;
+    if (f.kind === 'binaryConvPool') return this.binaryConv(f.first, x, info, n, f.second);
     if (f.kind === 'denseSigns') {
       const dense = f.first;
       const units = (dense.node as Extract<GraphNode, { op: 'dense' }>).units;
@@ -591,35 +596,7 @@ export class Net {
     const x = ins[0];
     switch (p.op) {
       case 'bconv2d': {
-        const { g, node } = p;
-        const m = n * g.oh * g.ow;
-        let a = x.ptr;
-        if (!p.pointwise) {
-          a = k.alloc(m * p.rowWords * 4);
-          k.job(
-            JOB.im2colBits,
-            [x.ptr, a, g.h, g.w, p.cw, ...windowArgs(node), g.padTop, g.padLeft, g.oh, g.ow, p.rowWords],
-            [],
-            n,
-            m * p.rowWords,
-          );
-        } else if (p.cw !== p.rowWords) {
-          a = k.alloc(m * p.rowWords * 4);
-          k.x.padRows(x.ptr, a, m, p.cw, p.rowWords);
-        }
-        return this.gemmAndTransform(
-          a,
-          p.weights,
-          m,
-          node.filters,
-          p.rowWords,
-          p.k,
-          p.transform,
-          p.corr,
-          g.oh * g.ow,
-          info,
-          n,
-        );
+        return this.binaryConv(p, x, info, n, null);
       }
       case 'bdense': {
         let a = x.ptr;
@@ -627,16 +604,17 @@ export class Net {
           a = k.alloc(n * p.rowWords * 4);
           k.x.padRows(x.ptr, a, n, p.inWords, p.rowWords);
         }
-        return this.gemmAndTransform(
+        return this.binaryLayer(
           a,
+          0,
           p.weights,
           n,
+          1,
           p.node.units,
           p.rowWords,
           p.k,
           p.transform,
           0,
-          1,
           info,
           n,
         );
@@ -701,22 +679,97 @@ export class Net {
     );
   }
 
-  private gemmAndTransform(
+  /**
+   * A binary conv2d on `x`, and the max pool `pool` over its bits when fused (then `info` is the pool's
+   * output): only the conv pixels the pool reads are computed when there is no zero-padding correction.
+   */
+  private binaryConv(
+    p: PreparedBConv,
+    x: Slot,
+    info: ValueInfo,
+    n: number,
+    pool: PreparedOther | null,
+  ): number {
+    const k = this.k;
+    const { g, node } = p;
+    // The conv output rows and columns the pool's windows reach (the pool's padding is before them),
+    // where the GEMM rows are im2col's (a pointwise conv reads the input pixels as they lie) and have
+    // no zero-padding correction (its table is by pixel of the whole output).
+    const pg = pool?.g;
+    const pn = pool?.node as Extract<GraphNode, { op: 'maxpool2d' }> | undefined;
+    const crop = pg && pn && p.corr === 0 && !p.pointwise;
+    const oh = crop ? Math.min(g.oh, (pg.oh - 1) * pn.strides[0] + pn.kernelSize[0] - pg.padTop) : g.oh;
+    const ow = crop ? Math.min(g.ow, (pg.ow - 1) * pn.strides[1] + pn.kernelSize[1] - pg.padLeft) : g.ow;
+    let a = x.ptr;
+    let im2col = 0;
+    if (!p.pointwise)
+      im2col = k.args(
+        JOB.im2colBits,
+        [x.ptr, g.h, g.w, p.cw, ...windowArgs(node), g.padTop, g.padLeft, oh, ow, p.rowWords],
+        [],
+      );
+    else if (p.cw !== p.rowWords) {
+      a = k.alloc(n * oh * ow * p.rowWords * 4);
+      k.x.padRows(x.ptr, a, n * oh * ow, p.cw, p.rowWords);
+    }
+    const poolArgs =
+      pg && pn
+        ? [
+            0,
+            0,
+            oh,
+            ow,
+            wordsFor(node.filters),
+            pn.kernelSize[0],
+            pn.kernelSize[1],
+            pn.strides[0],
+            pn.strides[1],
+            pg.padTop,
+            pg.padLeft,
+            pg.oh,
+            pg.ow,
+            1,
+          ]
+        : null;
+    return this.binaryLayer(
+      a,
+      im2col,
+      p.weights,
+      n,
+      oh * ow,
+      node.filters,
+      p.rowWords,
+      p.k,
+      p.transform,
+      p.corr,
+      info,
+      n,
+      poolArgs,
+    );
+  }
+
+  /**
+   * A binary layer's GEMM (rows from im2col's job slots, or at a) and output transform, with a max pool
+   * over its bits when `pool` holds the max-pool job's slots (see binaryLayer in assembly/jobs.ts): one
+   * job over the `items` (images, or dense rows) of `pixels` GEMM rows, a few at a time in scratch.
+   */
+  private binaryLayer(
     a: number,
+    im2col: number,
     weights: number,
-    m: number,
+    items: number,
+    pixels: number,
     units: number,
     rowWords: number,
     kk: number,
     t: PlacedTransform,
     corr: number,
-    pixels: number,
     info: ValueInfo,
     n: number,
+    pool: number[] | null = null,
   ): number {
     const k = this.k;
     const dst = k.alloc(valueBytes(info, n));
-    const acc = k.alloc(m * units * 4);
     // With a calibrated strategy: rows of at most 64 bytes run the scalar short-row kernels (prepareNode
     // padded them to 8 bytes), rows of 65 to 128 bytes the faster strategy on 128-byte rows.
     const strategy =
@@ -725,17 +778,30 @@ export class Net {
         : this.calibrated && rowWords <= 32
           ? this.midStrategy
           : this.strategy;
-    k.bgemm(strategy, a, weights, acc, m, units, rowWords * 4);
-    if (t.kind === 'float')
-      k.job(
-        JOB.outFloat,
-        [acc, dst, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels, 0],
-        [9, 10],
-        m,
-        m * units,
-      );
-    else if (corr === 0) k.job(JOB.outBitsAcc, [acc, dst, units, t.accSign, t.accThr], [], m, m * units);
-    else k.job(JOB.outBits, [acc, dst, units, kk, t.sign, t.thr, corr, pixels, 0], [], m, m * units);
+    const out =
+      t.kind === 'float'
+        ? k.args(
+            JOB.outFloat,
+            [dst, units, kk, t.mult, t.bias, t.dlo, t.dhi, t.ylo, t.yhi, corr, pixels],
+            [8, 9],
+          )
+        : corr === 0
+          ? k.args(JOB.outBitsAcc, [dst, units, t.accSign, t.accThr], [])
+          : k.args(JOB.outBits, [dst, units, kk, t.sign, t.thr, corr, pixels], []);
+    const poolArgs = pool ? k.args(JOB.maxPool, [pool[0], dst, ...pool.slice(2)], []) : 0;
+    // Items per step: about CHUNK_ROWS GEMM rows, whose sums stay in L1 or L2.
+    const chunk = Math.max(1, Math.floor(CHUNK_ROWS / pixels));
+    const rows = chunk * pixels;
+    const m = items * pixels;
+    k.job(
+      JOB.binaryLayer,
+      [im2col, a, weights, units, rowWords, strategy === 'simd' ? 1 : 0, out, pixels, chunk, poolArgs],
+      [],
+      items,
+      // About the elements a job touches per bgemm's own threshold for splitting (PARALLEL_MIN_WORK).
+      (m * units * rowWords) / 4,
+      rows * ((im2col ? rowWords * 4 : 0) + units * 4 + (pool ? wordsFor(units) * 4 : 0)) + 16,
+    );
     return dst;
   }
 
@@ -835,6 +901,7 @@ export class Net {
  */
 type Fusion =
   | { kind: 'convPool'; first: PreparedFloatMatmul; second: PreparedOther }
+  | { kind: 'binaryConvPool'; first: PreparedBConv; second: PreparedOther }
   | ({ kind: 'thresholdSigns'; first: PreparedOther } & SignChain)
   | ({
       kind: 'denseSigns';
@@ -891,6 +958,9 @@ function planFusions(
       bn.strides[1] >= bn.kernelSize[1]
     ) {
       out.set(i, { kind: 'convPool', first: a, second: b });
+      i++;
+    } else if (a.op === 'bconv2d' && a.transform.kind !== 'float' && bn.op === 'maxpool2d') {
+      out.set(i, { kind: 'binaryConvPool', first: a, second: b });
       i++;
     } else if (a.op === 'other' && (a.node.op === 'affine' || a.node.op === 'relu')) {
       const c = values.get(a.node.inputs[0])!.shape.at(-1)!;
