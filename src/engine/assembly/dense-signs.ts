@@ -16,7 +16,7 @@ const S_MAX: f64 = 1.2676506002282294e30;
  * row, certifyRow's list of undecided units, and backgroundGroups's outputs.
  */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 5 + 160;
+  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 133 + 384;
 }
 
 /** Bytes of scratch denseSignsU8 needs: a row of k floats and certifyRow's list of undecided units. */
@@ -51,6 +51,12 @@ export function denseSignsU8ScratchBytes(k: i32, units: i32): i32 {
  * is 0 (the subtraction rounds monotonically), where it is < -B the bit is 1, and otherwise (near the
  * threshold, about two outputs in a thousand on MNIST) the sum is redone in sgemm's order: the result
  * is bit for bit what sgemm followed by the chain gives.
+ * A block of 2 to 8 rows of 8-bit levels (x_t = mn + step q_t + e_t, integers q_t in [0, 255], E = sum
+ * |e_t| small: image pixels on any linear scaling; see quantizeRows) takes integer tables instead: 8 rows
+ * per i16 entry, so half the table loads and builds, and exact sums S[u] of the +-q_t; then fast =
+ * f32(f32(mn wsum[u]) + f32(step S[u])), and B = u / (1 - (K - 1) u) (K - 1) sum |x_t| + E + 4 u (|mn| K
+ * + step sum q_t) (the sum of the x_t differs from mn wsum + step S by at most E; three roundings here).
+ * Other blocks (and a lone row) take the float tables.
  * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [2, units] (lo, hi);
  * dst [m, ceil(units / 32)] words.
  */
@@ -72,11 +78,21 @@ export function denseSigns(
   const sums = cs + 32;
   const list = sums + 128;
   const flags = list + <usize>groups * 4;
+  // quantizeRows's levels ([k rounded up to 8, 8] u16), each row's minimum, step, sum of levels and
+  // error sum (f32 [8], f32 [8], f64 [8], f64 [8]), and the last step that fit a row.
+  const levels = (flags + <usize>groups + 15) & ~15;
+  const mins = levels + <usize>groups * 128;
+  const steps = mins + 32;
+  const fits = steps + 32;
+  const stepNow = fits + 128;
+  f32.store(stepNow, 0);
   for (let r0 = 0; r0 < m; r0 += 8) {
     const rows = min(8, m - r0);
     const x = a + <usize>r0 * k * 4;
-    const active = backgroundGroups(x, rows, k, cs, sums, flags, list);
-    if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
+    const active = backgroundGroups(x, rows, k, cs, mins, sums, flags, list);
+    const onLevels = rows > 1 && k <= 65536 && quantizeRows(x, rows, k, list, active, mins, sums, levels, steps, fits, stepNow);
+    if (onLevels) levelSums(levels, wg, units, tables, accA, accB, list, active);
+    else if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
     else
       lutSums(
         x, min(4, rows), max(0, rows - 4), k, wg, units, tables, accA, accB, list, active,
@@ -86,15 +102,30 @@ export function denseSigns(
       transpose(i0 == 0 ? accA : accB, byRow, units4);
       for (let i = i0; i < min(rows, i0 + 4); i++) {
         const xi = x + <usize>i * k * 4;
-        const c = load<f32>(cs + (<usize>i << 2));
-        // B (see above): sgemm's k - 1 roundings of the x_t; the fast sum's groups + 8 of the y_t; and
-        // two of c * wsum[u], |wsum[u]| <= k.
+        const acc = byRow + (<usize>(i - i0) * units4 << 2);
         const sx = load<f64>(sums + (<usize>i << 4));
-        const sy = load<f64>(sums + (<usize>i << 4), 8);
-        const s = <f64>(k - 1) * sx + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
+        let bound: f32;
+        if (onLevels) {
+          // acc = f32(f32(mn wsum[u]) + f32(step S[u])) from the integer sums S of the levels: off the
+          // sum of the x_t by at most E (the levels' error sum, bounded by fitLevels) plus three
+          // roundings of terms at most |mn| k and step sum(q) (4 u covers them and float64's own).
+          const mn = load<f32>(mins + (<usize>i << 2));
+          const step = load<f32>(steps + (<usize>i << 2));
+          const sq = load<f64>(fits + (<usize>i << 3));
+          const e = load<f64>(fits + (<usize>i << 3), 64);
+          const terms = abs<f64>(<f64>mn) * <f64>k + <f64>step * sq;
+          levelFloats(acc, units, mn, step, wsum);
+          bound = rowBound(k - 1, <f64>(k - 1) * sx, sx, e + 4 * UNIT * terms);
+        } else {
+          // B (see above): sgemm's k - 1 roundings of the x_t; the fast sum's groups + 8 of the y_t; and
+          // two of c * wsum[u], |wsum[u]| <= k.
+          const c = load<f32>(cs + (<usize>i << 2));
+          const sy = load<f64>(sums + (<usize>i << 4), 8);
+          const s = <f64>(k - 1) * sx + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
+          bound = rowBound(k + groups + 8, s, sx, 0);
+        }
         certifyRow(
-          xi, k, byRow + (<usize>(i - i0) * units4 << 2), w, units, rowBound(k + groups + 8, s, sx, 0),
-          sign, thr, special, range, dst + <usize>(r0 + i) * words * 4, open,
+          xi, k, acc, w, units, bound, sign, thr, special, range, dst + <usize>(r0 + i) * words * 4, open,
         );
       }
     }
@@ -107,9 +138,11 @@ export function denseSigns(
  * into cs[8] (0 for rows past `rows`), and the row's sum |x_t| and sum |f32(x_t - c)| (float64) into
  * sums[2 r], sums[2 r + 1]; lists in `list` the groups where some row differs from its c (the others
  * sum to 0 after the shift x - c, and their tables and lookups are skipped) and returns their count.
- * flags: a byte per group.
+ * mins[r]: the row's minimum. flags: a byte per group.
  */
-function backgroundGroups(x: usize, rows: i32, k: i32, cs: usize, sums: usize, flags: usize, list: usize): i32 {
+function backgroundGroups(
+  x: usize, rows: i32, k: i32, cs: usize, mins: usize, sums: usize, flags: usize, list: usize,
+): i32 {
   const groups = (k + 7) >> 3;
   const full = k >> 3;
   memory.fill(flags, 0, groups);
@@ -119,6 +152,7 @@ function backgroundGroups(x: usize, rows: i32, k: i32, cs: usize, sums: usize, f
     const row = x + <usize>r * k * 4;
     const bit = <u8>1 << <u8>r;
     const c = minF32(row, k);
+    store<f32>(mins + (<usize>r << 2), c);
     const cv = f32x4.splat(c);
     let sx = f64x2.splat(0);
     let sy = f64x2.splat(0);
@@ -412,6 +446,234 @@ function lutSums(
     const ws = f32x4.splat(load<f32>(wsum + (<usize>u << 2)));
     v128.store(oA, f32x4.add(active ? v128.load(oA) : f32x4.splat(0), f32x4.mul(cA, ws)));
     v128.store(oB, f32x4.add(active ? v128.load(oB) : f32x4.splat(0), f32x4.mul(cB, ws)));
+  }
+}
+
+/**
+ * Levels for a block of `rows` rows (2 to 8) of x: each row's x_t = mn + step q_t + e_t with integers
+ * q_t in [0, 255] (mn: the row's minimum, mins[r]) and E = sum |e_t| at most an eighth of the row's
+ * share of the bound (u (k - 1) sum |x_t|), as 8-bit data gives (an image's pixels on any linear
+ * scaling). The step tried first is (max - mn) / 255 (data that spans its 256 levels), then the last
+ * step that fit a row (stepAt: data one level short of its range). levels [ceil(k / 8) * 8, 8] u16,
+ * lane r of input t: q_t of row r, written in the listed groups (0 past the rows and past k; the other
+ * groups are all mn, q = 0, and are not read); steps[r] (f32): the step; fits[r], fits[8 + r] (f64):
+ * the row's sum of q_t and E. False when some row fits neither step, or its sum |x_t| is not below 2^100.
+ */
+function quantizeRows(
+  x: usize, rows: i32, k: i32, list: usize, active: i32, mins: usize, sums: usize, levels: usize,
+  steps: usize, fits: usize, stepAt: usize,
+): bool {
+  for (let j = 0; j < active; j++) {
+    const p = levels + (<usize>load<i32>(list + (<usize>j << 2)) << 7);
+    for (let i: usize = 0; i < 128; i += 16) v128.store(p + i, i32x4.splat(0));
+  }
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * k * 4;
+    const mn = load<f32>(mins + (<usize>r << 2));
+    const sx = load<f64>(sums + (<usize>r << 4));
+    if (!(sx < S_MAX)) return false;
+    let hi4 = f32x4.splat(mn);
+    let hi = mn;
+    for (let j = 0; j < active; j++) {
+      const e0 = load<i32>(list + (<usize>j << 2)) << 3;
+      const p = row + (<usize>e0 << 2);
+      if (e0 + 8 <= k) hi4 = f32x4.max(hi4, f32x4.max(v128.load(p), v128.load(p, 16)));
+      else for (let t = e0; t < k; t++) hi = max(hi, load<f32>(row + <usize>t * 4));
+    }
+    hi = max(max(hi, max(f32x4.extract_lane(hi4, 0), f32x4.extract_lane(hi4, 1))), max(f32x4.extract_lane(hi4, 2), f32x4.extract_lane(hi4, 3)));
+    let fit = false;
+    for (let attempt = 0; attempt < 2 && !fit; attempt++) {
+      const step: f32 = attempt == 0 ? (hi > mn ? (hi - mn) / 255 : 1) : load<f32>(stepAt);
+      if (!(step > 0 && step < F32_INF)) continue;
+      fit = fitLevels(row, k, r, list, active, mn, step, sx, UNIT * <f64>(k - 1) * sx * 0.125, levels, fits);
+      if (fit) {
+        store<f32>(steps + (<usize>r << 2), step);
+        store<f32>(stepAt, step);
+      }
+    }
+    if (!fit) return false;
+  }
+  return true;
+}
+
+const F32_INF: f32 = Infinity;
+
+/**
+ * One row's levels q_t = clamp(round((x_t - mn) / step), 0, 255) in the listed groups (lane r of
+ * levels), and E = sum |x_t - mn - step q_t| bounded from the float32 evaluation: each |e_t| there is
+ * off by at most u (|x_t| + |mn| + step q_t + |e_t|), and their float32 sum S (4 lanes, then 3 adds)
+ * is at least (1 - k u) times the sum, so E <= (1 + u) S / (1 - k u) + u (sum |x_t| + k |mn| + step
+ * sum q_t) (u = 2^-24). True (and fits[r] = sum q_t, fits[8 + r] = that bound on E) when it is at most
+ * `limit`.
+ */
+function fitLevels(
+  row: usize, k: i32, r: i32, list: usize, active: i32, mn: f32, step: f32, sx: f64, limit: f64,
+  levels: usize, fits: usize,
+): bool {
+  const inv: f32 = 1 / step;
+  const mv = f32x4.splat(mn);
+  const sv = f32x4.splat(step);
+  const iv = f32x4.splat(inv);
+  const top = f32x4.splat(255);
+  const zero = f32x4.splat(0);
+  let e4 = f32x4.splat(0);
+  let q4 = i32x4.splat(0);
+  let e: f32 = 0;
+  let sq: i32 = 0;
+  const lane = levels + (<usize>r << 1);
+  for (let j = 0; j < active; j++) {
+    const e0 = load<i32>(list + (<usize>j << 2)) << 3;
+    if (e0 + 8 <= k) {
+      const p = row + (<usize>e0 << 2);
+      const y0 = f32x4.sub(v128.load(p), mv);
+      const y1 = f32x4.sub(v128.load(p, 16), mv);
+      const f0 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(y0, iv)), zero), top);
+      const f1 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(y1, iv)), zero), top);
+      e4 = f32x4.add(e4, f32x4.add(f32x4.abs(f32x4.sub(y0, f32x4.mul(sv, f0))), f32x4.abs(f32x4.sub(y1, f32x4.mul(sv, f1)))));
+      const q0 = i32x4.trunc_sat_f32x4_u(f0);
+      const q1 = i32x4.trunc_sat_f32x4_u(f1);
+      q4 = i32x4.add(q4, i32x4.add(q0, q1));
+      const o = lane + (<usize>e0 << 4);
+      store<u16>(o, <u16>i32x4.extract_lane(q0, 0));
+      store<u16>(o, <u16>i32x4.extract_lane(q0, 1), 16);
+      store<u16>(o, <u16>i32x4.extract_lane(q0, 2), 32);
+      store<u16>(o, <u16>i32x4.extract_lane(q0, 3), 48);
+      store<u16>(o, <u16>i32x4.extract_lane(q1, 0), 64);
+      store<u16>(o, <u16>i32x4.extract_lane(q1, 1), 80);
+      store<u16>(o, <u16>i32x4.extract_lane(q1, 2), 96);
+      store<u16>(o, <u16>i32x4.extract_lane(q1, 3), 112);
+    } else
+      for (let t = e0; t < k; t++) {
+        const y = load<f32>(row + <usize>t * 4) - mn;
+        const q = min<f32>(max<f32>(nearest<f32>(y * inv), 0), 255);
+        e += abs<f32>(y - step * q);
+        sq += <i32>q;
+        store<u16>(lane + (<usize>t << 4), <u16>q);
+      }
+  }
+  e += f32x4.extract_lane(e4, 0) + f32x4.extract_lane(e4, 1) + (f32x4.extract_lane(e4, 2) + f32x4.extract_lane(e4, 3));
+  sq += i32x4.extract_lane(q4, 0) + i32x4.extract_lane(q4, 1) + i32x4.extract_lane(q4, 2) + i32x4.extract_lane(q4, 3);
+  const ku = <f64>k * UNIT;
+  const bound = ku < 0.25
+    ? (1 + UNIT) * <f64>e / (1 - ku) + UNIT * (sx + <f64>k * abs<f64>(<f64>mn) + <f64>step * <f64>sq)
+    : Infinity;
+  if (!(bound <= limit)) return false;
+  store<f64>(fits + (<usize>r << 3), <f64>sq);
+  store<f64>(fits + (<usize>r << 3), bound, 64);
+  return true;
+}
+
+/** Groups of 8 inputs whose i16 tables (4 KiB each, 8 rows) levelSums builds and reads together. */
+const LEVEL_CHUNK = 8;
+
+/**
+ * The integer sums S[u] (lane r: row r of the block) over the `active` groups listed of the levels'
+ * table entries (entry idx of group g: the sum over b < 8 of (bit b of idx ? -q : q), q = the level of
+ * input 8g + b), for the weight bytes wg: rows 0-3 into accA, rows 4-7 into accB ([units4, 4] i32
+ * each). The i16 lanes hold a chunk's sums exactly (8 groups, |sum| <= 8 * 8 * 255) before they are
+ * widened and added to acc.
+ */
+function levelSums(
+  levels: usize, wg: usize, units: i32, tables: usize, accA: usize, accB: usize, list: usize, active: i32,
+): void {
+  if (active == 0) {
+    memory.fill(accA, 0, <usize>((units + 3) & ~3) << 5);
+    return;
+  }
+  for (let j0 = 0; j0 < active; j0 += LEVEL_CHUNK) {
+    const n = min(active, j0 + LEVEL_CHUNK) - j0;
+    for (let j = 0; j < n; j++)
+      buildLevelTable(levels + (<usize>load<i32>(list + (<usize>(j0 + j) << 2)) << 7), tables + (<usize>j << 12));
+    const first = j0 == 0;
+    let u = 0;
+    if (n == LEVEL_CHUNK) {
+      const g0 = wg + <usize>load<i32>(list + (<usize>j0 << 2)) * units;
+      const g1 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 4) * units;
+      const g2 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 8) * units;
+      const g3 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 12) * units;
+      const g4 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 16) * units;
+      const g5 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 20) * units;
+      const g6 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 24) * units;
+      const g7 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 28) * units;
+      // Two outputs at a time: two independent chains of table loads, 8 rows per load.
+      for (; u + 1 < units; u += 2) {
+        let v = <usize>load<u16>(g0 + <usize>u);
+        let p0 = v128.load(tables + ((v & 255) << 4));
+        let p1 = v128.load(tables + ((v >> 8) << 4));
+        v = <usize>load<u16>(g1 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 4096));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 4096));
+        v = <usize>load<u16>(g2 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 8192));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 8192));
+        v = <usize>load<u16>(g3 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 12288));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 12288));
+        v = <usize>load<u16>(g4 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 16384));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 16384));
+        v = <usize>load<u16>(g5 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 20480));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 20480));
+        v = <usize>load<u16>(g6 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 24576));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 24576));
+        v = <usize>load<u16>(g7 + <usize>u);
+        p0 = i16x8.add(p0, v128.load(tables + ((v & 255) << 4), 28672));
+        p1 = i16x8.add(p1, v128.load(tables + ((v >> 8) << 4), 28672));
+        widenInto(accA, accB, u, p0, first);
+        widenInto(accA, accB, u + 1, p1, first);
+      }
+    }
+    for (; u < units; u++) {
+      let p = i32x4.splat(0);
+      for (let j = 0; j < n; j++) {
+        const g = <usize>load<i32>(list + (<usize>(j0 + j) << 2));
+        p = i16x8.add(p, v128.load(tables + (<usize>j << 12) + (<usize>load<u8>(wg + g * units + <usize>u) << 4)));
+      }
+      widenInto(accA, accB, u, p, first);
+    }
+  }
+}
+
+/** Unit u's 8 lanes of i16 sums p, widened: rows 0-3 into accA[u], rows 4-7 into accB[u] (added unless first). */
+@inline function widenInto(accA: usize, accB: usize, u: i32, p: v128, first: bool): void {
+  const oA = accA + (<usize>u << 4);
+  const oB = accB + (<usize>u << 4);
+  const lo = i32x4.extend_low_i16x8_s(p);
+  const hi = i32x4.extend_high_i16x8_s(p);
+  v128.store(oA, first ? lo : i32x4.add(v128.load(oA), lo));
+  v128.store(oB, first ? hi : i32x4.add(v128.load(oB), hi));
+}
+
+/** A group's i16 table (see levelSums) from its levels q (8 inputs x 8 rows, u16) at t0: 256 entries of 8 lanes. */
+function buildLevelTable(q: usize, t0: usize): void {
+  v128.store(t0, i32x4.splat(0));
+  for (let b = 0; b < 8; b++) {
+    const x = v128.load(q + (<usize>b << 4));
+    const size = <usize>1 << b;
+    for (let t: usize = 0; t < size; t++) {
+      const p = t0 + (t << 4);
+      const v = v128.load(p);
+      v128.store(p + (size << 4), i16x8.sub(v, x));
+      v128.store(p, i16x8.add(v, x));
+    }
+  }
+}
+
+/** A row's sums S[u] (i32, in place) to the floats f32(f32(mn wsum[u]) + f32(step f32(S[u]))). */
+function levelFloats(acc: usize, units: i32, mn: f32, step: f32, wsum: usize): void {
+  const mv = f32x4.splat(mn);
+  const sv = f32x4.splat(step);
+  let u = 0;
+  for (; u + 3 < units; u += 4) {
+    const p = acc + (<usize>u << 2);
+    const ws = v128.load(wsum + (<usize>u << 2));
+    v128.store(p, f32x4.add(f32x4.mul(mv, ws), f32x4.mul(sv, f32x4.convert_i32x4_s(v128.load(p)))));
+  }
+  for (; u < units; u++) {
+    const p = acc + (<usize>u << 2);
+    store<f32>(p, mn * load<f32>(wsum + (<usize>u << 2)) + step * <f32>load<i32>(p));
   }
 }
 

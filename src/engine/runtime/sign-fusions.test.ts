@@ -111,6 +111,30 @@ function backgroundRows(rng: Random, n: number, k: number, outliers: boolean): F
   return x;
 }
 
+/**
+ * n rows of k 8-bit levels x = f32(q * scale + offset), q in [0, 255], on the background q = 0 (runs of
+ * 16 inputs, as backgroundRows), odd rows topping out at q = 254 (one level short of the range); with
+ * `outliers`, a row off the levels (normal noise) and a row with a NaN.
+ */
+function levelRows(rng: Random, n: number, k: number, scale: number, offset: number, outliers: boolean) {
+  const x = new Float32Array(n * k);
+  for (let r = 0; r < n; r++) {
+    const share = rng.next();
+    const top = r % 2 ? 254 : 255;
+    for (let t = 0; t < k; t++) {
+      const run = Math.floor(t / 16) % 3 === 0;
+      const q = !run && rng.next() < share ? 1 + rng.int(top) : 0;
+      x[r * k + t] = q * scale + offset;
+    }
+    x[r * k + rng.int(k)] = top * scale + offset;
+  }
+  if (outliers && n >= 4) {
+    for (let t = 0; t < k; t++) x[k + t] = rng.normal();
+    x[3 * k + rng.int(k)] = Number.NaN;
+  }
+  return x;
+}
+
 describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) give the unfused bits', () => {
   it('over random sizes, chains and batch sizes (1 to 11: blocks of 4 rows and their remainders)', async () => {
     const rng = new Random(91);
@@ -191,6 +215,46 @@ describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) giv
         net.trace(one, [1, k]).get(y)!.data,
         `trial ${trial}, row 0 alone`,
       );
+    }
+  });
+
+  it('rows of 8-bit levels (integer tables) on several scalings, off-level rows among them: the unfused bits', async () => {
+    const rng = new Random(98);
+    for (let trial = 0; trial < 24; trial++) {
+      const k = 1 + rng.int(trial % 2 === 0 ? 900 : 70);
+      const units = 1 + rng.int(80);
+      const { graph: g, y } = graph(rng, k, units);
+      const net = await loadGraph(g);
+      const n = 2 + rng.int(19);
+      const [scale, offset] = [
+        [1 / 127.5, -1],
+        [1 / 255, 0],
+        [0.37, -5],
+        [3e-4, 2],
+      ][trial % 4];
+      const x = levelRows(rng, n, k, scale, offset, trial % 3 === 0);
+      expectSame(
+        net.predict(x, [n, k]).data,
+        net.trace(x, [n, k]).get(y)!.data,
+        `trial ${trial} (k ${k}, n ${n})`,
+      );
+    }
+  });
+
+  it('rows of 8-bit levels at the threshold itself (BatchNorm mean = the sgemm sum): the exact sums decide', async () => {
+    const rng = new Random(99);
+    for (let trial = 0; trial < 6; trial++) {
+      const k = 200 + rng.int(600);
+      const units = 40 + rng.int(40);
+      const n = 2 + rng.int(14);
+      const x = levelRows(rng, n, k, 1 / 127.5, -1, false);
+      // Every row a copy of row 0: every unit of every row at its threshold.
+      for (let r = 1; r < n; r++) x.copyWithin(r * k, 0, k);
+      const probe = graph(new Random(800 + trial), k, units);
+      const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
+      const { graph: g, y } = graph(new Random(800 + trial), k, units, (c) => sums[c]);
+      const net = await loadGraph(g);
+      expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
     }
   });
 
