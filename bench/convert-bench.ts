@@ -333,7 +333,7 @@ async function main() {
     ),
     '',
     "uint8 input: the same network converted with `uint8Input: { scale: 1 / 127.5, offset: -1 }` (the data's pixel scaling) and given the MNIST bytes, `net.predict(Uint8Array, shape)`; " +
-      "the nodes in net.info.uint8Nodes then run on the bytes in integers (binary-mlp: the first dense layer; larq-intro-cnn: the first conv with its max pool); other first layers (quicknet-tiny's float-kernel, same-padded stem) get the dequantized floats. " +
+      "the nodes in net.info.uint8Nodes then run on the bytes in integers (larq-intro-cnn: the first conv with its max pool); other first layers get the dequantized floats (binary-mlp's first dense layer, whose signs denseSigns certifies from the 8-bit levels it finds there; quicknet-tiny's float-kernel, same-padded stem). " +
       'tfjs gets the float images (p / 127.5 - 1) in both comparisons.',
     '',
     'Target: >= 8x faster than tfjs on its fastest available backend, batch 1 and 64, for binary-mlp and larq-intro-cnn (quicknet-tiny for information). ' +

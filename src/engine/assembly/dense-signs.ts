@@ -19,11 +19,6 @@ export function denseSignsScratchBytes(k: i32, units: i32): i32 {
   return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 133 + 384;
 }
 
-/** Bytes of scratch denseSignsU8 needs: a row of k floats and certifyRow's list of undecided units. */
-export function denseSignsU8ScratchBytes(k: i32, units: i32): i32 {
-  return k * 4 + openBytes(units);
-}
-
 /** certifyRow's list of undecided units (i32 [units]) and its four exact sums. */
 @inline function openBytes(units: i32): i32 {
   return units * 4 + 16;
@@ -220,39 +215,6 @@ function backgroundGroups(
     v128.store(o + 2 * row, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
     v128.store(o + 3 * row, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
   }
-}
-
-/**
- * denseSigns on 8-bit input: the same bits from denseU8's sums c [m, ldb] (the exact integer product,
- * scaled and rounded once, see sgemm.ts), certified the same way against tfjs's sum of the float input
- * x_t = f32(q_t * scale + offset) (xtab [256]: that float for each byte): c differs from the exact sum
- * of the x_t by at most 2^-24 (sum |x_t| + |c|) (the rounding of each x_t, then of c), and tfjs's sum
- * from it by gamma_(K-1) sum |x_t|, so the bound is gamma_(K+1) sum |x_t|, plus `absErr` for c's
- * float64 evaluation (scale D + offset colsum: 2^-50 K (255 |scale| + |offset|) covers it). The exact
- * sums read the x_t from xtab. `scratch`: denseSignsU8ScratchBytes.
- */
-export function denseSignsU8(
-  q: usize, c: usize, ldb: i32, w: usize, dst: usize, m: i32, k: i32, units: i32,
-  sign: usize, thr: usize, special: usize, range: usize, xtab: usize, absErr: f64, scratch: usize,
-): void {
-  const words = (units + 31) >> 5;
-  for (let r = 0; r < m; r++) {
-    const row = q + <usize>r * k;
-    for (let t = 0; t < k; t++) store<f32>(scratch + <usize>t * 4, load<f32>(xtab + (<usize>load<u8>(row + <usize>t) << 2)));
-    // Roundings: k - 1 along tfjs's sum, one per x_t for c against the x_t, and c's own.
-    const sx = sumAbs(scratch, k);
-    certifyRow(
-      scratch, k, c + <usize>r * ldb * 4, w, units, rowBound(k + 1, <f64>(k + 1) * sx, sx, absErr), sign, thr,
-      special, range, dst + <usize>r * words * 4, scratch + <usize>k * 4,
-    );
-  }
-}
-
-/** Sum of |x_t| over a row of k floats, in float64. */
-@inline function sumAbs(x: usize, k: i32): f64 {
-  let s: f64 = 0;
-  for (let t = 0; t < k; t++) s += abs<f64>(<f64>load<f32>(x + <usize>t * 4));
-  return s;
 }
 
 /**

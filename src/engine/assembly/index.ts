@@ -3,7 +3,7 @@
 // the exported memory above heapBase() and grows it as needed.
 
 export { bgemmScalar, bgemmSimd } from './bgemm';
-export { denseSigns, denseSignsScratchBytes, denseSignsU8ScratchBytes } from './dense-signs';
+export { denseSigns, denseSignsScratchBytes } from './dense-signs';
 export { convPoolF32, convPoolScratchBytes } from './fused';
 export { thresholdSigns } from './threshold';
 export { convPoolU8, convPoolU8ScratchBytes } from './fused-u8';

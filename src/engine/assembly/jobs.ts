@@ -3,7 +3,7 @@
 // Every kernel here treats its rows independently, so the split changes nothing in the results.
 
 import { maxPoolF32 } from './float-ops';
-import { denseSigns, denseSignsU8 } from './dense-signs';
+import { denseSigns } from './dense-signs';
 import { convPoolF32 } from './fused';
 import { convPoolU8 } from './fused-u8';
 import { im2colBits } from './im2col';
@@ -23,8 +23,7 @@ export const JOB_MAX_POOL: i32 = 7;
 export const JOB_CONV_POOL_U8: i32 = 8;
 export const JOB_OUT_BITS_ACC: i32 = 9;
 export const JOB_DENSE_SIGNS: i32 = 10;
-export const JOB_DENSE_SIGNS_U8: i32 = 11;
-export const JOB_BINARY_LAYER: i32 = 12;
+export const JOB_BINARY_LAYER: i32 = 11;
 
 @inline function I(args: usize, i: i32): i32 {
   return load<i32>(args + (<usize>i << 2));
@@ -51,8 +50,6 @@ export const JOB_BINARY_LAYER: i32 = 12;
  *   bias ylo(f32) yhi(f32) pkh pkw psh psw pPadTop pPadLeft poh pow monotone; rows = images.
  * - dense-signs: a dst k units w sign thr special range wsum wg; rows = samples; scratch:
  *   denseSignsScratchBytes.
- * - dense-signs-u8: q(bytes) c ldb w dst k units sign thr special range xtab, then absErr as f64 in
- *   slots 14-15 (byte 56); rows = samples; scratch: denseSignsU8ScratchBytes.
  * - binary-layer: im2col a weights units rowWords simd out pixels chunk pool; rows = items of `pixels`
  *   GEMM rows (images, or rows of a dense layer). im2col: 0 when the GEMM rows are at a, else the
  *   address of an im2col-bits block; weights: packed rows [units, rowWords]; simd: 1 for bgemmSimd, 0
@@ -105,13 +102,6 @@ export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
     denseSigns(
       U(args, 1) + (<usize>r0 * k) * 4, U(args, 5), U(args, 2) + (<usize>r0 * ((units + 31) >> 5)) * 4, count, k, units,
       U(args, 6), U(args, 7), U(args, 8), U(args, 9), U(args, 10), U(args, 11), scratch,
-    );
-  } else if (kind == JOB_DENSE_SIGNS_U8) {
-    const ldb = I(args, 3), k = I(args, 6), units = I(args, 7);
-    denseSignsU8(
-      U(args, 1) + <usize>r0 * k, U(args, 2) + (<usize>r0 * ldb) * 4, ldb, U(args, 4),
-      U(args, 5) + (<usize>r0 * ((units + 31) >> 5)) * 4, count, k, units,
-      U(args, 8), U(args, 9), U(args, 10), U(args, 11), U(args, 12), load<f64>(args + 56), scratch,
     );
   } else if (kind == JOB_THRESHOLD_SIGNS) {
     const c = I(args, 3), rw = I(args, 8);

@@ -26,7 +26,6 @@ export interface KernelExports {
   denseU8(...args: number[]): void;
   denseSigns(...args: number[]): void;
   denseSignsScratchBytes(k: number, units: number): number;
-  denseSignsU8ScratchBytes(k: number, units: number): number;
   outFloat(...args: number[]): void;
   outBits(...args: number[]): void;
   affineRows(...args: number[]): void;
@@ -56,8 +55,7 @@ export const JOB = {
   convPoolU8: 8,
   outBitsAcc: 9,
   denseSigns: 10,
-  denseSignsU8: 11,
-  binaryLayer: 12,
+  binaryLayer: 11,
 } as const;
 
 /** The two 32-bit halves (little-endian) of a float64, for the f64 slots of a job's arguments. */

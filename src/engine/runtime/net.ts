@@ -418,39 +418,6 @@ export class Net {
     if (f.kind === 'denseSigns') {
       const dense = f.first;
       const units = (dense.node as Extract<GraphNode, { op: 'dense' }>).units;
-      // 8-bit input read by denseU8: its sums, certified against tfjs's sums of the float input.
-      if (dense.u8 && x.u8) {
-        const c = k.alloc(n * dense.ldb * 4);
-        this.denseU8(dense, x.u8, c, n);
-        const q = this.model.graph.inputs[0].uint8!;
-        const absErr = 2 ** -50 * dense.k * (255 * Math.abs(q.scale) + Math.abs(q.offset));
-        const dst = k.alloc(valueBytes(info, n));
-        k.job(
-          JOB.denseSignsU8,
-          // Slot 13 pads absErr (f64) to byte 56.
-          [
-            x.u8,
-            c,
-            dense.ldb,
-            dense.packed,
-            dst,
-            dense.k,
-            units,
-            f.sign,
-            f.thr,
-            f.special,
-            f.range,
-            f.xtab,
-            0,
-            ...f64Slots(absErr),
-          ],
-          [],
-          n,
-          n * units,
-          k.x.denseSignsU8ScratchBytes(dense.k, units),
-        );
-        return dst;
-      }
       const dst = k.alloc(valueBytes(info, n));
       k.job(
         JOB.denseSigns,
@@ -906,8 +873,6 @@ type Fusion =
   | ({
       kind: 'denseSigns';
       first: PreparedFloatMatmul;
-      /** With an 8-bit graph input: the float f32(q * scale + offset) of each byte q (f32 [256]), else 0. */
-      xtab: number;
       /** The sum of each unit's +-1 weights, f32 [units] (see assembly/dense-signs.ts: background shift). */
       wsum: number;
       /** The weight bytes by group of 8 inputs, u8 [ceil(K / 8), units] (byte g of each packed row). */
@@ -1043,8 +1008,6 @@ function denseSignsFusion(
   const node = dense.node as Extract<GraphNode, { op: 'dense' }>;
   const chain = signChain(k, prepared, i + 1, node.name, graph, uses, node.transform, node.units);
   if (!chain) return null;
-  const q = graph.inputs[0].uint8;
-  const xtab = q ? k.put(Float32Array.from({ length: 256 }, (_, v) => v * q.scale + q.offset)) : 0;
   const packed = k.u32(dense.packed, node.units * wordsFor(dense.k));
   const sums = weightSums(packed, dense.k, node.units);
   const groups = Math.ceil(dense.k / 8);
@@ -1056,7 +1019,6 @@ function denseSignsFusion(
   return {
     kind: 'denseSigns',
     first: dense,
-    xtab,
     wsum: k.put(Float32Array.from(sums)),
     wg: k.put(wg),
     ...chain,
@@ -1082,13 +1044,18 @@ function prepareU8(
   const pooledConvs = new Set(
     [...fusions.values()].filter((f) => f.kind === 'convPool').map((f) => f.first as PreparedNode),
   );
+  // A dense layer whose signs denseSigns writes reads the dequantized floats: its integer tables find
+  // the 8-bit levels there, faster than denseU8's exact sums.
+  const signDense = new Set(
+    [...fusions.values()].filter((f) => f.kind === 'denseSigns').map((f) => f.first as PreparedNode),
+  );
   for (const p of prepared) {
     const readsInput = p.node.inputs.some((i) => reads.has(i));
     if (!readsInput) continue;
     if (p.node.op === 'flatten') {
       reads.add(p.node.name);
       if (graph.outputs.includes(p.node.name)) other = true;
-    } else if (p.op === 'dense' && p.packed !== 0) {
+    } else if (p.op === 'dense' && p.packed !== 0 && !signDense.has(p)) {
       const units = (p.node as Extract<GraphNode, { op: 'dense' }>).units;
       const w = graph.constants[(p.node as Extract<GraphNode, { op: 'dense' }>).weights].data as Uint32Array;
       p.u8 = u8DenseTables(k, w, p.k, units);

@@ -73,7 +73,11 @@ describe('denseU8 (integer dense on 8-bit input with +-1 weights)', () => {
     });
 });
 
-/** input [h, w, 1] -> flatten -> dense (+-1 weights) -> binarize -> bdense; `also`: the input feeds a second branch. */
+/**
+ * input [h, w, 1] -> flatten -> dense (+-1 weights) -> binarize -> bdense, and dense -> relu (a second
+ * consumer: the dense values themselves are used, so it runs as denseU8 rather than as denseSigns);
+ * `also`: the input feeds a second branch.
+ */
 function mlp(rng: Random, shape: number[], units: number, also: boolean): { graph: Graph; dense: string } {
   const b = new GraphBuilder('x', shape);
   const kk = shape.reduce((a, v) => a * v, 1);
@@ -92,7 +96,7 @@ function mlp(rng: Random, shape: number[], units: number, also: boolean): { grap
     weights: b.constant('w2', 'uint32', [10, wordsFor(units)], randomPacked(rng, 10, units)),
     transform: randomTransform(b, rng, 't2', 10, units, 'float'),
   });
-  const outs = [y];
+  const outs = [y, b.node({ op: 'relu', inputs: [dense] })];
   if (also) outs.push(b.node({ op: 'relu', inputs: [flat] }));
   return { graph: b.build(outs), dense };
 }
