@@ -16,7 +16,7 @@ const S_MAX: f64 = 1.2676506002282294e30;
  * row, certifyRow's list of undecided units, and backgroundGroups's outputs.
  */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 133 + 384;
+  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 133 + 448;
 }
 
 /** certifyRow's list of undecided units (i32 [units]) and its four exact sums. */
@@ -39,18 +39,21 @@ export function denseSignsScratchBytes(k: i32, units: i32): i32 {
  * where every row of a block is on its background add 0 and are skipped. Both sums round: a sum whose
  * terms each go through at most h roundings differs from the exact one by at most gamma_h times the
  * sum of their magnitudes, gamma_h = h u / (1 - h u), u = 2^-24 (Higham, Accuracy and Stability of
- * Numerical Algorithms, 2002, sec. 4.2): h = K - 1 for sgemm's terms x_t w_t; here 7 in a table entry,
- * ceil(K / 8) - 1 across groups, one in x_t - c and one in the final add for the y_t, one in c wsum
- * and one in the add for that term, so |fast - sgemm| <= B = u / (1 - n u) ((K - 1) sum |x_t| +
- * (ceil(K / 8) + 8) sum |y_t| + 2 |c| K), n = K + ceil(K / 8) + 8. Where sign * fast - thr > B the bit
+ * Numerical Algorithms, 2002, sec. 4.2). sgemm's sum is tighter than that: its i-th add rounds by at
+ * most u times its partial sum, which is at most (1 + u)^i sum over t <= i of |x_t|, so its error is
+ * at most u / (1 - K u) sum_t (K - t) |x_t| (t from 0; Higham's eq. 4.3), half of u (K - 1) sum |x_t|
+ * on an image whose background is -1. Here: 7 roundings in a table entry, ceil(K / 8) - 1 across
+ * groups, one in x_t - c and one in the final add for the y_t, one in c wsum and one in the add for
+ * that term, so |fast - sgemm| <= B = u / (1 - n u) (sum (K - t) |x_t| + (ceil(K / 8) + 8) sum |y_t|
+ * + 2 |c| K), n = K + ceil(K / 8) + 8. Where sign * fast - thr > B the bit
  * is 0 (the subtraction rounds monotonically), where it is < -B the bit is 1, and otherwise (near the
  * threshold, about two outputs in a thousand on MNIST) the sum is redone in sgemm's order: the result
  * is bit for bit what sgemm followed by the chain gives.
  * A block of 2 to 8 rows of 8-bit levels (x_t = mn + step q_t + e_t, integers q_t in [0, 255], E = sum
  * |e_t| small: image pixels on any linear scaling; see quantizeRows) takes integer tables instead: 8 rows
  * per i16 entry, so half the table loads and builds, and exact sums S[u] of the +-q_t; then fast =
- * f32(f32(mn wsum[u]) + f32(step S[u])), and B = u / (1 - (K - 1) u) (K - 1) sum |x_t| + E + 4 u (|mn| K
- * + step sum q_t) (the sum of the x_t differs from mn wsum + step S by at most E; three roundings here).
+ * f32(f32(mn wsum[u]) + f32(step S[u])), and B = u / (1 - (K - 1) u) sum (K - t) |x_t| + E + 4 u (|mn|
+ * K + step sum q_t) (the sum of the x_t differs from mn wsum + step S by at most E; three roundings here).
  * Other blocks (and a lone row) take the float tables.
  * sign, thr: f32 [units] (sign in {-1, 0, 1}); special: u8 [units]; range: f32 [2, units] (lo, hi);
  * dst [m, ceil(units / 32)] words.
@@ -71,7 +74,7 @@ export function denseSigns(
   const open = byRow + <usize>units4 * 16;
   const cs = open + <usize>openBytes(units);
   const sums = cs + 32;
-  const list = sums + 128;
+  const list = sums + 192;
   const flags = list + <usize>groups * 4;
   // quantizeRows's levels ([k rounded up to 8, 8] u16), each row's minimum, step, sum of levels and
   // error sum (f32 [8], f32 [8], f64 [8], f64 [8]), and the last step that fit a row.
@@ -99,6 +102,7 @@ export function denseSigns(
         const xi = x + <usize>i * k * 4;
         const acc = byRow + (<usize>(i - i0) * units4 << 2);
         const sx = load<f64>(sums + (<usize>i << 4));
+        const sw = load<f64>(sums + (<usize>i << 3), 128);
         let bound: f32;
         if (onLevels) {
           // acc = f32(f32(mn wsum[u]) + f32(step S[u])) from the integer sums S of the levels: off the
@@ -110,13 +114,13 @@ export function denseSigns(
           const e = load<f64>(fits + (<usize>i << 3), 64);
           const terms = abs<f64>(<f64>mn) * <f64>k + <f64>step * sq;
           levelFloats(acc, units, mn, step, wsum);
-          bound = rowBound(k - 1, <f64>(k - 1) * sx, sx, e + 4 * UNIT * terms);
+          bound = rowBound(k - 1, sw, sx, e + 4 * UNIT * terms);
         } else {
-          // B (see above): sgemm's k - 1 roundings of the x_t; the fast sum's groups + 8 of the y_t; and
+          // B (see above): sgemm's partial sums; the fast sum's groups + 8 roundings of the y_t; and
           // two of c * wsum[u], |wsum[u]| <= k.
           const c = load<f32>(cs + (<usize>i << 2));
           const sy = load<f64>(sums + (<usize>i << 4), 8);
-          const s = <f64>(k - 1) * sx + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
+          const s = sw + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
           bound = rowBound(k + groups + 8, s, sx, 0);
         }
         certifyRow(
@@ -131,7 +135,7 @@ export function denseSigns(
  * Input sparsity around a background value: for each of `rows` rows (up to 8) of x, c = its minimum
  * (an image's background on either pixel scaling) where some group of 8 inputs all equal it, else 0,
  * into cs[8] (0 for rows past `rows`), and the row's sum |x_t| and sum |f32(x_t - c)| (float64) into
- * sums[2 r], sums[2 r + 1]; lists in `list` the groups where some row differs from its c (the others
+ * sums[2 r], sums[2 r + 1], and sum (k - t) |x_t| into sums[16 + r]; lists in `list` the groups where some row differs from its c (the others
  * sum to 0 after the shift x - c, and their tables and lookups are skipped) and returns their count.
  * mins[r]: the row's minimum. flags: a byte per group.
  */
@@ -151,6 +155,13 @@ function backgroundGroups(
     const cv = f32x4.splat(c);
     let sx = f64x2.splat(0);
     let sy = f64x2.splat(0);
+    let sw = f64x2.splat(0);
+    // The weights k - t of inputs t = 8 g + (0, 1), (2, 3), (4, 5), (6, 7).
+    let w0 = f64x2.sub(f64x2.splat(<f64>k), f64x2(0, 1));
+    let w1 = f64x2.sub(w0, f64x2.splat(2));
+    let w2 = f64x2.sub(w0, f64x2.splat(4));
+    let w3 = f64x2.sub(w0, f64x2.splat(6));
+    const eight = f64x2.splat(8);
     let any = false;
     for (let g = 0; g < full; g++) {
       const p = row + (<usize>g << 5);
@@ -159,11 +170,26 @@ function backgroundGroups(
       const same = i32x4.all_true(v128.and(f32x4.eq(v0, cv), f32x4.eq(v1, cv)));
       if (!same) store<u8>(flags + <usize>g, load<u8>(flags + <usize>g) | bit);
       any = any || same;
-      sx = f64x2.add(sx, absSum8(v0, v1));
+      const a0 = f32x4.abs(v0);
+      const a1 = f32x4.abs(v1);
+      const p0 = f64x2.promote_low_f32x4(a0);
+      const p1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(a0, a0, 2, 3, 0, 1));
+      const p2 = f64x2.promote_low_f32x4(a1);
+      const p3 = f64x2.promote_low_f32x4(v128.shuffle<f32>(a1, a1, 2, 3, 0, 1));
+      sx = f64x2.add(sx, f64x2.add(f64x2.add(p0, p1), f64x2.add(p2, p3)));
+      sw = f64x2.add(
+        sw,
+        f64x2.add(f64x2.add(f64x2.mul(p0, w0), f64x2.mul(p1, w1)), f64x2.add(f64x2.mul(p2, w2), f64x2.mul(p3, w3))),
+      );
+      w0 = f64x2.sub(w0, eight);
+      w1 = f64x2.sub(w1, eight);
+      w2 = f64x2.sub(w2, eight);
+      w3 = f64x2.sub(w3, eight);
       sy = f64x2.add(sy, absSum8(f32x4.sub(v0, cv), f32x4.sub(v1, cv)));
     }
     let tx = f64x2.extract_lane(sx, 0) + f64x2.extract_lane(sx, 1);
     let ty = f64x2.extract_lane(sy, 0) + f64x2.extract_lane(sy, 1);
+    let tw = f64x2.extract_lane(sw, 0) + f64x2.extract_lane(sw, 1);
     if (full < groups) {
       let same = true;
       for (let t = full << 3; t < k; t++) {
@@ -171,6 +197,7 @@ function backgroundGroups(
         same = same && v == c;
         tx += abs<f64>(<f64>v);
         ty += abs<f64>(<f64>(v - c));
+        tw += <f64>(k - t) * abs<f64>(<f64>v);
       }
       if (!same) store<u8>(flags + <usize>full, load<u8>(flags + <usize>full) | bit);
       any = any || same;
@@ -183,6 +210,7 @@ function backgroundGroups(
     }
     store<f64>(sums + (<usize>r << 4), tx);
     store<f64>(sums + (<usize>r << 4), ty, 8);
+    store<f64>(sums + (<usize>r << 3), tw, 128);
   }
   let n = 0;
   for (let g = 0; g < groups; g++) if (load<u8>(flags + <usize>g)) store<i32>(list + (<usize>(n++) << 2), g);
@@ -414,7 +442,7 @@ function lutSums(
 /**
  * Levels for a block of `rows` rows (2 to 8) of x: each row's x_t = mn + step q_t + e_t with integers
  * q_t in [0, 255] (mn: the row's minimum, mins[r]) and E = sum |e_t| at most an eighth of the row's
- * share of the bound (u (k - 1) sum |x_t|), as 8-bit data gives (an image's pixels on any linear
+ * share of the bound (u sum (k - t) |x_t|), as 8-bit data gives (an image's pixels on any linear
  * scaling). The step tried first is (max - mn) / 255 (data that spans its 256 levels), then the last
  * step that fit a row (stepAt: data one level short of its range). levels [ceil(k / 8) * 8, 8] u16,
  * lane r of input t: q_t of row r, written in the listed groups (0 past the rows and past k; the other
@@ -447,7 +475,7 @@ function quantizeRows(
     for (let attempt = 0; attempt < 2 && !fit; attempt++) {
       const step: f32 = attempt == 0 ? (hi > mn ? (hi - mn) / 255 : 1) : load<f32>(stepAt);
       if (!(step > 0 && step < F32_INF)) continue;
-      fit = fitLevels(row, k, r, list, active, mn, step, sx, UNIT * <f64>(k - 1) * sx * 0.125, levels, fits);
+      fit = fitLevels(row, k, r, list, active, mn, step, sx, UNIT * load<f64>(sums + (<usize>r << 3), 128) * 0.125, levels, fits);
       if (fit) {
         store<f32>(steps + (<usize>r << 2), step);
         store<f32>(stepAt, step);
