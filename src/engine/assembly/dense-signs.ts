@@ -13,15 +13,15 @@ const S_MAX: f64 = 1.2676506002282294e30;
 
 /**
  * Bytes of scratch denseSigns needs: CHUNK tables of two blocks of 4 rows, their sums, one block's by
- * row, certifyRow's list of undecided units, and backgroundGroups's outputs.
+ * row, the block's list of undecided units, and backgroundGroups's outputs.
  */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
   return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 133 + 448;
 }
 
-/** certifyRow's list of undecided units (i32 [units]) and its four exact sums. */
+/** A block's list of undecided units (pairs unit, row: i32 [8 units, 2]) and four exact sums. */
 @inline function openBytes(units: i32): i32 {
-  return units * 4 + 16;
+  return units * 64 + 16;
 }
 
 /**
@@ -90,16 +90,20 @@ export function denseSigns(
     const active = backgroundGroups(x, rows, k, cs, mins, sums, flags, list);
     const onLevels = rows > 1 && k <= 65536 && quantizeRows(x, rows, k, list, active, mins, sums, levels, steps, fits, stepNow);
     if (onLevels) levelSums(levels, wg, units, tables, accA, accB, list, active);
-    else if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
-    else
-      lutSums(
-        x, min(4, rows), max(0, rows - 4), k, wg, units, tables, accA, accB, list, active,
-        v128.load(cs), v128.load(cs, 16), wsum,
-      );
+    else {
+      shiftedSums(x, rows, k, cs, sums);
+      if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
+      else
+        lutSums(
+          x, min(4, rows), max(0, rows - 4), k, wg, units, tables, accA, accB, list, active,
+          v128.load(cs), v128.load(cs, 16), wsum,
+        );
+    }
+    let opened = 0;
+    const q = dst + <usize>r0 * words * 4;
     for (let i0 = 0; i0 < rows; i0 += 4) {
       transpose(i0 == 0 ? accA : accB, byRow, units4);
       for (let i = i0; i < min(rows, i0 + 4); i++) {
-        const xi = x + <usize>i * k * 4;
         const acc = byRow + (<usize>(i - i0) * units4 << 2);
         const sx = load<f64>(sums + (<usize>i << 4));
         const sw = load<f64>(sums + (<usize>i << 3), 128);
@@ -123,19 +127,18 @@ export function denseSigns(
           const s = sw + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
           bound = rowBound(k + groups + 8, s, sx, 0);
         }
-        certifyRow(
-          xi, k, acc, w, units, bound, sign, thr, special, range, dst + <usize>(r0 + i) * words * 4, open,
-        );
+        opened = certifyRow(acc, units, bound, sign, thr, q + <usize>i * words * 4, open, opened, i);
       }
     }
+    decideOpen(x, k, w, units, open, opened, sign, thr, special, range, q, words);
   }
 }
 
 /**
  * Input sparsity around a background value: for each of `rows` rows (up to 8) of x, c = its minimum
  * (an image's background on either pixel scaling) where some group of 8 inputs all equal it, else 0,
- * into cs[8] (0 for rows past `rows`), and the row's sum |x_t| and sum |f32(x_t - c)| (float64) into
- * sums[2 r], sums[2 r + 1], and sum (k - t) |x_t| into sums[16 + r]; lists in `list` the groups where some row differs from its c (the others
+ * into cs[8] (0 for rows past `rows`), and the row's sum |x_t| and sum (k - t) |x_t| (float64) into
+ * sums[2 r] and sums[16 + r] (shiftedSums puts sum |f32(x_t - c)| into sums[2 r + 1]); lists in `list` the groups where some row differs from its c (the others
  * sum to 0 after the shift x - c, and their tables and lookups are skipped) and returns their count.
  * mins[r]: the row's minimum. flags: a byte per group.
  */
@@ -154,7 +157,6 @@ function backgroundGroups(
     store<f32>(mins + (<usize>r << 2), c);
     const cv = f32x4.splat(c);
     let sx = f64x2.splat(0);
-    let sy = f64x2.splat(0);
     let sw = f64x2.splat(0);
     // The weights k - t of inputs t = 8 g + (0, 1), (2, 3), (4, 5), (6, 7).
     let w0 = f64x2.sub(f64x2.splat(<f64>k), f64x2(0, 1));
@@ -185,10 +187,8 @@ function backgroundGroups(
       w1 = f64x2.sub(w1, eight);
       w2 = f64x2.sub(w2, eight);
       w3 = f64x2.sub(w3, eight);
-      sy = f64x2.add(sy, absSum8(f32x4.sub(v0, cv), f32x4.sub(v1, cv)));
     }
     let tx = f64x2.extract_lane(sx, 0) + f64x2.extract_lane(sx, 1);
-    let ty = f64x2.extract_lane(sy, 0) + f64x2.extract_lane(sy, 1);
     let tw = f64x2.extract_lane(sw, 0) + f64x2.extract_lane(sw, 1);
     if (full < groups) {
       let same = true;
@@ -196,7 +196,6 @@ function backgroundGroups(
         const v = load<f32>(row + <usize>t * 4);
         same = same && v == c;
         tx += abs<f64>(<f64>v);
-        ty += abs<f64>(<f64>(v - c));
         tw += <f64>(k - t) * abs<f64>(<f64>v);
       }
       if (!same) store<u8>(flags + <usize>full, load<u8>(flags + <usize>full) | bit);
@@ -205,11 +204,9 @@ function backgroundGroups(
     if (any) store<f32>(cs + (<usize>r << 2), c);
     else {
       // No group to skip: no shift, and every group of the row counts.
-      ty = tx;
       for (let g = 0; g < groups; g++) store<u8>(flags + <usize>g, load<u8>(flags + <usize>g) | bit);
     }
     store<f64>(sums + (<usize>r << 4), tx);
-    store<f64>(sums + (<usize>r << 4), ty, 8);
     store<f64>(sums + (<usize>r << 3), tw, 128);
   }
   let n = 0;
@@ -225,6 +222,24 @@ function backgroundGroups(
     f64x2.add(f64x2.promote_low_f32x4(a0), f64x2.promote_low_f32x4(v128.shuffle<f32>(a0, a0, 2, 3, 0, 1))),
     f64x2.add(f64x2.promote_low_f32x4(a1), f64x2.promote_low_f32x4(v128.shuffle<f32>(a1, a1, 2, 3, 0, 1))),
   );
+}
+
+/** For each of `rows` rows of x, sum |f32(x_t - c)| (float64, c = cs[r]) into sums[2 r + 1]. */
+function shiftedSums(x: usize, rows: i32, k: i32, cs: usize, sums: usize): void {
+  const full = k >> 3;
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>r * k * 4;
+    const c = load<f32>(cs + (<usize>r << 2));
+    const cv = f32x4.splat(c);
+    let sy = f64x2.splat(0);
+    for (let g = 0; g < full; g++) {
+      const p = row + (<usize>g << 5);
+      sy = f64x2.add(sy, absSum8(f32x4.sub(v128.load(p), cv), f32x4.sub(v128.load(p, 16), cv)));
+    }
+    let ty = f64x2.extract_lane(sy, 0) + f64x2.extract_lane(sy, 1);
+    for (let t = full << 3; t < k; t++) ty += abs<f64>(<f64>(load<f32>(row + <usize>t * 4) - c));
+    store<f64>(sums + (<usize>r << 4), ty, 8);
+  }
 }
 
 /** [units4, 4] sums (4 lanes: rows) to [4, units4] (4 x 4 transposes). */
@@ -258,19 +273,16 @@ function backgroundGroups(
 }
 
 /**
- * The packed bits of one row (see denseSigns) from fast sums acc[u] (contiguous floats), each within
- * `bound` of tfjs's sum of the float row x, or from the sum in tfjs's order where that cannot decide.
- * Four units at a time; the undecided ones are listed in `open` (i32 [units], then 4 floats) and
- * summed exactly four at a time, as four independent chains.
+ * The packed bits of row `row` of a block (see denseSigns) from fast sums acc[u] (contiguous floats),
+ * each within `bound` of tfjs's sum of the row, into q; four units at a time. The undecided units are
+ * appended to the block's list `open` (pairs unit, row) from index `opened` on; returns the new count.
  */
 @inline function certifyRow(
-  x: usize, k: i32, acc: usize, w: usize, units: i32, bound: f32,
-  sign: usize, thr: usize, special: usize, range: usize, q: usize, open: usize,
-): void {
+  acc: usize, units: i32, bound: f32, sign: usize, thr: usize, q: usize, open: usize, opened: i32, row: i32,
+): i32 {
   const words = (units + 31) >> 5;
   const hi = f32x4.splat(bound);
   const lo = f32x4.splat(-bound);
-  let opened = 0;
   for (let wi = 0; wi < words; wi++) {
     let word: u32 = 0;
     const u1 = min(units, (wi + 1) << 5);
@@ -282,7 +294,9 @@ function backgroundGroups(
       let rest = ~(one | i32x4.bitmask(f32x4.gt(d, hi))) & 15;
       word |= (<u32>one) << <u32>(u & 31);
       while (rest) {
-        store<i32>(open + (<usize>(opened++) << 2), u + ctz(rest));
+        const p = open + (<usize>(opened++) << 3);
+        store<i32>(p, u + ctz(rest));
+        store<i32>(p, row, 4);
         rest &= rest - 1;
       }
     }
@@ -290,37 +304,59 @@ function backgroundGroups(
       const o = <usize>u * 4;
       const d = load<f32>(acc + o) * load<f32>(sign + o) - load<f32>(thr + o);
       if (d < -bound) word |= (<u32>1) << <u32>(u & 31);
-      else if (!(d > bound)) store<i32>(open + (<usize>(opened++) << 2), u);
+      else if (!(d > bound)) {
+        const p = open + (<usize>(opened++) << 3);
+        store<i32>(p, u);
+        store<i32>(p, row, 4);
+      }
     }
     store<u32>(q + <usize>wi * 4, word);
   }
-  const sums = open + (<usize>units << 2);
+  return opened;
+}
+
+/**
+ * The bits of a block's undecided units (`opened` pairs unit, row in `open`, then room for 4 floats)
+ * from their sums in tfjs's order, four at a time as four independent chains (of any rows), into the
+ * block's rows of bits q (rows of `words` words); x: the block's rows of k floats.
+ */
+function decideOpen(
+  x: usize, k: i32, w: usize, units: i32, open: usize, opened: i32, sign: usize, thr: usize, special: usize,
+  range: usize, q: usize, words: i32,
+): void {
+  const sums = open + (<usize>opened << 3);
+  const rowBytes = <usize>k * 4;
   for (let i = 0; i < opened; i += 4) {
-    // Up to four units; a short last group repeats its first unit.
+    // Up to four pairs; a short last group repeats its first pair.
     const n = min(4, opened - i);
-    const p = open + (<usize>i << 2);
-    const u0 = load<i32>(p);
+    const p = open + (<usize>i << 3);
+    const j1 = n > 1 ? 8 : 0, j2 = n > 2 ? 16 : 0, j3 = n > 3 ? 24 : 0;
     exactSums4(
-      x, k, w, u0, n > 1 ? load<i32>(p, 4) : u0, n > 2 ? load<i32>(p, 8) : u0, n > 3 ? load<i32>(p, 12) : u0, sums,
+      x + <usize>load<i32>(p, 4) * rowBytes, x + <usize>load<i32>(p + j1, 4) * rowBytes,
+      x + <usize>load<i32>(p + j2, 4) * rowBytes, x + <usize>load<i32>(p + j3, 4) * rowBytes,
+      k, w, load<i32>(p), load<i32>(p + j1), load<i32>(p + j2), load<i32>(p + j3), sums,
     );
     for (let j = 0; j < n; j++) {
-      const u = load<i32>(p + (<usize>j << 2));
+      const u = load<i32>(p + (<usize>j << 3));
       const o = <usize>u * 4;
       const bit = ruleBit(
         load<f32>(sums + (<usize>j << 2)), load<f32>(sign + o), load<f32>(thr + o),
         load<u8>(special + <usize>u), load<f32>(range + o), load<f32>(range + o + <usize>units * 4),
       );
-      const qw = q + (<usize>(u >> 5) << 2);
+      const qw = q + (<usize>load<i32>(p + (<usize>j << 3), 4) * words + (u >> 5) << 2);
       store<u32>(qw, load<u32>(qw) | (bit << <u32>(u & 31)));
     }
   }
 }
 
 /**
- * The sums of units u0..u3 in sgemm's order (x_t * (+-1) added in order of t from +0) into out[0..3]:
- * four independent chains, each sign flip branch-free (weight bit set: x_t's sign bit flipped).
+ * The sums of units u0..u3 over rows x0..x3 (k floats each) in sgemm's order (x_t * (+-1) added in
+ * order of t from +0) into out[0..3]: four independent chains, each sign flip branch-free (weight bit
+ * set: x_t's sign bit flipped).
  */
-function exactSums4(x: usize, k: i32, w: usize, u0: i32, u1: i32, u2: i32, u3: i32, out: usize): void {
+function exactSums4(
+  x0: usize, x1: usize, x2: usize, x3: usize, k: i32, w: usize, u0: i32, u1: i32, u2: i32, u3: i32, out: usize,
+): void {
   const rowBytes = <usize>((k + 31) >> 5) * 4;
   const r0 = w + <usize>u0 * rowBytes;
   const r1 = w + <usize>u1 * rowBytes;
@@ -332,11 +368,11 @@ function exactSums4(x: usize, k: i32, w: usize, u0: i32, u1: i32, u2: i32, u3: i
     let w0 = load<u32>(r0 + o), w1 = load<u32>(r1 + o), w2 = load<u32>(r2 + o), w3 = load<u32>(r3 + o);
     const t1 = min(k, t0 + 32);
     for (let t = t0; t < t1; t++) {
-      const v = load<u32>(x + <usize>t * 4);
-      s0 += reinterpret<f32>(v ^ (w0 << 31));
-      s1 += reinterpret<f32>(v ^ (w1 << 31));
-      s2 += reinterpret<f32>(v ^ (w2 << 31));
-      s3 += reinterpret<f32>(v ^ (w3 << 31));
+      const e = <usize>t * 4;
+      s0 += reinterpret<f32>(load<u32>(x0 + e) ^ (w0 << 31));
+      s1 += reinterpret<f32>(load<u32>(x1 + e) ^ (w1 << 31));
+      s2 += reinterpret<f32>(load<u32>(x2 + e) ^ (w2 << 31));
+      s3 += reinterpret<f32>(load<u32>(x3 + e) ^ (w3 << 31));
       w0 >>= 1;
       w1 >>= 1;
       w2 >>= 1;
@@ -467,7 +503,7 @@ function quantizeRows(
     for (let j = 0; j < active; j++) {
       const e0 = load<i32>(list + (<usize>j << 2)) << 3;
       const p = row + (<usize>e0 << 2);
-      if (e0 + 8 <= k) hi4 = f32x4.max(hi4, f32x4.max(v128.load(p), v128.load(p, 16)));
+      if (e0 + 8 <= k) hi4 = f32x4.pmax(hi4, f32x4.pmax(v128.load(p), v128.load(p, 16)));
       else for (let t = e0; t < k; t++) hi = max(hi, load<f32>(row + <usize>t * 4));
     }
     hi = max(max(hi, max(f32x4.extract_lane(hi4, 0), f32x4.extract_lane(hi4, 1))), max(f32x4.extract_lane(hi4, 2), f32x4.extract_lane(hi4, 3)));
@@ -517,11 +553,12 @@ function fitLevels(
       const p = row + (<usize>e0 << 2);
       const y0 = f32x4.sub(v128.load(p), mv);
       const y1 = f32x4.sub(v128.load(p, 16), mv);
-      const f0 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(y0, iv)), zero), top);
-      const f1 = f32x4.min(f32x4.max(f32x4.nearest(f32x4.mul(y1, iv)), zero), top);
+      // pmin / pmax: one instruction each on x86 (no NaN here: the row's sum |x_t| is finite).
+      const f0 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(y0, iv)), zero), top);
+      const f1 = f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(y1, iv)), zero), top);
       e4 = f32x4.add(e4, f32x4.add(f32x4.abs(f32x4.sub(y0, f32x4.mul(sv, f0))), f32x4.abs(f32x4.sub(y1, f32x4.mul(sv, f1)))));
-      const q0 = i32x4.trunc_sat_f32x4_u(f0);
-      const q1 = i32x4.trunc_sat_f32x4_u(f1);
+      const q0 = i32x4.trunc_sat_f32x4_s(f0);
+      const q1 = i32x4.trunc_sat_f32x4_s(f1);
       q4 = i32x4.add(q4, i32x4.add(q0, q1));
       const o = lane + (<usize>e0 << 4);
       store<u16>(o, <u16>i32x4.extract_lane(q0, 0));
