@@ -63,7 +63,6 @@ export function denseSigns(
   sign: usize, thr: usize, special: usize, range: usize, wsum: usize, wg: usize, scratch: usize,
 ): void {
   const groups = (k + 7) >> 3;
-  const rowBytes = <usize>((k + 31) >> 5) * 4;
   const words = (units + 31) >> 5;
   const tables = scratch;
   const units4 = (units + 3) & ~3;
@@ -71,8 +70,7 @@ export function denseSigns(
   const accA = scratch + <usize>CHUNK * 8192;
   const accB = accA + <usize>units4 * 16;
   const byRow = accB + <usize>units4 * 16;
-  const open = byRow + <usize>units4 * 16;
-  const cs = open + <usize>openBytes(units);
+  const cs = byRow + <usize>units4 * 16;
   const sums = cs + 32;
   const list = sums + 192;
   const flags = list + <usize>groups * 4;
@@ -84,6 +82,8 @@ export function denseSigns(
   const fits = steps + 32;
   const stepNow = fits + 128;
   f32.store(stepNow, 0);
+  // The block's undecided units (see decideOpen).
+  const open = stepNow + 16;
   for (let r0 = 0; r0 < m; r0 += 8) {
     const rows = min(8, m - r0);
     const x = a + <usize>r0 * k * 4;
