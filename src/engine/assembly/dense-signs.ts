@@ -12,11 +12,13 @@ const UNIT: f64 = 5.9604644775390625e-8;
 const S_MAX: f64 = 1.2676506002282294e30;
 
 /**
- * Bytes of scratch denseSigns needs: CHUNK tables of two blocks of 4 rows, their sums, one block's by
- * row, the block's list of undecided units, and backgroundGroups's outputs.
+ * Bytes of scratch denseSigns needs: 32 KiB of tables, a block's sums by row, two blocks' i16 partial
+ * sums, the union of their groups, the last step, two blocks' state and a block's undecided units.
  */
 export function denseSignsScratchBytes(k: i32, units: i32): i32 {
-  return CHUNK * 8192 + ((units + 3) & ~3) * 48 + openBytes(units) + ((k + 7) >> 3) * 133 + 448;
+  const groups = (k + 7) >> 3;
+  const units4 = (units + 3) & ~3;
+  return CHUNK * 8192 + units4 * 16 + units * 32 + groups * 4 + 32 + 2 * blockBytes(groups, units4) + openBytes(units);
 }
 
 /** A block's list of undecided units (pairs unit, row: i32 [8 units, 2]) and four exact sums. */
@@ -51,7 +53,8 @@ export function denseSignsScratchBytes(k: i32, units: i32): i32 {
  * is bit for bit what sgemm followed by the chain gives.
  * A block of 2 to 8 rows of 8-bit levels (x_t = mn + step q_t + e_t, integers q_t in [0, 255], E = sum
  * |e_t| small: image pixels on any linear scaling; see quantizeRows) takes integer tables instead: 8 rows
- * per i16 entry, so half the table loads and builds, and exact sums S[u] of the +-q_t; then fast =
+ * per i16 entry, so half the table loads and builds, two such blocks (16 rows) sharing each weight
+ * byte and table address (levelPairSums), and exact sums S[u] of the +-q_t; then fast =
  * f32(f32(mn wsum[u]) + f32(step S[u])), and B = u / (1 - (K - 1) u) sum (K - t) |x_t| + E + 4 u (|mn|
  * K + step sum q_t) (the sum of the x_t differs from mn wsum + step S by at most E; three roundings here).
  * Other blocks (and a lone row) take the float tables.
@@ -64,88 +67,192 @@ export function denseSigns(
 ): void {
   const groups = (k + 7) >> 3;
   const words = (units + 31) >> 5;
-  const tables = scratch;
   const units4 = (units + 3) & ~3;
-  // Two blocks' sums by unit ([units4, 4] each), then one block's by row ([4, units4]).
-  const accA = scratch + <usize>CHUNK * 8192;
-  const accB = accA + <usize>units4 * 16;
-  const byRow = accB + <usize>units4 * 16;
-  const cs = byRow + <usize>units4 * 16;
-  const sums = cs + 32;
-  const list = sums + 192;
-  const flags = list + <usize>groups * 4;
-  // quantizeRows's levels ([k rounded up to 8, 8] u16), each row's minimum, step, sum of levels and
-  // error sum (f32 [8], f32 [8], f64 [8], f64 [8]), and the last step that fit a row.
-  const levels = (flags + <usize>groups + 15) & ~15;
-  const mins = levels + <usize>groups * 128;
-  const steps = mins + 32;
-  const fits = steps + 32;
-  const stepNow = fits + 128;
+  const tables = scratch;
+  // A block's sums by row ([4, units4]), two blocks' i16 partial sums (levelPairSums: [units, 2, 8]),
+  // the union of their groups, the last step that fit a row, then each block's own buffers.
+  const byRow = tables + <usize>CHUNK * 8192;
+  const acc16 = byRow + <usize>units4 * 16;
+  const union = acc16 + <usize>units * 32;
+  const stepNow = (union + <usize>groups * 4 + 15) & ~15;
   f32.store(stepNow, 0);
-  // The block's undecided units (see decideOpen).
-  const open = stepNow + 16;
-  for (let r0 = 0; r0 < m; r0 += 8) {
-    const rows = min(8, m - r0);
-    const x = a + <usize>r0 * k * 4;
-    const active = backgroundGroups(x, rows, k, cs, mins, sums, flags, list);
-    const onLevels = rows > 1 && k <= 65536 && quantizeRows(x, rows, k, list, active, mins, sums, levels, steps, fits, stepNow);
-    if (onLevels) levelSums(levels, wg, units, tables, accA, accB, list, active);
-    else {
-      shiftedSums(x, rows, k, cs, sums);
-      if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
-      else
-        lutSums(
-          x, min(4, rows), max(0, rows - 4), k, wg, units, tables, accA, accB, list, active,
-          v128.load(cs), v128.load(cs, 16), wsum,
+  const b0 = stepNow + 16;
+  const b1 = b0 + <usize>blockBytes(groups, units4);
+  // The undecided units of a block (see decideOpen).
+  const open = b1 + <usize>blockBytes(groups, units4);
+  for (let r0 = 0; r0 < m; r0 += 16) {
+    const rows0 = min(8, m - r0);
+    const rows1 = min(8, max(0, m - r0 - 8));
+    const x0 = a + <usize>r0 * k * 4;
+    const x1 = x0 + <usize>k * 32;
+    const active0 = backgroundGroups(x0, rows0, k, b0, groups, units4);
+    const active1 = rows1 > 0 ? backgroundGroups(x1, rows1, k, b1, groups, units4) : 0;
+    // Two blocks of 8-bit levels: one pass over the tables for both (each weight byte read once).
+    let paired = false;
+    if (rows0 > 1 && rows1 > 1 && k <= 65536) {
+      const n = unionOf(blockList(b0, groups, units4), active0, blockList(b1, groups, units4), active1, union);
+      zeroLevels(blockLevels(b0, groups, units4), union, n);
+      zeroLevels(blockLevels(b1, groups, units4), union, n);
+      paired =
+        quantizeRows(x0, rows0, k, b0, groups, units4, active0, stepNow) &&
+        quantizeRows(x1, rows1, k, b1, groups, units4, active1, stepNow);
+      if (paired)
+        levelPairSums(
+          blockLevels(b0, groups, units4), blockLevels(b1, groups, units4), wg, units, tables, b0,
+          b0 + <usize>units4 * 16, b1, b1 + <usize>units4 * 16, acc16, union, n,
         );
     }
-    let opened = 0;
-    const q = dst + <usize>r0 * words * 4;
-    for (let i0 = 0; i0 < rows; i0 += 4) {
-      transpose(i0 == 0 ? accA : accB, byRow, units4);
-      for (let i = i0; i < min(rows, i0 + 4); i++) {
-        const acc = byRow + (<usize>(i - i0) * units4 << 2);
-        const sx = load<f64>(sums + (<usize>i << 4));
-        const sw = load<f64>(sums + (<usize>i << 3), 128);
-        let bound: f32;
-        if (onLevels) {
-          // acc = f32(f32(mn wsum[u]) + f32(step S[u])) from the integer sums S of the levels: off the
-          // sum of the x_t by at most E (the levels' error sum, bounded by fitLevels) plus three
-          // roundings of terms at most |mn| k and step sum(q) (4 u covers them and float64's own).
-          const mn = load<f32>(mins + (<usize>i << 2));
-          const step = load<f32>(steps + (<usize>i << 2));
-          const sq = load<f64>(fits + (<usize>i << 3));
-          const e = load<f64>(fits + (<usize>i << 3), 64);
-          const terms = abs<f64>(<f64>mn) * <f64>k + <f64>step * sq;
-          levelFloats(acc, units, mn, step, wsum);
-          bound = rowBound(k - 1, sw, sx, e + 4 * UNIT * terms);
-        } else {
-          // B (see above): sgemm's partial sums; the fast sum's groups + 8 roundings of the y_t; and
-          // two of c * wsum[u], |wsum[u]| <= k.
-          const c = load<f32>(cs + (<usize>i << 2));
-          const sy = load<f64>(sums + (<usize>i << 4), 8);
-          const s = sw + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
-          bound = rowBound(k + groups + 8, s, sx, 0);
-        }
-        opened = certifyRow(acc, units, bound, sign, thr, q + <usize>i * words * 4, open, opened, i);
-      }
+    store<i32>(b0 + blockFlagOffset(units4), paired ? 1 : 0);
+    store<i32>(b1 + blockFlagOffset(units4), paired ? 1 : 0);
+    if (!paired) {
+      blockSums(x0, rows0, k, b0, groups, units4, active0, wg, units, tables, wsum, stepNow);
+      if (rows1 > 0) blockSums(x1, rows1, k, b1, groups, units4, active1, wg, units, tables, wsum, stepNow);
     }
-    decideOpen(x, k, w, units, open, opened, sign, thr, special, range, q, words);
+    const q = dst + <usize>r0 * words * 4;
+    decideBlock(x0, rows0, k, b0, groups, units4, w, units, wsum, sign, thr, special, range, q, byRow, open);
+    if (rows1 > 0)
+      decideBlock(
+        x1, rows1, k, b1, groups, units4, w, units, wsum, sign, thr, special, range, q + <usize>words * 32, byRow, open,
+      );
+  }
+}
+
+// A block of up to 8 rows keeps its state in scratch at `b`: its sums by unit, rows 0-3 then 4-7
+// ([units4, 4] f32 or i32 each), then cs (f32 [8]), sums (f64 [8, 2], then f64 [8]: sum |x_t|, sum
+// |x_t - c|, sum (k - t) |x_t|), mins (f32 [8]), steps (f32 [8]), fits (f64 [16]), whether its sums
+// are of levels (i32, padded to 16 bytes), list (i32 [groups]), flags (u8 [groups]), and the levels
+// (u16 [groups * 8, 8], 16-byte aligned).
+
+@inline function blockFlagOffset(units4: i32): usize {
+  return <usize>units4 * 32 + 416;
+}
+
+@inline function blockList(b: usize, groups: i32, units4: i32): usize {
+  return b + blockFlagOffset(units4) + 16;
+}
+
+@inline function blockLevels(b: usize, groups: i32, units4: i32): usize {
+  return (blockList(b, groups, units4) + <usize>groups * 5 + 15) & ~15;
+}
+
+/** Bytes of a block's state (see above), a multiple of 16. */
+@inline function blockBytes(groups: i32, units4: i32): i32 {
+  return units4 * 32 + 432 + ((groups * 5 + 15) & ~15) + groups * 128;
+}
+
+/**
+ * A block's sums (the state at b, see above) on its own: from the levels (quantizeRows, levelSums) or
+ * from the float tables (lutSums, or lutSumsRow for a lone row); records which in the block's flag.
+ */
+function blockSums(
+  x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32, active: i32, wg: usize, units: i32,
+  tables: usize, wsum: usize, stepNow: usize,
+): void {
+  const list = blockList(b, groups, units4);
+  const accA = b;
+  const accB = b + <usize>units4 * 16;
+  const cs = accB + <usize>units4 * 16;
+  const levels = blockLevels(b, groups, units4);
+  zeroLevels(levels, list, active);
+  const onLevels = rows > 1 && k <= 65536 && quantizeRows(x, rows, k, b, groups, units4, active, stepNow);
+  store<i32>(b + blockFlagOffset(units4), onLevels ? 1 : 0);
+  if (onLevels) levelSums(levels, wg, units, tables, accA, accB, list, active);
+  else {
+    shiftedSums(x, rows, k, cs, cs + 32);
+    if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
+    else
+      lutSums(
+        x, min(4, rows), max(0, rows - 4), k, wg, units, tables, accA, accB, list, active,
+        v128.load(cs), v128.load(cs, 16), wsum,
+      );
   }
 }
 
 /**
- * Input sparsity around a background value: for each of `rows` rows (up to 8) of x, c = its minimum
- * (an image's background on either pixel scaling) where some group of 8 inputs all equal it, else 0,
- * into cs[8] (0 for rows past `rows`), and the row's sum |x_t| and sum (k - t) |x_t| (float64) into
- * sums[2 r] and sums[16 + r] (shiftedSums puts sum |f32(x_t - c)| into sums[2 r + 1]); lists in `list` the groups where some row differs from its c (the others
- * sum to 0 after the shift x - c, and their tables and lookups are skipped) and returns their count.
- * mins[r]: the row's minimum. flags: a byte per group.
+ * A block's bits (rows of `words` words at q) from its sums (the state at b): each row's bound, its
+ * certain bits, and its undecided units summed in tfjs's order.
  */
-function backgroundGroups(
-  x: usize, rows: i32, k: i32, cs: usize, mins: usize, sums: usize, flags: usize, list: usize,
-): i32 {
-  const groups = (k + 7) >> 3;
+function decideBlock(
+  x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32, w: usize, units: i32, wsum: usize,
+  sign: usize, thr: usize, special: usize, range: usize, q: usize, byRow: usize, open: usize,
+): void {
+  const words = (units + 31) >> 5;
+  const cs = b + <usize>units4 * 32;
+  const sums = cs + 32;
+  const mins = sums + 192;
+  const steps = mins + 32;
+  const fits = steps + 32;
+  const onLevels = load<i32>(b + blockFlagOffset(units4)) != 0;
+  let opened = 0;
+  for (let i0 = 0; i0 < rows; i0 += 4) {
+    transpose(b + (<usize>(i0 >> 2) * units4 << 4), byRow, units4);
+    for (let i = i0; i < min(rows, i0 + 4); i++) {
+      const acc = byRow + (<usize>(i - i0) * units4 << 2);
+      const sx = load<f64>(sums + (<usize>i << 4));
+      const sw = load<f64>(sums + (<usize>i << 3), 128);
+      let bound: f32;
+      if (onLevels) {
+        // acc = f32(f32(mn wsum[u]) + f32(step S[u])) from the integer sums S of the levels: off the
+        // sum of the x_t by at most E (the levels' error sum, bounded by fitLevels) plus three
+        // roundings of terms at most |mn| k and step sum(q) (4 u covers them and float64's own).
+        const mn = load<f32>(mins + (<usize>i << 2));
+        const step = load<f32>(steps + (<usize>i << 2));
+        const sq = load<f64>(fits + (<usize>i << 3));
+        const e = load<f64>(fits + (<usize>i << 3), 64);
+        const terms = abs<f64>(<f64>mn) * <f64>k + <f64>step * sq;
+        levelFloats(acc, units, mn, step, wsum);
+        bound = rowBound(k - 1, sw, sx, e + 4 * UNIT * terms);
+      } else {
+        // B (see above): sgemm's partial sums; the fast sum's groups + 8 roundings of the y_t; and
+        // two of c * wsum[u], |wsum[u]| <= k.
+        const c = load<f32>(cs + (<usize>i << 2));
+        const sy = load<f64>(sums + (<usize>i << 4), 8);
+        const s = sw + <f64>(groups + 8) * sy + 2 * abs<f64>(<f64>c) * <f64>k;
+        bound = rowBound(k + groups + 8, s, sx, 0);
+      }
+      opened = certifyRow(acc, units, bound, sign, thr, q + <usize>i * words * 4, open, opened, i);
+    }
+  }
+  decideOpen(x, k, w, units, open, opened, sign, thr, special, range, q, words);
+}
+
+/** The sorted union of two sorted lists of groups into out; returns its length. */
+function unionOf(l0: usize, n0: i32, l1: usize, n1: i32, out: usize): i32 {
+  let i = 0, j = 0, n = 0;
+  while (i < n0 || j < n1) {
+    const g0 = i < n0 ? load<i32>(l0 + (<usize>i << 2)) : I32.MAX_VALUE;
+    const g1 = j < n1 ? load<i32>(l1 + (<usize>j << 2)) : I32.MAX_VALUE;
+    const g = min(g0, g1);
+    store<i32>(out + (<usize>(n++) << 2), g);
+    if (g0 == g) i++;
+    if (g1 == g) j++;
+  }
+  return n;
+}
+
+/** Zeroes the levels (see quantizeRows) of the n groups listed. */
+function zeroLevels(levels: usize, list: usize, n: i32): void {
+  for (let j = 0; j < n; j++) {
+    const p = levels + (<usize>load<i32>(list + (<usize>j << 2)) << 7);
+    for (let i: usize = 0; i < 128; i += 16) v128.store(p + i, i32x4.splat(0));
+  }
+}
+
+/**
+ * Input sparsity around a background value, into the block state at b (see denseSigns): for each of
+ * `rows` rows (up to 8) of x, c = its minimum (an image's background on either pixel scaling) where
+ * some group of 8 inputs all equal it, else 0, into cs[8] (0 for rows past `rows`), the minimum into
+ * mins[r], and the row's sum |x_t| and sum (k - t) |x_t| (float64) into sums[2 r] and sums[16 + r]
+ * (shiftedSums puts sum |f32(x_t - c)| into sums[2 r + 1]); lists in `list` the groups where some row
+ * differs from its c (the others sum to 0 after the shift x - c, and their tables and lookups are
+ * skipped) and returns their count. flags: a byte per group.
+ */
+function backgroundGroups(x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32): i32 {
+  const cs = b + <usize>units4 * 32;
+  const sums = cs + 32;
+  const mins = sums + 192;
+  const list = blockList(b, groups, units4);
+  const flags = list + <usize>groups * 4;
   const full = k >> 3;
   memory.fill(flags, 0, groups);
   v128.store(cs, i32x4.splat(0));
@@ -480,19 +587,22 @@ function lutSums(
  * q_t in [0, 255] (mn: the row's minimum, mins[r]) and E = sum |e_t| at most an eighth of the row's
  * share of the bound (u sum (k - t) |x_t|), as 8-bit data gives (an image's pixels on any linear
  * scaling). The step tried first is (max - mn) / 255 (data that spans its 256 levels), then the last
- * step that fit a row (stepAt: data one level short of its range). levels [ceil(k / 8) * 8, 8] u16,
- * lane r of input t: q_t of row r, written in the listed groups (0 past the rows and past k; the other
- * groups are all mn, q = 0, and are not read); steps[r] (f32): the step; fits[r], fits[8 + r] (f64):
- * the row's sum of q_t and E. False when some row fits neither step, or its sum |x_t| is not below 2^100.
+ * step that fit a row (stepAt: data one level short of its range). Into the block state at b (see
+ * denseSigns): levels [ceil(k / 8) * 8, 8] u16, lane r of input t: q_t of row r, written in the
+ * groups listed (the caller zeroes the levels of every group read first, zeroLevels: lanes past the
+ * rows and inputs past k stay 0; the groups not listed are all mn, q = 0); steps[r] (f32): the step;
+ * fits[r], fits[8 + r] (f64): the row's sum of q_t and E. False when some row fits neither step, or
+ * its sum |x_t| is not below 2^100.
  */
 function quantizeRows(
-  x: usize, rows: i32, k: i32, list: usize, active: i32, mins: usize, sums: usize, levels: usize,
-  steps: usize, fits: usize, stepAt: usize,
+  x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32, active: i32, stepAt: usize,
 ): bool {
-  for (let j = 0; j < active; j++) {
-    const p = levels + (<usize>load<i32>(list + (<usize>j << 2)) << 7);
-    for (let i: usize = 0; i < 128; i += 16) v128.store(p + i, i32x4.splat(0));
-  }
+  const sums = b + <usize>units4 * 32 + 32;
+  const mins = sums + 192;
+  const steps = mins + 32;
+  const fits = steps + 32;
+  const list = blockList(b, groups, units4);
+  const levels = blockLevels(b, groups, units4);
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * k * 4;
     const mn = load<f32>(mins + (<usize>r << 2));
@@ -659,6 +769,93 @@ function levelSums(
         p = i16x8.add(p, v128.load(tables + (<usize>j << 12) + (<usize>load<u8>(wg + g * units + <usize>u) << 4)));
       }
       widenInto(accA, accB, u, p, first);
+    }
+  }
+}
+
+/**
+ * levelSums for two blocks at once (levels levA, levB; rows 0-3 and 4-7 of A into accA0, accA1, of B
+ * into accB0, accB1): each weight byte and table address serves 16 rows. CHUNK groups per pass (two
+ * 4 KiB tables each, 32 KiB); the i16 partial sums go through acc16 ([units, 2, 8] i16) between passes
+ * and are widened into the i32 sums every 16 groups (|sum| <= 16 * 8 * 255 < 2^15).
+ */
+function levelPairSums(
+  levA: usize, levB: usize, wg: usize, units: i32, tables: usize, accA0: usize, accA1: usize,
+  accB0: usize, accB1: usize, acc16: usize, list: usize, active: i32,
+): void {
+  const units4 = (units + 3) & ~3;
+  if (active == 0) {
+    memory.fill(accA0, 0, <usize>units4 << 5);
+    memory.fill(accB0, 0, <usize>units4 << 5);
+    return;
+  }
+  let pending = 0;
+  let firstWide = true;
+  for (let j0 = 0; j0 < active; j0 += CHUNK) {
+    const n = min(active, j0 + CHUNK) - j0;
+    for (let j = 0; j < n; j++) {
+      const g = <usize>load<i32>(list + (<usize>(j0 + j) << 2)) << 7;
+      buildLevelTable(levA + g, tables + (<usize>j << 13));
+      buildLevelTable(levB + g, tables + (<usize>j << 13) + 4096);
+    }
+    const first = pending == 0;
+    let u = 0;
+    if (n == CHUNK) {
+      const g0 = wg + <usize>load<i32>(list + (<usize>j0 << 2)) * units;
+      const g1 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 4) * units;
+      const g2 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 8) * units;
+      const g3 = wg + <usize>load<i32>(list + (<usize>j0 << 2), 12) * units;
+      // Two outputs of both blocks at a time: four independent chains of table loads.
+      for (; u + 1 < units; u += 2) {
+        let v = <usize>load<u16>(g0 + <usize>u);
+        let e0 = tables + ((v & 255) << 4);
+        let e1 = tables + ((v >> 8) << 4);
+        let a0 = v128.load(e0), b0 = v128.load(e0, 4096), a1 = v128.load(e1), b1 = v128.load(e1, 4096);
+        v = <usize>load<u16>(g1 + <usize>u);
+        e0 = tables + ((v & 255) << 4);
+        e1 = tables + ((v >> 8) << 4);
+        a0 = i16x8.add(a0, v128.load(e0, 8192)); b0 = i16x8.add(b0, v128.load(e0, 12288));
+        a1 = i16x8.add(a1, v128.load(e1, 8192)); b1 = i16x8.add(b1, v128.load(e1, 12288));
+        v = <usize>load<u16>(g2 + <usize>u);
+        e0 = tables + ((v & 255) << 4);
+        e1 = tables + ((v >> 8) << 4);
+        a0 = i16x8.add(a0, v128.load(e0, 16384)); b0 = i16x8.add(b0, v128.load(e0, 20480));
+        a1 = i16x8.add(a1, v128.load(e1, 16384)); b1 = i16x8.add(b1, v128.load(e1, 20480));
+        v = <usize>load<u16>(g3 + <usize>u);
+        e0 = tables + ((v & 255) << 4);
+        e1 = tables + ((v >> 8) << 4);
+        a0 = i16x8.add(a0, v128.load(e0, 24576)); b0 = i16x8.add(b0, v128.load(e0, 28672));
+        a1 = i16x8.add(a1, v128.load(e1, 24576)); b1 = i16x8.add(b1, v128.load(e1, 28672));
+        const o = acc16 + (<usize>u << 5);
+        if (!first) {
+          a0 = i16x8.add(a0, v128.load(o)); b0 = i16x8.add(b0, v128.load(o, 16));
+          a1 = i16x8.add(a1, v128.load(o, 32)); b1 = i16x8.add(b1, v128.load(o, 48));
+        }
+        v128.store(o, a0); v128.store(o, b0, 16); v128.store(o, a1, 32); v128.store(o, b1, 48);
+      }
+    }
+    for (; u < units; u++) {
+      const o = acc16 + (<usize>u << 5);
+      let pa = first ? i32x4.splat(0) : v128.load(o);
+      let pb = first ? i32x4.splat(0) : v128.load(o, 16);
+      for (let j = 0; j < n; j++) {
+        const g = <usize>load<i32>(list + (<usize>(j0 + j) << 2));
+        const e = tables + (<usize>j << 13) + (<usize>load<u8>(wg + g * units + <usize>u) << 4);
+        pa = i16x8.add(pa, v128.load(e));
+        pb = i16x8.add(pb, v128.load(e, 4096));
+      }
+      v128.store(o, pa);
+      v128.store(o, pb, 16);
+    }
+    pending += n;
+    if (pending + CHUNK > 16 || j0 + CHUNK >= active) {
+      for (let v = 0; v < units; v++) {
+        const o = acc16 + (<usize>v << 5);
+        widenInto(accA0, accA1, v, v128.load(o), firstWide);
+        widenInto(accB0, accB1, v, v128.load(o, 16), firstWide);
+      }
+      pending = 0;
+      firstWide = false;
     }
   }
 }

@@ -72,30 +72,35 @@ function chain(rng: Random, trial: number) {
     bias: b.constant('ab', 'float32', [cout], randomNormal(rng, cout)),
   });
   const bits = b.node({ op: 'binarize', inputs: [aff] });
-  return { b, pool, bits, cout };
+  return { b, pool, bits };
+}
+
+/** A bdense of 1 to 9 units with random packed weights and float output over packed bits of `shape`. */
+function bdenseOver(b: GraphBuilder, rng: Random, bits: string, shape: number[]): string {
+  const flat = shape.reduce((x, y) => x * y, 1);
+  const c = shape[shape.length - 1];
+  const units = 1 + rng.int(9);
+  return b.node({
+    op: 'bdense',
+    inputs: [bits],
+    units,
+    weights: b.constant(
+      'dw',
+      'uint32',
+      [units, ...shape.slice(0, -1), wordsFor(c)],
+      randomPacked(rng, (units * flat) / c, c),
+    ),
+    transform: randomTransform(b, rng, 'dt', units, flat, 'float'),
+  });
 }
 
 describe('fused kernels give bit for bit the unfused results', () => {
   it('conv2d+maxpool2d and affine+binarize over random shapes, strides, dilations, paddings and pools', async () => {
     const rng = new Random(77);
     for (let trial = 0; trial < 40; trial++) {
-      const { b, pool, bits, cout } = chain(rng, trial);
+      const { b, pool, bits } = chain(rng, trial);
       const ins = (await load(encodeModel(b.build([pool])))).info.nodes;
-      const shape = ins.find((n) => n.op === 'maxpool2d')!.shape;
-      const flat = shape.reduce((x, y) => x * y, 1);
-      const units = 1 + rng.int(9);
-      const y = b.node({
-        op: 'bdense',
-        inputs: [bits],
-        units,
-        weights: b.constant(
-          'dw',
-          'uint32',
-          [units, ...shape.slice(0, -1), wordsFor(cout)],
-          randomPacked(rng, (units * flat) / cout, cout),
-        ),
-        transform: randomTransform(b, rng, 'dt', units, flat, 'float'),
-      });
+      const y = bdenseOver(b, rng, bits, ins.find((n) => n.op === 'maxpool2d')!.shape);
       const graph = b.build([y, pool]);
       const net = await load(encodeModel(graph));
       expect(
@@ -188,21 +193,7 @@ describe('fused kernels give bit for bit the unfused results', () => {
       // A valid pool window larger than the conv output: a same pool.
       if (out(0, h) < 1 || out(1, w) < 1) poolAttrs.padding = 'same';
       const pool = b.node({ op: 'maxpool2d', inputs: [conv], ...poolAttrs });
-      const shape = [out(0, h), out(1, w), cout];
-      const flat = shape.reduce((x, y) => x * y, 1);
-      const units = 1 + rng.int(9);
-      const y = b.node({
-        op: 'bdense',
-        inputs: [pool],
-        units,
-        weights: b.constant(
-          'dw',
-          'uint32',
-          [units, ...shape.slice(0, -1), wordsFor(cout)],
-          randomPacked(rng, (units * flat) / cout, cout),
-        ),
-        transform: randomTransform(b, rng, 'dt', units, flat, 'float'),
-      });
+      const y = bdenseOver(b, rng, pool, [out(0, h), out(1, w), cout]);
       // Every pool bit reaches every output unit (a wrong bit moves its dot product by 2).
       const graph = b.build([y]);
       const net = await load(encodeModel(graph), trial % 4 === 1 ? { threads: 2 } : {});

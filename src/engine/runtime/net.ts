@@ -9,6 +9,7 @@ import { floatThreshold, floatTransform, isPlainThreshold } from '../reference/t
 import { sizeOf, wordsFor } from '../shapes.js';
 import { type Calibration, calibrate, f64Slots, JOB, Kernels, type PopcountStrategy } from './kernels.js';
 import {
+  type Geometry,
   type PlacedTransform,
   type PreparedBConv,
   type PreparedFloatMatmul,
@@ -540,14 +541,7 @@ export class Net {
         t.bias,
         t.ylo,
         t.yhi,
-        pn.kernelSize[0],
-        pn.kernelSize[1],
-        pn.strides[0],
-        pn.strides[1],
-        pg.padTop,
-        pg.padLeft,
-        pg.oh,
-        pg.ow,
+        ...poolArgs(pn, pg),
         conv.monotone ? 1 : 0,
       ],
       [16, 22, 23],
@@ -679,25 +673,7 @@ export class Net {
       a = k.alloc(n * oh * ow * p.rowWords * 4);
       k.x.padRows(x.ptr, a, n * oh * ow, p.cw, p.rowWords);
     }
-    const poolArgs =
-      pg && pn
-        ? [
-            0,
-            0,
-            oh,
-            ow,
-            wordsFor(node.filters),
-            pn.kernelSize[0],
-            pn.kernelSize[1],
-            pn.strides[0],
-            pn.strides[1],
-            pg.padTop,
-            pg.padLeft,
-            pg.oh,
-            pg.ow,
-            1,
-          ]
-        : null;
+    const poolSlots = pg && pn ? [0, 0, oh, ow, wordsFor(node.filters), ...poolArgs(pn, pg), 1] : null;
     return this.binaryLayer(
       a,
       im2col,
@@ -711,7 +687,7 @@ export class Net {
       p.corr,
       info,
       n,
-      poolArgs,
+      poolSlots,
     );
   }
 
@@ -755,14 +731,14 @@ export class Net {
         : corr === 0
           ? k.args(JOB.outBitsAcc, [dst, units, t.accSign, t.accThr], [])
           : k.args(JOB.outBits, [dst, units, kk, t.sign, t.thr, corr, pixels], []);
-    const poolArgs = pool ? k.args(JOB.maxPool, [pool[0], dst, ...pool.slice(2)], []) : 0;
+    const poolBlock = pool ? k.args(JOB.maxPool, [pool[0], dst, ...pool.slice(2)], []) : 0;
     // Items per step: about CHUNK_ROWS GEMM rows, whose sums stay in L1 or L2.
     const chunk = Math.max(1, Math.floor(CHUNK_ROWS / pixels));
     const rows = chunk * pixels;
     const m = items * pixels;
     k.job(
       JOB.binaryLayer,
-      [im2col, a, weights, units, rowWords, strategy === 'simd' ? 1 : 0, out, pixels, chunk, poolArgs],
+      [im2col, a, weights, units, rowWords, strategy === 'simd' ? 1 : 0, out, pixels, chunk, poolBlock],
       [],
       items,
       // About the elements a job touches per bgemm's own threshold for splitting (PARALLEL_MIN_WORK).
@@ -792,14 +768,7 @@ export class Net {
           geo.h,
           geo.w,
           x.info.kind === 'bits' ? wordsFor(geo.c) : geo.c,
-          node.kernelSize[0],
-          node.kernelSize[1],
-          node.strides[0],
-          node.strides[1],
-          geo.padTop,
-          geo.padLeft,
-          geo.oh,
-          geo.ow,
+          ...poolArgs(node, geo),
         ];
         if (node.op === 'avgpool2d') k.x.avgPoolF32(x.ptr, dst, ...args);
         else
@@ -1225,6 +1194,23 @@ async function fromDecoded(
 }
 
 /** A convolution's window as kernel arguments: kernel height, width, strides and dilations (h, w). */
+/** A pool's window and output geometry as the kernels take it: kh kw sh sw padTop padLeft oh ow. */
+function poolArgs(
+  node: { kernelSize: readonly number[]; strides: readonly number[] },
+  g: Geometry,
+): number[] {
+  return [
+    node.kernelSize[0],
+    node.kernelSize[1],
+    node.strides[0],
+    node.strides[1],
+    g.padTop,
+    g.padLeft,
+    g.oh,
+    g.ow,
+  ];
+}
+
 function windowArgs(node: {
   kernelSize: readonly number[];
   strides: readonly number[];
