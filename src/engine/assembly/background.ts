@@ -1,6 +1,6 @@
 // Backgrounds: inputs whose values sit on one value over whole regions (an image's background, its
 // smallest value on either pixel scaling), found so that kernels compute such regions once. Shared by
-// the fused conv + pool kernels (fused.ts, fused-u8.ts) and denseSigns (dense-signs.ts).
+// the fused conv + pool kernels (fused.ts, fused-u8.ts).
 
 /** The minimum of n >= 1 floats (NaN if any is NaN). */
 export function minF32(p: usize, n: i32): f32 {

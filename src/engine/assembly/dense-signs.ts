@@ -3,7 +3,6 @@
 // certified against the exact sum's threshold, and recomputed in sgemm's order where the fast sum
 // cannot decide.
 
-import { minF32 } from './background';
 import { ruleBit } from './threshold';
 
 /** 2^-24, the unit roundoff of float32. */
@@ -242,7 +241,7 @@ function zeroLevels(levels: usize, list: usize, n: i32): void {
  * Input sparsity around a background value, into the block state at b (see denseSigns): for each of
  * `rows` rows (up to 8) of x, c = its minimum (an image's background on either pixel scaling) where
  * some group of 8 inputs all equal it, else 0, into cs[8] (0 for rows past `rows`), the minimum into
- * mins[r], and the row's sum |x_t| and sum (k - t) |x_t| (float64) into sums[2 r] and sums[16 + r]
+ * mins[r], and upper bounds on the row's sum |x_t| and sum (k - t) |x_t| (float64) into sums[2 r] and sums[16 + r]
  * (shiftedSums puts sum |f32(x_t - c)| into sums[2 r + 1]); lists in `list` the groups where some row
  * differs from its c (the others sum to 0 after the shift x - c, and their tables and lookups are
  * skipped) and returns their count. flags: a byte per group.
@@ -260,17 +259,16 @@ function backgroundGroups(x: usize, rows: i32, k: i32, b: usize, groups: i32, un
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * k * 4;
     const bit = <u8>1 << <u8>r;
-    const c = minF32(row, k);
+    const c = rowMin(row, k);
     store<f32>(mins + (<usize>r << 2), c);
     const cv = f32x4.splat(c);
-    let sx = f64x2.splat(0);
-    let sw = f64x2.splat(0);
-    // The weights k - t of inputs t = 8 g + (0, 1), (2, 3), (4, 5), (6, 7).
-    let w0 = f64x2.sub(f64x2.splat(<f64>k), f64x2(0, 1));
-    let w1 = f64x2.sub(w0, f64x2.splat(2));
-    let w2 = f64x2.sub(w0, f64x2.splat(4));
-    let w3 = f64x2.sub(w0, f64x2.splat(6));
-    const eight = f64x2.splat(8);
+    // sum |x_t| and sum (k - t) |x_t| in float32 lanes (weights exact below 2^24), made upper bounds
+    // below: a float32 sum of n >= 0 terms is at least (1 - u)^n times theirs.
+    let sx = f32x4.splat(0);
+    let sw = f32x4.splat(0);
+    let w0 = f32x4.sub(f32x4.splat(<f32>k), f32x4(0, 1, 2, 3));
+    let w1 = f32x4.sub(w0, f32x4.splat(4));
+    const eight = f32x4.splat(8);
     let any = false;
     for (let g = 0; g < full; g++) {
       const p = row + (<usize>g << 5);
@@ -281,22 +279,15 @@ function backgroundGroups(x: usize, rows: i32, k: i32, b: usize, groups: i32, un
       any = any || same;
       const a0 = f32x4.abs(v0);
       const a1 = f32x4.abs(v1);
-      const p0 = f64x2.promote_low_f32x4(a0);
-      const p1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(a0, a0, 2, 3, 0, 1));
-      const p2 = f64x2.promote_low_f32x4(a1);
-      const p3 = f64x2.promote_low_f32x4(v128.shuffle<f32>(a1, a1, 2, 3, 0, 1));
-      sx = f64x2.add(sx, f64x2.add(f64x2.add(p0, p1), f64x2.add(p2, p3)));
-      sw = f64x2.add(
-        sw,
-        f64x2.add(f64x2.add(f64x2.mul(p0, w0), f64x2.mul(p1, w1)), f64x2.add(f64x2.mul(p2, w2), f64x2.mul(p3, w3))),
-      );
-      w0 = f64x2.sub(w0, eight);
-      w1 = f64x2.sub(w1, eight);
-      w2 = f64x2.sub(w2, eight);
-      w3 = f64x2.sub(w3, eight);
+      sx = f32x4.add(sx, f32x4.add(a0, a1));
+      sw = f32x4.add(sw, f32x4.add(f32x4.mul(a0, w0), f32x4.mul(a1, w1)));
+      w0 = f32x4.sub(w0, eight);
+      w1 = f32x4.sub(w1, eight);
     }
-    let tx = f64x2.extract_lane(sx, 0) + f64x2.extract_lane(sx, 1);
-    let tw = f64x2.extract_lane(sw, 0) + f64x2.extract_lane(sw, 1);
+    // Each lane adds at most k / 4 + 2 rounded terms (products rounded too), then 3 adds across lanes.
+    const grow = 1 + 2 * <f64>(k + 16) * UNIT;
+    let tx = lanesSum(sx) * grow;
+    let tw = lanesSum(sw) * grow;
     if (full < groups) {
       let same = true;
       for (let t = full << 3; t < k; t++) {
@@ -319,6 +310,34 @@ function backgroundGroups(x: usize, rows: i32, k: i32, b: usize, groups: i32, un
   let n = 0;
   for (let g = 0; g < groups; g++) if (load<u8>(flags + <usize>g)) store<i32>(list + (<usize>(n++) << 2), g);
   return n;
+}
+
+/** The sum of v's 4 float32 lanes, in float64. */
+@inline function lanesSum(v: v128): f64 {
+  return (
+    <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3))
+  );
+}
+
+/**
+ * The minimum of a row's n >= 1 floats by pmin (one instruction each; a NaN is passed over, and a row
+ * with one has a NaN sum |x_t|, so every unit of it is summed exactly anyway).
+ */
+function rowMin(p: usize, n: i32): f32 {
+  let m4 = f32x4.splat(load<f32>(p));
+  let i = 0;
+  for (; i + 3 < n; i += 4) m4 = f32x4.pmin(m4, v128.load(p + <usize>i * 4));
+  let m = load<f32>(p);
+  for (let j = 0; j < 4; j++) {
+    const v = f32x4.extract_lane(m4, 0);
+    if (v < m) m = v;
+    m4 = v128.shuffle<f32>(m4, m4, 1, 2, 3, 0);
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(p + <usize>i * 4);
+    if (v < m) m = v;
+  }
+  return m;
 }
 
 /** |v0| + |v1| in float64, two lanes (each lane the sum of 4 of the 8 values). */
