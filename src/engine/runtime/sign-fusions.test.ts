@@ -135,6 +135,29 @@ function levelRows(rng: Random, n: number, k: number, scale: number, offset: num
   return x;
 }
 
+/**
+ * The graph of `seed` (k inputs, `units` units) with each unit's BatchNorm mean at sgemm's sum of row 0
+ * of x, which puts every unit of that row exactly at 0 (bit 0, sign(0) = +1), where the fast sum alone
+ * would give either bit: predict() equals trace() on the n rows and on row 0 alone (batch 1: one row
+ * per table entry, the row kernel).
+ */
+async function expectDecidedAtThreshold(
+  seed: number,
+  x: Float32Array,
+  n: number,
+  k: number,
+  units: number,
+  label: string,
+) {
+  const probe = graph(new Random(seed), k, units);
+  const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
+  const { graph: g, y } = graph(new Random(seed), k, units, (c) => sums[c]);
+  const net = await loadGraph(g);
+  expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, label);
+  const one = x.subarray(0, k);
+  expectSame(net.predict(one, [1, k]).data, net.trace(one, [1, k]).get(y)!.data, `${label}, row 0 alone`);
+}
+
 describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) give the unfused bits', () => {
   it('over random sizes, chains and batch sizes (1 to 11: blocks of 4 rows and their remainders)', async () => {
     const rng = new Random(91);
@@ -164,19 +187,7 @@ describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) giv
       const units = 40 + rng.int(40);
       const n = 1 + rng.int(9);
       const x = Float32Array.from({ length: n * k }, () => rng.normal() * (rng.next() < 0.1 ? 1e5 : 1));
-      const probe = graph(new Random(500 + trial), k, units);
-      const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
-      const { graph: g, y } = graph(new Random(500 + trial), k, units, (c) => sums[c]);
-      const net = await loadGraph(g);
-      const want = net.trace(x, [n, k]);
-      expectSame(net.predict(x, [n, k]).data, want.get(y)!.data, `trial ${trial}`);
-      // Batch 1 (one row per table entry: the row kernel).
-      const one = x.subarray(0, k);
-      expectSame(
-        net.predict(one, [1, k]).data,
-        net.trace(one, [1, k]).get(y)!.data,
-        `trial ${trial}, row 0 alone`,
-      );
+      await expectDecidedAtThreshold(500 + trial, x, n, k, units, `trial ${trial}`);
     }
   });
 
@@ -204,17 +215,7 @@ describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) giv
       const units = 40 + rng.int(40);
       const n = 1 + rng.int(9);
       const x = backgroundRows(rng, n, k, false);
-      const probe = graph(new Random(600 + trial), k, units);
-      const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
-      const { graph: g, y } = graph(new Random(600 + trial), k, units, (c) => sums[c]);
-      const net = await loadGraph(g);
-      expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
-      const one = x.subarray(0, k);
-      expectSame(
-        net.predict(one, [1, k]).data,
-        net.trace(one, [1, k]).get(y)!.data,
-        `trial ${trial}, row 0 alone`,
-      );
+      await expectDecidedAtThreshold(600 + trial, x, n, k, units, `trial ${trial}`);
     }
   });
 
@@ -250,11 +251,7 @@ describe('binarizing chains fused by thresholds (denseSigns, thresholdSigns) giv
       const x = levelRows(rng, n, k, 1 / 127.5, -1, false);
       // Every row a copy of row 0: every unit of every row at its threshold.
       for (let r = 1; r < n; r++) x.copyWithin(r * k, 0, k);
-      const probe = graph(new Random(800 + trial), k, units);
-      const sums = (await loadGraph(probe.graph)).trace(x.subarray(0, k), [1, k]).get(probe.dense)!.data;
-      const { graph: g, y } = graph(new Random(800 + trial), k, units, (c) => sums[c]);
-      const net = await loadGraph(g);
-      expectSame(net.predict(x, [n, k]).data, net.trace(x, [n, k]).get(y)!.data, `trial ${trial}`);
+      await expectDecidedAtThreshold(800 + trial, x, n, k, units, `trial ${trial}`);
     }
   });
 
