@@ -61,7 +61,7 @@ export const JOB_BINARY_LAYER: i32 = 11;
  * - im2col-bits: src h w cw kh kw sh sw dh dw padTop padLeft oh ow rowWords.
  * - out-bits: dst n k sign thr corr pixels (corr and pixels: the zero-padding corrections by pixel).
  * - out-float: dst n k mult bias dlo dhi ylo(f32) yhi(f32) corr pixels.
- * - out-bits-acc: dst n accSign accThr.
+ * - out-bits-acc: dst n accFlip accThr.
  */
 export function runJob(args: usize, r0: i32, count: i32, scratch: usize): void {
   const kind = I(args, 0);

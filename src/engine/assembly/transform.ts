@@ -85,10 +85,10 @@ export function outBits(
 }
 
 /**
- * outBits without zero-padding corrections, tested on the popcount itself: bit c = (accSign[c] * acc >
- * accThr[c]), the same bits (see accThresholds in runtime/prepare.ts); four channels per step.
+ * outBits without zero-padding corrections, tested on the popcount itself: bit c = ((acc ^ accFlip[c])
+ * > accThr[c]), the same bits (see accThresholds in runtime/prepare.ts); four channels per step.
  */
-export function outBitsAcc(acc: usize, dst: usize, m: i32, n: i32, accSign: usize, accThr: usize): void {
+export function outBitsAcc(acc: usize, dst: usize, m: i32, n: i32, accFlip: usize, accThr: usize): void {
   const words = (n + 31) >> 5;
   for (let r = 0; r < m; r++) {
     const pa = acc + (<usize>r * n) * 4;
@@ -100,12 +100,12 @@ export function outBitsAcc(acc: usize, dst: usize, m: i32, n: i32, accSign: usiz
       let c = c0;
       for (; c + 3 < c1; c += 4) {
         const o = <usize>c * 4;
-        const gt = i32x4.gt_s(i32x4.mul(v128.load(accSign + o), v128.load(pa + o)), v128.load(accThr + o));
+        const gt = i32x4.gt_s(v128.xor(v128.load(accFlip + o), v128.load(pa + o)), v128.load(accThr + o));
         word |= (<u32>i32x4.bitmask(gt)) << <u32>(c - c0);
       }
       for (; c < c1; c++) {
         const o = <usize>c * 4;
-        if (load<i32>(accSign + o) * load<i32>(pa + o) > load<i32>(accThr + o)) word |= (<u32>1) << <u32>(c - c0);
+        if ((load<i32>(accFlip + o) ^ load<i32>(pa + o)) > load<i32>(accThr + o)) word |= (<u32>1) << <u32>(c - c0);
       }
       store<u32>(q + <usize>wi * 4, word);
     }

@@ -119,7 +119,7 @@ describe('sgemm (float GEMM)', () => {
 });
 
 describe('bit outputs tested on the popcount (accThresholds)', () => {
-  it('accSign * acc > accThr equals sign * (K - 2 acc) < thr for every acc, sign and threshold, extremes included', () => {
+  it('(acc ^ accFlip) > accThr equals sign * (K - 2 acc) < thr for every acc, sign and threshold, extremes included', () => {
     for (const k of [1, 2, 7, 64, 288]) {
       const thresholds = [
         -(2 ** 31),
@@ -139,11 +139,11 @@ describe('bit outputs tested on the popcount (accThresholds)', () => {
       ];
       const sign = Int32Array.from(thresholds.flatMap(() => [-1, 0, 1]));
       const thr = Int32Array.from(thresholds.flatMap((t) => [t, t, t]));
-      const { accSign, accThr } = accThresholds(sign, thr, k);
+      const { accFlip, accThr } = accThresholds(sign, thr, k);
       for (let c = 0; c < sign.length; c++)
         for (let acc = 0; acc <= k; acc++) {
           const want = sign[c] * (k - 2 * acc) < thr[c];
-          const got = accSign[c] * acc > accThr[c];
+          const got = (acc ^ accFlip[c]) > accThr[c];
           if (got !== want) expect(`K ${k} sign ${sign[c]} thr ${thr[c]} acc ${acc}: ${got}`).toBe(`${want}`);
         }
     }

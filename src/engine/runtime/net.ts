@@ -729,7 +729,7 @@ export class Net {
             [8, 9],
           )
         : corr === 0
-          ? k.args(JOB.outBitsAcc, [dst, units, t.accSign, t.accThr], [])
+          ? k.args(JOB.outBitsAcc, [dst, units, t.accFlip, t.accThr], [])
           : k.args(JOB.outBits, [dst, units, kk, t.sign, t.thr, corr, pixels], []);
     const poolBlock = pool ? k.args(JOB.maxPool, [pool[0], dst, ...pool.slice(2)], []) : 0;
     // Items per step: about CHUNK_ROWS GEMM rows, whose sums stay in L1 or L2.

@@ -14,32 +14,35 @@ export function roundWords(words: number, align = 4): number {
 /** A transform with its tables placed in wasm memory. */
 export type PlacedTransform =
   | { kind: 'float'; mult: number; bias: number; dlo: number; dhi: number; ylo: number; yhi: number }
-  | { kind: 'bits'; sign: number; thr: number; accSign: number; accThr: number };
+  | { kind: 'bits'; sign: number; thr: number; accFlip: number; accThr: number };
 
 /**
  * The bit test sign * dot < thr on the popcount acc itself (dot = K - 2 acc, acc in [0, K]):
- * bit = accSign * acc > accThr, with accSign = sign and accThr = floor((K - thr) / 2) for sign 1,
- * -ceil((K + thr) / 2) for sign -1, and for sign 0 the constant (0 < thr) as 0 > -1 or 0 > 0; clamped
- * to [-K - 1, K] (every value outside decides the same for every acc), so int32 arithmetic is exact.
+ * bit = (acc ^ accFlip) > accThr, with no multiply: for sign 1, accFlip = 0 and accThr = floor((K -
+ * thr) / 2); for sign -1, -acc > t with t = -ceil((K + thr) / 2) is acc ^ -1 = -acc - 1 > t - 1, so
+ * accFlip = -1 and accThr = t - 1; for sign 0 the constant (0 < thr) as acc > -1 or acc > K. Clamped to
+ * [-K - 2, K] (every value outside decides the same for every acc), so int32 arithmetic is exact.
  */
 export function accThresholds(
   sign: Int32Array,
   thr: Int32Array,
   k: number,
-): { accSign: Int32Array; accThr: Int32Array } {
+): { accFlip: Int32Array; accThr: Int32Array } {
   const accThr = new Int32Array(sign.length);
+  const accFlip = new Int32Array(sign.length);
   for (let c = 0; c < sign.length; c++) {
     const t =
       sign[c] === 1
         ? Math.floor((k - thr[c]) / 2)
         : sign[c] === -1
-          ? -Math.ceil((k + thr[c]) / 2)
+          ? -Math.ceil((k + thr[c]) / 2) - 1
           : 0 < thr[c]
             ? -1
-            : 0;
-    accThr[c] = Math.min(k, Math.max(-k - 1, t));
+            : k;
+    accFlip[c] = sign[c] === -1 ? -1 : 0;
+    accThr[c] = Math.min(k, Math.max(-k - 2, t));
   }
-  return { accSign: Int32Array.from(sign), accThr };
+  return { accFlip, accThr };
 }
 
 function placeTransform(
@@ -57,7 +60,7 @@ function placeTransform(
       kind: 'bits',
       sign: k.put(sign),
       thr: k.put(thr),
-      accSign: k.put(a.accSign),
+      accFlip: k.put(a.accFlip),
       accThr: k.put(a.accThr),
     };
   }
