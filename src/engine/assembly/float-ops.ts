@@ -101,6 +101,12 @@ export function affineF32(src: usize, dst: usize, rows: i32, c: i32, mult: usize
 }
 
 /** y = x > 0 ? x : 0 (NaN and -0 give 0). */
+/** Bytes to floats by a table: dst[i] = table[src[i]] (table: f32 [256], e.g. f32(q * scale + offset)). */
+export function dequantizeU8(src: usize, dst: usize, n: i32, table: usize): void {
+  for (let i = 0; i < n; i++)
+    store<f32>(dst + (<usize>i << 2), load<f32>(table + (<usize>load<u8>(src + <usize>i) << 2)));
+}
+
 export function reluF32(src: usize, dst: usize, len: i32): void {
   for (let i = 0; i < len; i++) {
     const x = load<f32>(src + <usize>i * 4);

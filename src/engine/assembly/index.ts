@@ -17,4 +17,13 @@ export { affineRows, maxPoolBits, outBits, outFloat } from './transform';
 export function heapBase(): usize {
   return __heap_base;
 }
-export { addF32, affineF32, avgPoolF32, batchNormF32, globalAvgPoolF32, maxPoolF32, reluF32 } from './float-ops';
+export {
+  addF32,
+  affineF32,
+  avgPoolF32,
+  batchNormF32,
+  dequantizeU8,
+  globalAvgPoolF32,
+  maxPoolF32,
+  reluF32,
+} from './float-ops';

@@ -36,6 +36,7 @@ export interface KernelExports {
   addF32(a: number, b: number, dst: number, len: number): void;
   affineF32(src: number, dst: number, rows: number, c: number, mult: number, bias: number): void;
   reluF32(src: number, dst: number, len: number): void;
+  dequantizeU8(src: number, dst: number, n: number, table: number): void;
   batchNormF32(...args: number[]): void;
   convPoolF32(...args: number[]): void;
   convPoolScratchBytes(...args: number[]): number;

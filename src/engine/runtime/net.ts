@@ -143,6 +143,8 @@ export class Net {
   private readonly fusions: Map<number, Fusion>;
   /** With 8-bit input: whether some node reads the dequantized float input (else only denseU8 does). */
   private readonly floatInputNeeded: boolean;
+  /** With an 8-bit graph input: f32(q * scale + offset) for each byte q (f32 [256]), else 0. */
+  private readonly dequantize: number;
   /** The popcount strategy came from the calibration (not forced by the caller). */
   private readonly calibrated: boolean;
   /** The calibrated strategy for rows of 65 to 128 bytes (see Calibration.midStrategy). */
@@ -196,6 +198,8 @@ export class Net {
     this.splittable = graph.nodes.every((n) => n.inputs.every((i) => !jsSteps.has(i)));
     this.fusions = planFusions(k, this.prepared, graph, checked.values);
     this.floatInputNeeded = prepareU8(k, this.prepared, graph, this.fusions);
+    const q = graph.inputs[0].uint8;
+    this.dequantize = q ? k.put(Float32Array.from({ length: 256 }, (_, v) => v * q.scale + q.offset)) : 0;
     k.commit();
     this.sampleBytes = this.estimateSampleBytes();
     // One run on zeros: WebAssembly engines compile hot functions with their optimizing tier only after
@@ -329,19 +333,13 @@ export class Net {
   }
 
   /**
-   * Writes input data into its slot: floats as they are; bytes as they are and, when the slot has a
-   * float buffer, dequantized there as x = f32(q * scale + offset).
+   * Writes input data into its slot: floats as they are, bytes as they are (runGraph dequantizes them
+   * into the slot's float buffer, if any, as x = f32(q * scale + offset)).
    */
   private writeInput(slot: Slot, input: Float32Array | Uint8Array): void {
     const k = this.k;
-    if (input instanceof Uint8Array) {
-      new Uint8Array(k.memory.buffer, slot.u8, input.length).set(input);
-      if (slot.ptr) {
-        const { scale, offset } = this.model.graph.inputs[0].uint8!;
-        const x = k.f32(slot.ptr, input.length);
-        for (let i = 0; i < input.length; i++) x[i] = input[i] * scale + offset;
-      }
-    } else k.f32(slot.ptr, input.length).set(input);
+    if (input instanceof Uint8Array) new Uint8Array(k.memory.buffer, slot.u8, input.length).set(input);
+    else k.f32(slot.ptr, input.length).set(input);
   }
 
   /**
@@ -391,6 +389,8 @@ export class Net {
       u8: u8 ? k.alloc(input.length) : 0,
     };
     this.writeInput(slot, input);
+    // Part of the run (and of a thread's recorded part), so that each part dequantizes its own samples.
+    if (u8 && slot.ptr) k.x.dequantizeU8(slot.u8!, slot.ptr, input.length, this.dequantize);
     slots.set(gi.name, slot);
     for (let i = 0; i < this.prepared.length; i++) {
       const p = this.prepared[i];

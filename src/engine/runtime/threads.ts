@@ -70,6 +70,7 @@ export const PROGRAM_FUNCTIONS = [
   'affineF32',
   'reluF32',
   'batchNormF32',
+  'dequantizeU8',
 ] as const;
 
 /**
@@ -95,6 +96,7 @@ export function runProgram(memory: WebAssembly.Memory, addr: number, x: unknown)
     'affineF32',
     'reluF32',
     'batchNormF32',
+    'dequantizeU8',
   ];
   const f = new Float64Array(memory.buffer, addr);
   const fns = x as Record<string, (...a: number[]) => void>;

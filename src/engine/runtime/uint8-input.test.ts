@@ -75,10 +75,17 @@ describe('denseU8 (integer dense on 8-bit input with +-1 weights)', () => {
 
 /**
  * input [h, w, 1] -> flatten -> dense (+-1 weights) -> binarize -> bdense, and dense -> relu (a second
- * consumer: the dense values themselves are used, so it runs as denseU8 rather than as denseSigns);
- * `also`: the input feeds a second branch.
+ * consumer: the dense values themselves are used, so it runs as denseU8 rather than as denseSigns;
+ * without it, `signsOnly`, denseSigns reads the dequantized floats); `also`: the input feeds a second
+ * branch.
  */
-function mlp(rng: Random, shape: number[], units: number, also: boolean): { graph: Graph; dense: string } {
+function mlp(
+  rng: Random,
+  shape: number[],
+  units: number,
+  also: boolean,
+  signsOnly = false,
+): { graph: Graph; dense: string } {
   const b = new GraphBuilder('x', shape);
   const kk = shape.reduce((a, v) => a * v, 1);
   const flat = b.node({ op: 'flatten', inputs: [b.input] });
@@ -96,7 +103,7 @@ function mlp(rng: Random, shape: number[], units: number, also: boolean): { grap
     weights: b.constant('w2', 'uint32', [10, wordsFor(units)], randomPacked(rng, 10, units)),
     transform: randomTransform(b, rng, 't2', 10, units, 'float'),
   });
-  const outs = [y, b.node({ op: 'relu', inputs: [dense] })];
+  const outs = signsOnly ? [y] : [y, b.node({ op: 'relu', inputs: [dense] })];
   if (also) outs.push(b.node({ op: 'relu', inputs: [flat] }));
   return { graph: b.build(outs), dense };
 }
@@ -313,19 +320,26 @@ describe('predict(Uint8Array) on models with an 8-bit input scaling', () => {
     }
   });
 
-  it('2 threads (samples split over a worker) give exactly the single-thread values', async () => {
+  it('2 threads (samples split over a worker, each part dequantizing its own) give exactly the single-thread values', async () => {
     const rng = new Random(93);
-    const { graph } = mlp(rng, [28, 28, 1], 200, false);
-    graph.inputs[0].uint8 = { scale: 1 / 127.5, offset: -1 };
-    const bytes = encodeModel(graph);
-    const q = Uint8Array.from({ length: 64 * 784 }, () => rng.int(256));
-    const one = await load(bytes);
-    const two = await load(bytes, { threads: 2 });
-    try {
-      expect(two.info.threads).toBe(2);
-      expectSame(two.predict(q, [64, 28, 28, 1]).data, one.predict(q, [64, 28, 28, 1]).data, 'output');
-    } finally {
-      two.dispose();
+    for (const signsOnly of [false, true]) {
+      const { graph } = mlp(rng, [28, 28, 1], 200, false, signsOnly);
+      graph.inputs[0].uint8 = { scale: 1 / 127.5, offset: -1 };
+      const bytes = encodeModel(graph);
+      const one = await load(bytes);
+      const two = await load(bytes, { threads: 2 });
+      try {
+        expect(two.info.threads).toBe(2);
+        expect(two.info.uint8Nodes).toEqual(signsOnly ? [] : ['dense_1']);
+        // Twice: the second run reuses the recorded parts with new bytes.
+        for (let run = 0; run < 2; run++) {
+          const q = Uint8Array.from({ length: 64 * 784 }, () => rng.int(256));
+          const label = `signsOnly ${signsOnly}, run ${run}`;
+          expectSame(two.predict(q, [64, 28, 28, 1]).data, one.predict(q, [64, 28, 28, 1]).data, label);
+        }
+      } finally {
+        two.dispose();
+      }
     }
   });
 
