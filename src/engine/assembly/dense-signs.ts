@@ -89,7 +89,7 @@ export function denseSigns(
     // Two blocks of 8-bit levels: one pass over the tables for both (each weight byte read once).
     let paired = false;
     if (rows0 > 1 && rows1 > 1 && k <= 65536) {
-      const n = unionOf(blockList(b0, groups, units4), active0, blockList(b1, groups, units4), active1, union);
+      const n = unionOf(blockList(b0, units4), active0, blockList(b1, units4), active1, union);
       zeroLevels(blockLevels(b0, groups, units4), union, n);
       zeroLevels(blockLevels(b1, groups, units4), union, n);
       paired =
@@ -101,8 +101,8 @@ export function denseSigns(
           b0 + <usize>units4 * 16, b1, b1 + <usize>units4 * 16, acc16, union, n,
         );
     }
-    store<i32>(b0 + blockFlagOffset(units4), paired ? 1 : 0);
-    store<i32>(b1 + blockFlagOffset(units4), paired ? 1 : 0);
+    store<i32>(blockCs(b0, units4) + FLAG, paired ? 1 : 0);
+    store<i32>(blockCs(b1, units4) + FLAG, paired ? 1 : 0);
     if (!paired) {
       blockSums(x0, rows0, k, b0, groups, units4, active0, wg, units, tables, wsum, stepNow);
       if (rows1 > 0) blockSums(x1, rows1, k, b1, groups, units4, active1, wg, units, tables, wsum, stepNow);
@@ -117,26 +117,32 @@ export function denseSigns(
 }
 
 // A block of up to 8 rows keeps its state in scratch at `b`: its sums by unit, rows 0-3 then 4-7
-// ([units4, 4] f32 or i32 each), then cs (f32 [8]), sums (f64 [8, 2], then f64 [8]: sum |x_t|, sum
-// |x_t - c|, sum (k - t) |x_t|), mins (f32 [8]), steps (f32 [8]), fits (f64 [16]), whether its sums
-// are of levels (i32, padded to 16 bytes), list (i32 [groups]), flags (u8 [groups]), and the levels
-// (u16 [groups * 8, 8], 16-byte aligned).
+// ([units4, 4] f32 or i32 each), then, from blockCs on: cs (f32 [8]), sums (f64 [8, 2], then f64 [8]:
+// sum |x_t|, sum |x_t - c|, sum (k - t) |x_t|), mins (f32 [8]), steps (f32 [8]), fits (f64 [16]),
+// whether its sums are of levels (i32, padded to 16 bytes), list (i32 [groups]), flags (u8 [groups]),
+// and the levels (u16 [groups * 8, 8], 16-byte aligned). The fields' offsets from cs:
+const SUMS: usize = 32;
+const MINS: usize = 224;
+const STEPS: usize = 256;
+const FITS: usize = 288;
+const FLAG: usize = 416;
+const LIST: usize = 432;
 
-@inline function blockFlagOffset(units4: i32): usize {
-  return <usize>units4 * 32 + 416;
+@inline function blockCs(b: usize, units4: i32): usize {
+  return b + <usize>units4 * 32;
 }
 
-@inline function blockList(b: usize, groups: i32, units4: i32): usize {
-  return b + blockFlagOffset(units4) + 16;
+@inline function blockList(b: usize, units4: i32): usize {
+  return blockCs(b, units4) + LIST;
 }
 
 @inline function blockLevels(b: usize, groups: i32, units4: i32): usize {
-  return (blockList(b, groups, units4) + <usize>groups * 5 + 15) & ~15;
+  return (blockList(b, units4) + <usize>groups * 5 + 15) & ~15;
 }
 
 /** Bytes of a block's state (see above), a multiple of 16. */
 @inline function blockBytes(groups: i32, units4: i32): i32 {
-  return units4 * 32 + 432 + ((groups * 5 + 15) & ~15) + groups * 128;
+  return units4 * 32 + <i32>LIST + ((groups * 5 + 15) & ~15) + groups * 128;
 }
 
 /**
@@ -147,17 +153,17 @@ function blockSums(
   x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32, active: i32, wg: usize, units: i32,
   tables: usize, wsum: usize, stepNow: usize,
 ): void {
-  const list = blockList(b, groups, units4);
+  const list = blockList(b, units4);
   const accA = b;
   const accB = b + <usize>units4 * 16;
-  const cs = accB + <usize>units4 * 16;
+  const cs = blockCs(b, units4);
   const levels = blockLevels(b, groups, units4);
   zeroLevels(levels, list, active);
   const onLevels = rows > 1 && k <= 65536 && quantizeRows(x, rows, k, b, groups, units4, active, stepNow);
-  store<i32>(b + blockFlagOffset(units4), onLevels ? 1 : 0);
+  store<i32>(cs + FLAG, onLevels ? 1 : 0);
   if (onLevels) levelSums(levels, wg, units, tables, accA, accB, list, active);
   else {
-    shiftedSums(x, rows, k, cs, cs + 32);
+    shiftedSums(x, rows, k, cs, cs + SUMS);
     if (rows == 1) lutSumsRow(x, k, wg, units, tables, accA, list, active, load<f32>(cs), wsum);
     else
       lutSums(
@@ -176,12 +182,12 @@ function decideBlock(
   sign: usize, thr: usize, special: usize, range: usize, q: usize, byRow: usize, open: usize,
 ): void {
   const words = (units + 31) >> 5;
-  const cs = b + <usize>units4 * 32;
-  const sums = cs + 32;
-  const mins = sums + 192;
-  const steps = mins + 32;
-  const fits = steps + 32;
-  const onLevels = load<i32>(b + blockFlagOffset(units4)) != 0;
+  const cs = blockCs(b, units4);
+  const sums = cs + SUMS;
+  const mins = cs + MINS;
+  const steps = cs + STEPS;
+  const fits = cs + FITS;
+  const onLevels = load<i32>(cs + FLAG) != 0;
   let opened = 0;
   for (let i0 = 0; i0 < rows; i0 += 4) {
     transpose(b + (<usize>(i0 >> 2) * units4 << 4), byRow, units4);
@@ -247,10 +253,10 @@ function zeroLevels(levels: usize, list: usize, n: i32): void {
  * skipped) and returns their count. flags: a byte per group.
  */
 function backgroundGroups(x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32): i32 {
-  const cs = b + <usize>units4 * 32;
-  const sums = cs + 32;
-  const mins = sums + 192;
-  const list = blockList(b, groups, units4);
+  const cs = blockCs(b, units4);
+  const sums = cs + SUMS;
+  const mins = cs + MINS;
+  const list = blockList(b, units4);
   const flags = list + <usize>groups * 4;
   const full = k >> 3;
   memory.fill(flags, 0, groups);
@@ -616,11 +622,12 @@ function lutSums(
 function quantizeRows(
   x: usize, rows: i32, k: i32, b: usize, groups: i32, units4: i32, active: i32, stepAt: usize,
 ): bool {
-  const sums = b + <usize>units4 * 32 + 32;
-  const mins = sums + 192;
-  const steps = mins + 32;
-  const fits = steps + 32;
-  const list = blockList(b, groups, units4);
+  const cs = blockCs(b, units4);
+  const sums = cs + SUMS;
+  const mins = cs + MINS;
+  const steps = cs + STEPS;
+  const fits = cs + FITS;
+  const list = blockList(b, units4);
   const levels = blockLevels(b, groups, units4);
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * k * 4;
