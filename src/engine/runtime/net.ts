@@ -565,20 +565,7 @@ export class Net {
           a = k.alloc(n * p.rowWords * 4);
           k.x.padRows(x.ptr, a, n, p.inWords, p.rowWords);
         }
-        return this.binaryLayer(
-          a,
-          0,
-          p.weights,
-          n,
-          1,
-          p.node.units,
-          p.rowWords,
-          p.k,
-          p.transform,
-          0,
-          info,
-          n,
-        );
+        return this.binaryLayer(a, 0, p.weights, n, 1, p.node.units, p.rowWords, p.k, p.transform, 0, info);
       }
       case 'conv2d':
       case 'dense': {
@@ -673,7 +660,7 @@ export class Net {
       a = k.alloc(n * oh * ow * p.rowWords * 4);
       k.x.padRows(x.ptr, a, n * oh * ow, p.cw, p.rowWords);
     }
-    const poolSlots = pg && pn ? [0, 0, oh, ow, wordsFor(node.filters), ...poolArgs(pn, pg), 1] : null;
+    const poolSlots = pg && pn ? [oh, ow, wordsFor(node.filters), ...poolArgs(pn, pg), 1] : null;
     return this.binaryLayer(
       a,
       im2col,
@@ -686,15 +673,15 @@ export class Net {
       p.transform,
       p.corr,
       info,
-      n,
       poolSlots,
     );
   }
 
   /**
    * A binary layer's GEMM (rows from im2col's job slots, or at a) and output transform, with a max pool
-   * over its bits when `pool` holds the max-pool job's slots (see binaryLayer in assembly/jobs.ts): one
-   * job over the `items` (images, or dense rows) of `pixels` GEMM rows, a few at a time in scratch.
+   * over its bits when `pool` holds the max-pool job's slots after src and dst (see binaryLayer in
+   * assembly/jobs.ts): one job over the `items` (images, or dense rows; info: the output of each) of
+   * `pixels` GEMM rows, a few at a time in scratch.
    */
   private binaryLayer(
     a: number,
@@ -708,11 +695,10 @@ export class Net {
     t: PlacedTransform,
     corr: number,
     info: ValueInfo,
-    n: number,
     pool: number[] | null = null,
   ): number {
     const k = this.k;
-    const dst = k.alloc(valueBytes(info, n));
+    const dst = k.alloc(valueBytes(info, items));
     // With a calibrated strategy: rows of at most 64 bytes run the scalar short-row kernels (prepareNode
     // padded them to 8 bytes), rows of 65 to 128 bytes the faster strategy on 128-byte rows.
     const strategy =
@@ -731,7 +717,7 @@ export class Net {
         : corr === 0
           ? k.args(JOB.outBitsAcc, [dst, units, t.accFlip, t.accThr], [])
           : k.args(JOB.outBits, [dst, units, kk, t.sign, t.thr, corr, pixels], []);
-    const poolBlock = pool ? k.args(JOB.maxPool, [pool[0], dst, ...pool.slice(2)], []) : 0;
+    const poolBlock = pool ? k.args(JOB.maxPool, [0, dst, ...pool], []) : 0;
     // Items per step: about CHUNK_ROWS GEMM rows, whose sums stay in L1 or L2.
     const chunk = Math.max(1, Math.floor(CHUNK_ROWS / pixels));
     const rows = chunk * pixels;
